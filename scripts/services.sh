@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Starts, stops or lists the local servers the back-end tests talk to, all on 127.0.0.1.
+# A server that already answers on its port is reused (the node-svc machines start Redis, PostgreSQL and MariaDB
+# before a session); only missing ones are started, with their data under $BEAKER_SERVICES_DIR.
+#   bash scripts/services.sh start|stop|status
+set -euo pipefail
+
+S=${BEAKER_SERVICES_DIR:-$(cd "$(dirname "$0")/.." && pwd)/.services}
+MEMCACHED_PORTS=(11211 11212 11213)
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for_port() {
+  local port=$1 name=$2
+  for _ in $(seq 1 100); do
+    port_open "$port" && return 0
+    sleep 0.1
+  done
+  echo "$name did not start on port $port" >&2
+  return 1
+}
+
+start_redis() {
+  if port_open 6379; then echo "redis: reusing 127.0.0.1:6379"; return; fi
+  mkdir -p "$S/redis"
+  redis-server --port 6379 --bind 127.0.0.1 --daemonize yes --dir "$S/redis" --pidfile "$S/redis/redis.pid" \
+    --logfile "$S/redis/redis.log" --save '' --appendonly no
+  wait_for_port 6379 redis && echo "redis: started on 127.0.0.1:6379"
+}
+
+start_memcached() {
+  local port
+  for port in "${MEMCACHED_PORTS[@]}"; do
+    if port_open "$port"; then echo "memcached: reusing 127.0.0.1:$port"; continue; fi
+    mkdir -p "$S/memcached"
+    memcached -d -l 127.0.0.1 -p "$port" -U 0 -m 64 -u root -P "$S/memcached/$port.pid"
+    wait_for_port "$port" "memcached $port" && echo "memcached: started on 127.0.0.1:$port"
+  done
+}
+
+start_postgres() {
+  if port_open 5432; then echo "postgres: reusing 127.0.0.1:5432"; return; fi
+  if [ -x "$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tail -n1)/pg_ctl" ] && ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | tail -n1)" main start
+    wait_for_port 5432 postgres && echo "postgres: started the machine's cluster"
+    return
+  fi
+  echo "postgres: not installed and not running (apt-get install postgresql)" >&2
+}
+
+start_mariadb() {
+  if port_open 3306; then echo "mariadb: reusing 127.0.0.1:3306"; return; fi
+  if command -v mariadbd >/dev/null; then
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+    wait_for_port 3306 mariadb && echo "mariadb: started the machine's server"
+    return
+  fi
+  echo "mariadb: not installed and not running (apt-get install mariadb-server)" >&2
+}
+
+stop_own() {
+  # Stops only what this script started (the pid files under $S); servers it reused keep running.
+  local pidfile
+  for pidfile in "$S"/memcached/*.pid "$S"/redis/redis.pid; do
+    [ -f "$pidfile" ] || continue
+    kill "$(cat "$pidfile")" 2>/dev/null || true
+    rm -f "$pidfile"
+  done
+  echo "stopped the servers started under $S"
+}
+
+status() {
+  local port
+  for port in 6379 "${MEMCACHED_PORTS[@]}" 5432 3306; do
+    if port_open "$port"; then echo "127.0.0.1:$port up"; else echo "127.0.0.1:$port down"; fi
+  done
+}
+
+case "${1:-}" in
+  start)
+    start_redis
+    start_memcached
+    start_postgres
+    start_mariadb
+    ;;
+  stop) stop_own ;;
+  status) status ;;
+  *)
+    echo "usage: $0 start|stop|status" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,198 @@
+/**
+ * Cache and region options (spec §1.4): their types, Beaker's coercion of each, and beaker-ts's extra checks.
+ * @module
+ */
+import { coerceWithRules, type OptionRule, type RuleTable } from './option-rules.js';
+import {
+  dataDirRule,
+  dataSerializerRule,
+  lockDirRule,
+  optionalStringRule,
+  type DataSerializer,
+} from './shared-rules.js';
+
+/** Beaker's default for `key_length`: keys of cached functions longer than this are hashed. */
+export const DEFAULT_CACHE_KEY_LENGTH = 250;
+
+/**
+ * Options of one cache or region, as `coerceCacheParams` returns them (Beaker's option names).
+ * Every field is optional: only the options given are present.
+ */
+export interface CacheRegionOptions {
+  /**
+   * The back-end: `memory`, `file`, `dbm`, `ext:redis`, `ext:memcached`, `ext:database`, ... or a name registered
+   * with `registerBackend`.
+   * @default 'memory'
+   * @example 'file'
+   */
+  type?: string;
+  /**
+   * Directory of file-based back-ends (`file`, `dbm`).
+   * @default null
+   * @example '/var/cache/myapp/data'
+   */
+  data_dir?: string | null;
+  /**
+   * Directory of the lock files through which processes on one host agree on who creates a value (dog-pile
+   * protection).
+   * @default null
+   * @example '/var/cache/myapp/lock'
+   */
+  lock_dir?: string | null;
+  /**
+   * Seconds until a cached value is old and is created anew; `null` keeps it forever.
+   * @default null
+   * @example 3600
+   */
+  expire?: number | null;
+  /**
+   * Turns caching on or off (off: every call runs the function).
+   * @default true
+   * @example false
+   */
+  enabled?: boolean | null;
+  /**
+   * Keys of cached functions longer than this many bytes are replaced by a hash.
+   * @default 250
+   * @example 200
+   */
+  key_length?: number | null;
+  /**
+   * Values stored before this moment count as expired, in seconds since the epoch (a `Date` is accepted).
+   * @default null
+   * @example 1767225600
+   */
+  starttime?: number | null;
+  /**
+   * Legacy alias of `expire` on a single cache.
+   * @default null
+   * @example 60
+   */
+  expiretime?: number | null;
+  /**
+   * How values are serialized for storage: `json` (with Date, Map, Set, BigInt and bytes kept), or an object with
+   * `dumps` and `loads`.
+   * @default 'json'
+   * @example 'json'
+   */
+  data_serializer?: 'json' | DataSerializer;
+  /** Back-end options (`url`, `table_name`, ...) and other options pass through unchanged. */
+  [option: string]: unknown;
+}
+
+/** Global cache options: a region's options plus the list of regions. */
+export interface CacheOptions extends CacheRegionOptions {
+  /**
+   * Names of the regions to configure; each region reads `cache.<region>.<option>` keys and inherits `type`,
+   * `data_dir`, `lock_dir`, `expire`, `enabled` and `key_length` from the global options.
+   * @default null
+   * @example ['short_term', 'long_term']
+   */
+  regions?: string[] | null;
+}
+
+/** What `parseCacheConfigOptions` returns: the global options and, when `regions` was given, each region's. */
+export interface ParsedCacheConfig extends Omit<CacheOptions, 'regions'> {
+  /** One entry per region named in `regions`. Absent when `regions` was not given. */
+  cache_regions?: Record<string, CacheRegionOptions>;
+}
+
+/** What `coerceCacheParams` accepts: each option typed, or as the string an INI file gives. */
+export type CacheOptionsInput = { [K in keyof CacheOptions]?: CacheOptions[K] | string | Date | null };
+
+function positiveIntegerRule(message: string, expected: string): OptionRule {
+  return {
+    kinds: ['int', 'null'],
+    message,
+    expected,
+    refine: (value, fail) =>
+      value === null || (typeof value === 'number' && value > 0) ? value : fail(message),
+  };
+}
+
+const startTimeRule: OptionRule = {
+  message: 'starttime must be a Date or a number of seconds since the epoch.',
+  expected: 'a Date or a number of seconds since the epoch',
+  refine(value, fail) {
+    if (value === null) return null;
+    const seconds =
+      value instanceof Date
+        ? value.getTime() / 1000
+        : typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim())
+          ? Number(value)
+          : value;
+    if (typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0) return seconds;
+    return fail('starttime must be a Date or a number of seconds since the epoch.');
+  },
+};
+
+/** The cache options beaker-ts coerces, keyed by option name (Beaker's texts in `message`). */
+export const CACHE_RULES: RuleTable = {
+  data_dir: dataDirRule,
+  lock_dir: lockDirRule,
+  type: { kinds: ['str'], message: 'Cache type must be a string.', expected: 'a back-end name' },
+  enabled: {
+    kinds: ['bool', 'null'],
+    message: 'enabled must be true/false if present.',
+    expected: 'true or false (also yes/no, on/off, y/n, t/f, 1/0)',
+  },
+  expire: {
+    kinds: ['int', 'null'],
+    message: 'expire must be an integer representing how many seconds the cache is valid for',
+    expected: 'a whole number of seconds',
+  },
+  regions: {
+    kinds: ['list', 'null'],
+    message: 'Regions must be a comma separated list of valid regions',
+    expected: 'region names separated by commas',
+    refine: (value, fail) =>
+      value === null || (Array.isArray(value) && value.every((item) => typeof item === 'string'))
+        ? value
+        : fail('Regions must be a comma separated list of valid regions'),
+  },
+  key_length: positiveIntegerRule(
+    'key_length must be an integer which indicates the longest a key can be before hashing',
+    'a positive whole number of bytes',
+  ),
+  starttime: startTimeRule,
+  expiretime: positiveIntegerRule('expiretime must be an integer.', 'a positive whole number of seconds'),
+  data_serializer: dataSerializerRule,
+  table_name: optionalStringRule('table_name', 'a table name'),
+  schema_name: optionalStringRule('schema_name', 'a schema name'),
+};
+
+/** Options beaker-ts knows but passes through as given: back-end options and Beaker's legacy ones. */
+export const CACHE_PASSTHROUGH_OPTIONS: readonly string[] = [
+  'url',
+  'urls',
+  'memcache_module',
+  'timeout',
+  'sa_opts',
+  'bind',
+  'table',
+  'dbm_dir',
+  'file_dir',
+  'dbmmodule',
+  'digest_filenames',
+  'log_file',
+];
+
+/** Every cache option name beaker-ts knows, for the misspelling check. */
+export const CACHE_OPTION_NAMES: readonly string[] = [
+  ...Object.keys(CACHE_RULES),
+  ...CACHE_PASSTHROUGH_OPTIONS,
+];
+
+/**
+ * Coerces and validates cache options given by short name (Beaker's `coerce_cache_params`), returning a new object.
+ * Throws a {@link ConfigError} naming the option and the value.
+ *
+ * @param keyOf maps an option name to the key the user wrote, for error messages.
+ * @example coerceCacheParams({ expire: '60', enabled: 'off' }) // { expire: 60, enabled: false }
+ */
+export function coerceCacheParams(
+  params: CacheOptionsInput | Readonly<Record<string, unknown>>,
+  keyOf: (option: string) => string = (option) => option,
+): CacheOptions {
+  return coerceWithRules(params, CACHE_RULES, keyOf);
+}

@@ -1,0 +1,354 @@
+/**
+ * Session options (spec §1.3): their types, Beaker's coercion of each, and beaker-ts's extra checks.
+ * @module
+ */
+import { failCombination, coerceWithRules, type OptionRule, type RuleTable } from './option-rules.js';
+import {
+  dataDirRule,
+  dataSerializerRule,
+  lockDirRule,
+  optionalStringRule,
+  type DataSerializer,
+} from './shared-rules.js';
+
+/** The cookie `SameSite` attribute; `false` leaves it out. */
+export type SameSite = 'Strict' | 'Lax' | 'None' | false;
+
+/** The session cookie encryption formats. */
+export type CryptoType = 'default' | 'cryptography' | 'pycrypto';
+
+/**
+ * Coerced session options, as `coerceSessionParams` returns them (Beaker's option names).
+ * Every field is optional: only the options given are present.
+ */
+export interface SessionOptions {
+  /**
+   * The back-end storing sessions: `memory`, `file`, `dbm`, `ext:redis`, ... or `cookie` to keep the whole session in
+   * the cookie. `null`: `file` when `data_dir` is set, otherwise `memory`.
+   * @default null
+   * @example 'file'
+   */
+  type?: string | null;
+  /**
+   * Directory of file-based back-ends (`file`, `dbm`).
+   * @default null
+   * @example '/var/lib/myapp/sessions/data'
+   */
+  data_dir?: string | null;
+  /**
+   * Directory of the lock files that coordinate processes.
+   * @default null
+   * @example '/var/lib/myapp/sessions/lock'
+   */
+  lock_dir?: string | null;
+  /**
+   * The cookie name.
+   * @default 'beaker.session.id'
+   * @example 'myapp_session'
+   */
+  key?: string;
+  /**
+   * Forces a session id (Beaker's `get_by_id`).
+   * @example '0f3a9c...'
+   */
+  id?: string;
+  /**
+   * Signs the session id cookie of server-side sessions.
+   * @default null
+   * @example 'a long random string of 32 bytes or more'
+   */
+  secret?: string | null;
+  /**
+   * Signs (and, with `encrypt_key`, salts the keys of) cookie sessions; required by `type = cookie`.
+   * @default null
+   * @example 'another long random string'
+   */
+  validate_key?: string | null;
+  /**
+   * Turns on encryption of the session data.
+   * @default null
+   * @example 'a third long random string'
+   */
+  encrypt_key?: string | null;
+  /**
+   * Nonce size of Beaker-compatible encryption, in bits: a positive multiple of 8 (48 for pre-1.8 Beaker cookies).
+   * @default 128
+   * @example 128
+   */
+  encrypt_nonce_bits?: number | null;
+  /**
+   * The encryption format: `default` (AES-256-GCM), or `cryptography`/`pycrypto` for cookies that Python Beaker can
+   * read and write.
+   * @default 'default'
+   * @example 'cryptography'
+   */
+  crypto_type?: CryptoType;
+  /**
+   * When the cookie expires: `true` at the end of the browser session, `false` never, a number of seconds from now,
+   * or a `Date`.
+   * @default true
+   * @example 3600
+   */
+  cookie_expires?: boolean | number | Date;
+  /**
+   * The cookie `Domain` attribute.
+   * @default null
+   * @example '.example.com'
+   */
+  cookie_domain?: string | null;
+  /**
+   * The cookie `Path` attribute.
+   * @default '/'
+   * @example '/app'
+   */
+  cookie_path?: string | null;
+  /**
+   * The cookie `Secure` attribute.
+   * @default false
+   * @example true
+   */
+  secure?: boolean | null;
+  /**
+   * The cookie `HttpOnly` attribute.
+   * @default false
+   * @example true
+   */
+  httponly?: boolean | null;
+  /**
+   * The cookie `SameSite` attribute: `Strict`, `Lax`, `None` (which needs `secure`), or `false` to leave it out.
+   * @default 'Lax'
+   * @example 'Strict'
+   */
+  samesite?: SameSite;
+  /**
+   * Idle timeout in seconds: a session not accessed for this long is discarded. Needs `save_accessed_time`.
+   * @default null
+   * @example 1800
+   */
+  timeout?: number | null;
+  /**
+   * Record the last access time in the session (needed by `timeout`).
+   * @default true
+   * @example false
+   */
+  save_accessed_time?: boolean | null;
+  /**
+   * Save the session at the end of every request that accessed it, without calling `save()`.
+   * @default false
+   * @example true
+   */
+  auto?: boolean | null;
+  /**
+   * Name under which tests can find the session of the last request.
+   * @default null
+   * @example 'session'
+   */
+  webtest_varname?: string | null;
+  /**
+   * How session data is serialized: `json`, or an object with `dumps` and `loads`. `pickle` is refused.
+   * @default 'json'
+   * @example 'json'
+   */
+  data_serializer?: 'json' | DataSerializer;
+  /**
+   * Start a fresh session instead of failing when the stored data cannot be read.
+   * @default true
+   * @example false
+   */
+  invalidate_corrupt?: boolean;
+  /**
+   * Read and write the session cookie (false: the application manages ids itself).
+   * @default true
+   * @example false
+   */
+  use_cookies?: boolean;
+  /** Back-end options (`url`, `table_name`, ...) and other options pass through unchanged. */
+  [option: string]: unknown;
+}
+
+/** What `coerceSessionParams` accepts: each option typed, or as the string an INI file gives. */
+export type SessionOptionsInput = { [K in keyof SessionOptions]?: SessionOptions[K] | string | null };
+
+const SECRET_EXPECTED = 'a string';
+const BOOLEAN_EXPECTED = 'true or false (also yes/no, on/off, y/n, t/f, 1/0)';
+// RFC 6265 §4.1.1: a cookie name is a token (RFC 7230 tchar).
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const SAMESITE_VALUES: Readonly<Record<string, SameSite>> = {
+  strict: 'Strict',
+  lax: 'Lax',
+  none: 'None',
+};
+const SAMESITE_OFF = new Set(['off', 'false', 'no', '0']);
+const CRYPTO_TYPES: readonly CryptoType[] = ['default', 'cryptography', 'pycrypto'];
+
+function booleanRule(message: string): OptionRule {
+  return { kinds: ['bool', 'null'], message, expected: BOOLEAN_EXPECTED };
+}
+
+function secretRule(message: string): OptionRule {
+  return { kinds: ['str', 'null'], message, expected: SECRET_EXPECTED, secret: true };
+}
+
+const cookieExpiresRule: OptionRule = {
+  kinds: ['bool', 'date', 'int'],
+  message: 'Cookie expires was not a boolean, datetime, int, or timedelta instance.',
+  expected: 'true (browser session), false (never), a number of seconds, or a Date',
+  refine(value, fail) {
+    if (value instanceof Date && Number.isNaN(value.getTime()))
+      return fail('cookie_expires is an invalid Date.');
+    if (typeof value !== 'number') return value;
+    // Beaker accepts 0 and then crashes when it writes the cookie (spec §6 C9).
+    if (value === 0)
+      return fail('cookie_expires = 0 is not a duration: use true, false or a positive number.');
+    if (value < 0) return fail('cookie_expires must be a positive number of seconds.');
+    return value;
+  },
+};
+
+const sameSiteRule: OptionRule = {
+  message: 'samesite must be Strict, Lax, None or off.',
+  expected: 'Strict, Lax, None, or off (no SameSite attribute)',
+  refine(value, fail) {
+    if (value === false || value === null) return false;
+    if (typeof value !== 'string') return fail('samesite must be Strict, Lax, None or off.');
+    const normalized = value.trim().toLowerCase();
+    if (SAMESITE_OFF.has(normalized)) return false;
+    return SAMESITE_VALUES[normalized] ?? fail('samesite must be Strict, Lax, None or off.');
+  },
+};
+
+const cryptoTypeRule: OptionRule = {
+  message: 'crypto_type must be default, cryptography or pycrypto.',
+  expected: CRYPTO_TYPES.join(', '),
+  refine(value, fail) {
+    if (typeof value !== 'string') return fail('crypto_type must be default, cryptography or pycrypto.');
+    const name = value.trim();
+    if (name === 'nss') {
+      return fail(
+        'crypto_type nss is not supported: Beaker encrypts it with AES-CBC under a constant zero IV.',
+      );
+    }
+    if (!(CRYPTO_TYPES as readonly string[]).includes(name)) {
+      return fail(`Invalid crypto_type: ${name}.`);
+    }
+    return name;
+  },
+};
+
+/** The session options beaker-ts coerces, keyed by option name (Beaker's texts in `message`). */
+export const SESSION_RULES: RuleTable = {
+  data_dir: dataDirRule,
+  lock_dir: lockDirRule,
+  type: { kinds: ['str', 'null'], message: 'Session type must be a string.', expected: 'a back-end name' },
+  cookie_expires: cookieExpiresRule,
+  cookie_domain: { kinds: ['str', 'null'], message: 'Cookie domain must be a string.', expected: 'a domain' },
+  cookie_path: { kinds: ['str', 'null'], message: 'Cookie path must be a string.', expected: 'a URL path' },
+  id: { kinds: ['str'], message: 'Session id must be a string.', expected: 'a session id' },
+  key: {
+    kinds: ['str'],
+    message: 'Session key must be a string.',
+    expected: "a cookie name (letters, digits and !#$%&'*+-.^_`|~)",
+    refine: (value, fail) =>
+      typeof value === 'string' && COOKIE_NAME.test(value)
+        ? value
+        : fail('Session key is not a valid cookie name.'),
+  },
+  secret: secretRule('Session secret must be a string.'),
+  validate_key: secretRule('Session validate_key must be a string.'),
+  encrypt_key: secretRule('Session encrypt_key must be a string.'),
+  encrypt_nonce_bits: {
+    kinds: ['int', 'null'],
+    message: 'Session encrypt_nonce_bits must be a number',
+    expected: 'a positive multiple of 8',
+    refine: (value, fail) =>
+      value === null || (typeof value === 'number' && value > 0 && value % 8 === 0)
+        ? value
+        : fail('encrypt_nonce_bits must be a positive multiple of 8.'),
+  },
+  crypto_type: cryptoTypeRule,
+  secure: booleanRule('Session secure must be a boolean.'),
+  httponly: booleanRule('Session httponly must be a boolean.'),
+  samesite: sameSiteRule,
+  timeout: {
+    kinds: ['int', 'null'],
+    message: 'Session timeout must be an integer.',
+    expected: 'a whole number of seconds',
+    refine: (value, fail) => (value === 0 ? fail('Session timeout must be at least 1 second.') : value),
+  },
+  save_accessed_time: booleanRule('Session save_accessed_time must be a boolean (defaults to true).'),
+  auto: booleanRule('Session is created if accessed.'),
+  webtest_varname: {
+    kinds: ['str', 'null'],
+    message: 'Session varname must be a string.',
+    expected: 'a name',
+  },
+  data_serializer: dataSerializerRule,
+  // Beaker does not coerce this one, so the INI string "false" meant true (spec §6 S6).
+  invalidate_corrupt: {
+    kinds: ['bool'],
+    message: 'Session invalidate_corrupt must be a boolean.',
+    expected: BOOLEAN_EXPECTED,
+  },
+  use_cookies: {
+    kinds: ['bool'],
+    message: 'Session use_cookies must be a boolean.',
+    expected: BOOLEAN_EXPECTED,
+  },
+  table_name: optionalStringRule('table_name', 'a table name'),
+  schema_name: optionalStringRule('schema_name', 'a schema name'),
+};
+
+/** Options beaker-ts knows but passes through as given: back-end options and Beaker's legacy ones. */
+export const SESSION_PASSTHROUGH_OPTIONS: readonly string[] = [
+  'url',
+  'urls',
+  'memcache_module',
+  'sa_opts',
+  'bind',
+  'table',
+  'dbm_dir',
+  'file_dir',
+  'dbmmodule',
+  'digest_filenames',
+  'log_file',
+  'session_class',
+  'namespace_class',
+];
+
+/** Every session option name beaker-ts knows, for the misspelling check. */
+export const SESSION_OPTION_NAMES: readonly string[] = [
+  ...Object.keys(SESSION_RULES),
+  ...SESSION_PASSTHROUGH_OPTIONS,
+];
+
+/**
+ * Coerces and validates session options given by short name (Beaker's `coerce_session_params`), returning a new
+ * object: strings from INI files become booleans, numbers and lists by Beaker's rules; typed values are checked by the
+ * same rules. Throws a {@link ConfigError} naming the option and the value.
+ *
+ * @param keyOf maps an option name to the key the user wrote, for error messages.
+ * @example coerceSessionParams({ timeout: '3600', secure: 'true' }) // { timeout: 3600, secure: true }
+ */
+export function coerceSessionParams(
+  params: SessionOptionsInput | Readonly<Record<string, unknown>>,
+  keyOf: (option: string) => string = (option) => option,
+): SessionOptions {
+  const options = coerceWithRules(params, SESSION_RULES, keyOf) as SessionOptions;
+  checkSessionCombinations(options, keyOf);
+  return options;
+}
+
+function checkSessionCombinations(options: SessionOptions, keyOf: (option: string) => string): void {
+  const timeout = options.timeout;
+  if (timeout !== undefined && timeout !== null && options.save_accessed_time === false) {
+    const message = 'save_accessed_time must be true to use timeout';
+    failCombination({ option: 'timeout', key: keyOf('timeout') }, timeout, message, message);
+  }
+  if (options.samesite === 'None' && options.secure !== true) {
+    failCombination(
+      { option: 'samesite', key: keyOf('samesite') },
+      'None',
+      'SameSite=None needs secure = true: browsers reject a SameSite=None cookie without Secure.',
+    );
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Every error beaker-ts throws on purpose is a {@link BeakerError}, with a stable `code`
+ * so callers can tell them apart without parsing messages.
+ * @module
+ */
+
+/** Base class of every error beaker-ts throws on purpose. */
+export class BeakerError extends Error {
+  /** A stable identifier such as `E_CONFIG`. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** What a {@link ConfigError} knows about the option it rejects. */
+export interface ConfigErrorDetails {
+  /** The option's short name, such as `timeout`. */
+  option: string;
+  /** The key as the user wrote it, such as `beaker.session.timeout` (the short name when given unprefixed). */
+  key?: string;
+  /** The value received, before coercion. */
+  value?: unknown;
+  /** Beaker's own error text for this case, when Beaker has one. */
+  beakerMessage?: string;
+  /** What a valid value looks like, such as `a whole number of seconds`. */
+  expected?: string;
+  /** Mask the value in the message: set for secrets and keys. */
+  secret?: boolean;
+}
+
+/**
+ * An invalid configuration value. The message starts with Beaker's own text for the case
+ * (so it can be searched for in Beaker's docs) and names the option and the value received.
+ */
+export class ConfigError extends BeakerError {
+  readonly option: string;
+  readonly key: string;
+  readonly value: unknown;
+  /** What is wrong, without the option and value details that the message adds. */
+  readonly reason: string;
+  readonly beakerMessage: string | undefined;
+
+  constructor(reason: string, details: ConfigErrorDetails, options?: ErrorOptions) {
+    const key = details.key ?? details.option;
+    const parts: string[] = [];
+    if (details.expected !== undefined) parts.push(`expected ${details.expected}`);
+    if ('value' in details) parts.push(`received ${describeValue(details.value, details.secret)}`);
+    const about = parts.length > 0 ? `: ${parts.join(', ')}` : '';
+    super('E_CONFIG', `${reason} (option "${key}"${about})`, options);
+    this.option = details.option;
+    this.reason = reason;
+    this.key = key;
+    this.value = details.value;
+    this.beakerMessage = details.beakerMessage;
+  }
+}
+
+/** An optional client library (ioredis, pg, ...) is needed but not installed. */
+export class MissingDependencyError extends BeakerError {
+  readonly packageName: string;
+
+  constructor(packageName: string, feature: string, options?: ErrorOptions) {
+    super(
+      'E_MISSING_DEPENDENCY',
+      `${feature} needs the package "${packageName}": install it with \`npm install ${packageName}\``,
+      options,
+    );
+    this.packageName = packageName;
+  }
+}
+
+const MAX_SHOWN_LENGTH = 80;
+
+/** Renders a received value for an error message, masking secrets and cutting long strings. */
+export function describeValue(value: unknown, secret = false): string {
+  if (secret && typeof value === 'string') return `a secret of ${value.length} characters`;
+  if (typeof value === 'string') {
+    const cut = value.length > MAX_SHOWN_LENGTH ? `${value.slice(0, MAX_SHOWN_LENGTH)}…` : value;
+    return JSON.stringify(cut);
+  }
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid Date' : value.toISOString();
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === 'function') return 'a function';
+  return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
+}
+
+/** Every error class, for `instanceof` checks: `err instanceof errors.ConfigError`. */
+export const errors = { BeakerError, ConfigError, MissingDependencyError } as const;

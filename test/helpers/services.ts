@@ -1,0 +1,23 @@
+/**
+ * The skip policy for suites that need something outside Node (a server, Python Beaker): on a developer machine
+ * without it the suite is skipped with a loud reason; under CI (`CI=true`) a skip is a failure.
+ */
+import { describe, it } from 'vitest';
+
+/** Declares `name` as a normal suite when `unavailable` is undefined, else skips it (or fails it under CI). */
+export function describeWhenAvailable(name: string, unavailable: string | undefined, body: () => void): void {
+  if (unavailable === undefined) {
+    describe(name, body);
+    return;
+  }
+  if (process.env.CI === 'true') {
+    describe(name, () => {
+      it('has what it needs', () => {
+        throw new Error(`${name} cannot run: ${unavailable}. Under CI=true a skipped suite is a failure.`);
+      });
+    });
+    return;
+  }
+  console.warn(`\n*** SKIPPED: ${name}: ${unavailable} ***\n`);
+  describe.skip(name, body);
+}
