@@ -157,25 +157,11 @@ export const CACHE_RULES: RuleTable = {
   starttime: startTimeRule,
   expiretime: positiveIntegerRule('expiretime must be an integer.', 'a positive whole number of seconds'),
   data_serializer: dataSerializerRule,
-  table_name: optionalStringRule('table_name', 'a table name'),
-  schema_name: optionalStringRule('schema_name', 'a schema name'),
+  ...BACKEND_RULES,
 };
 
 /** Options beaker-ts knows but passes through as given: back-end options and Beaker's legacy ones. */
-export const CACHE_PASSTHROUGH_OPTIONS: readonly string[] = [
-  'url',
-  'urls',
-  'memcache_module',
-  'timeout',
-  'sa_opts',
-  'bind',
-  'table',
-  'dbm_dir',
-  'file_dir',
-  'dbmmodule',
-  'digest_filenames',
-  'log_file',
-];
+export const CACHE_PASSTHROUGH_OPTIONS: readonly string[] = [...BACKEND_PASSTHROUGH_OPTIONS, 'timeout'];
 
 /** Every cache option name beaker-ts knows, for the misspelling check. */
 export const CACHE_OPTION_NAMES: readonly string[] = [

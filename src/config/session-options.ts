@@ -294,23 +294,12 @@ export const SESSION_RULES: RuleTable = {
     message: 'Session use_cookies must be a boolean.',
     expected: BOOLEAN_EXPECTED,
   },
-  table_name: optionalStringRule('table_name', 'a table name'),
-  schema_name: optionalStringRule('schema_name', 'a schema name'),
+  ...BACKEND_RULES,
 };
 
 /** Options beaker-ts knows but passes through as given: back-end options and Beaker's legacy ones. */
 export const SESSION_PASSTHROUGH_OPTIONS: readonly string[] = [
-  'url',
-  'urls',
-  'memcache_module',
-  'sa_opts',
-  'bind',
-  'table',
-  'dbm_dir',
-  'file_dir',
-  'dbmmodule',
-  'digest_filenames',
-  'log_file',
+  ...BACKEND_PASSTHROUGH_OPTIONS,
   'session_class',
   'namespace_class',
 ];

@@ -64,3 +64,24 @@ export function optionalStringRule(name: string, expected: string): OptionRule {
     expected,
   };
 }
+
+/** Back-end options beaker-ts knows and passes through as given (spec §1.5), plus Beaker's unused `log_file`. */
+export const BACKEND_PASSTHROUGH_OPTIONS: readonly string[] = [
+  'url',
+  'urls',
+  'memcache_module',
+  'sa_opts',
+  'bind',
+  'table',
+  'dbm_dir',
+  'file_dir',
+  'dbmmodule',
+  'digest_filenames',
+  'log_file',
+];
+
+/** Back-end options that are checked as strings. */
+export const BACKEND_RULES = {
+  table_name: optionalStringRule('table_name', 'a table name'),
+  schema_name: optionalStringRule('schema_name', 'a schema name'),
+} as const;
