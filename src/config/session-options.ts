@@ -4,10 +4,11 @@
  */
 import { failCombination, coerceWithRules, type OptionRule, type RuleTable } from './option-rules.js';
 import {
+  BACKEND_PASSTHROUGH_OPTIONS,
+  BACKEND_RULES,
   dataDirRule,
   dataSerializerRule,
   lockDirRule,
-  optionalStringRule,
   type DataSerializer,
 } from './shared-rules.js';
 
