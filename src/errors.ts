@@ -73,6 +73,63 @@ export class MissingDependencyError extends BeakerError {
   }
 }
 
+/** A `type` that no back-end is registered under. */
+export class UnknownBackendError extends BeakerError {
+  readonly backendType: string;
+
+  constructor(backendType: string, known: readonly string[], nearest?: string) {
+    const hint = nearest === undefined ? '' : ` Did you mean '${nearest}'?`;
+    super(
+      'E_UNKNOWN_BACKEND',
+      `Unknown cache implementation '${backendType}'.${hint} Known: ${known.join(', ')}; ` +
+        'add your own with registerBackend(name, factory).',
+    );
+    this.backendType = backendType;
+  }
+}
+
+/** A region that the manager's configuration does not define. */
+export class RegionNotConfiguredError extends BeakerError {
+  readonly region: string;
+
+  constructor(region: string, configured: readonly string[]) {
+    const list = configured.length > 0 ? configured.join(', ') : 'none (set cache.regions)';
+    super('E_REGION_NOT_CONFIGURED', `Cache region not configured: ${region} (configured regions: ${list})`);
+    this.region = region;
+  }
+}
+
+/** Two different cached functions would share cache keys. */
+export class NamespaceConflictError extends BeakerError {
+  readonly namespace: string;
+
+  constructor(namespace: string) {
+    super(
+      'E_NAMESPACE_CONFLICT',
+      `Two different cached functions use the namespace "${namespace}" with the same key prefix, so they would ` +
+        "read each other's values. Give one of them its own { namespace } option.",
+    );
+    this.namespace = namespace;
+  }
+}
+
+/** A storage operation failed (I/O error, server down, timeout). The cause is in `cause`. */
+export class BackendError extends BeakerError {
+  readonly backend: string;
+
+  constructor(backend: string, message: string, options?: ErrorOptions) {
+    super('E_BACKEND', `[beaker-ts] [${backend}] ${message}`, options);
+    this.backend = backend;
+  }
+}
+
+/** The manager was closed; it can no longer be used. */
+export class ManagerClosedError extends BeakerError {
+  constructor() {
+    super('E_CLOSED', 'This CacheManager was closed: create a new one.');
+  }
+}
+
 const MAX_SHOWN_LENGTH = 80;
 
 /** Renders a received value for an error message, masking secrets and cutting long strings. */
@@ -92,4 +149,13 @@ export function describeValue(value: unknown, secret = false): string {
 }
 
 /** Every error class, for `instanceof` checks: `err instanceof errors.ConfigError`. */
-export const errors = { BeakerError, ConfigError, MissingDependencyError } as const;
+export const errors = {
+  BeakerError,
+  ConfigError,
+  MissingDependencyError,
+  UnknownBackendError,
+  RegionNotConfiguredError,
+  NamespaceConflictError,
+  BackendError,
+  ManagerClosedError,
+} as const;

@@ -3,4 +3,16 @@
  * @module
  */
 export * from './config/index.js';
-export { BeakerError, ConfigError, MissingDependencyError, errors } from './errors.js';
+export * from './cache/index.js';
+export type * from './backends/index.js';
+export {
+  BackendError,
+  BeakerError,
+  ConfigError,
+  ManagerClosedError,
+  MissingDependencyError,
+  NamespaceConflictError,
+  RegionNotConfiguredError,
+  UnknownBackendError,
+  errors,
+} from './errors.js';

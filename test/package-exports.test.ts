@@ -19,7 +19,14 @@ const built = existsSync(new URL('../dist/index.js', import.meta.url));
 
 /** Names each public subpath must export. */
 const EXPECTED_EXPORTS: Record<string, string[]> = {
-  '.': ['parseCacheConfigOptions', 'parseSessionConfigOptions', 'loadIniConfig', 'ConfigError', 'errors'],
+  '.': [
+    'parseCacheConfigOptions',
+    'parseSessionConfigOptions',
+    'loadIniConfig',
+    'ConfigError',
+    'errors',
+    'CacheManager',
+  ],
   './config': [
     'parseCacheConfigOptions',
     'coerceSessionParams',
@@ -27,6 +34,10 @@ const EXPECTED_EXPORTS: Record<string, string[]> = {
     'loadIniConfig',
     'asBool',
   ],
+  './cache': ['CacheManager', 'Cache', 'encodeValue', 'decodeValue'],
+  // Types only: the back-end contract.
+  './backends': [],
+  './testing': ['describeBackendConformance'],
 };
 
 describeWhenAvailable(

@@ -77,6 +77,38 @@ export interface CacheRegionOptions {
    * @example 'json'
    */
   data_serializer?: 'json' | DataSerializer;
+  /**
+   * Seconds an expired value is still kept, so that callers get it at once while one caller creates the new value
+   * (serve-stale). Back-ends drop entries `expire + grace` seconds after they were stored. `null`: as long as `expire`.
+   * @default null
+   * @example 300
+   */
+  grace?: number | null;
+  /**
+   * Longest wait, in seconds, for another caller that is creating the same value; after it the caller creates the
+   * value itself (and an event reports it).
+   * @default 30
+   * @example 10
+   */
+  lock_timeout?: number | null;
+  /**
+   * Seconds after which the creation lock of a process that stopped (killed, hung) is taken over. At least 5.
+   * @default 10
+   * @example 30
+   */
+  lock_lease?: number | null;
+  /**
+   * `memory` only: bound on the number of entries, evicting the least recently used.
+   * @default null
+   * @example 10000
+   */
+  max_items?: number | null;
+  /**
+   * `memory` only: store values serialized (callers get copies), or as they are (faster; callers share objects).
+   * @default true
+   * @example false
+   */
+  serialize?: boolean | null;
   /** Back-end options (`url`, `table_name`, ...) and other options pass through unchanged. */
   [option: string]: unknown;
 }
@@ -101,14 +133,18 @@ export interface ParsedCacheConfig extends Omit<CacheOptions, 'regions'> {
 /** What `coerceCacheParams` accepts: each option typed, or as the string an INI file gives. */
 export type CacheOptionsInput = { [K in keyof CacheOptions]?: CacheOptions[K] | string | Date | null };
 
-function positiveIntegerRule(message: string, expected: string): OptionRule {
+function integerRule(message: string, expected: string, minimum: number): OptionRule {
   return {
     kinds: ['int', 'null'],
     message,
     expected,
     refine: (value, fail) =>
-      value === null || (typeof value === 'number' && value > 0) ? value : fail(message),
+      value === null || (typeof value === 'number' && value >= minimum) ? value : fail(message),
   };
+}
+
+function positiveIntegerRule(message: string, expected: string): OptionRule {
+  return integerRule(message, expected, 1);
 }
 
 const startTimeRule: OptionRule = {
@@ -137,11 +173,11 @@ export const CACHE_RULES: RuleTable = {
     message: 'enabled must be true/false if present.',
     expected: 'true or false (also yes/no, on/off, y/n, t/f, 1/0)',
   },
-  expire: {
-    kinds: ['int', 'null'],
-    message: 'expire must be an integer representing how many seconds the cache is valid for',
-    expected: 'a whole number of seconds',
-  },
+  // Beaker keeps 0 and negative numbers; 0 then meant "never expires". Here expire is at least 1 second.
+  expire: positiveIntegerRule(
+    'expire must be an integer representing how many seconds the cache is valid for',
+    'a positive whole number of seconds',
+  ),
   regions: {
     kinds: ['list', 'null'],
     message: 'Regions must be a comma separated list of valid regions',
@@ -158,6 +194,25 @@ export const CACHE_RULES: RuleTable = {
   starttime: startTimeRule,
   expiretime: positiveIntegerRule('expiretime must be an integer.', 'a positive whole number of seconds'),
   data_serializer: dataSerializerRule,
+  grace: integerRule('grace must be a whole number of seconds.', 'a whole number of seconds (0 or more)', 0),
+  lock_timeout: positiveIntegerRule(
+    'lock_timeout must be a positive whole number of seconds.',
+    'a positive whole number of seconds',
+  ),
+  lock_lease: integerRule(
+    'lock_lease must be at least 5 seconds.',
+    'a whole number of seconds, at least 5',
+    5,
+  ),
+  max_items: positiveIntegerRule(
+    'max_items must be a positive whole number.',
+    'a positive whole number of entries',
+  ),
+  serialize: {
+    kinds: ['bool', 'null'],
+    message: 'serialize must be true/false if present.',
+    expected: 'true or false (also yes/no, on/off, y/n, t/f, 1/0)',
+  },
   ...BACKEND_RULES,
 };
 

@@ -274,6 +274,12 @@ const DEVIATIONS: Deviation[] = [
     why: 'a zero idle timeout expires every session at once',
   },
   {
+    testCase: cache({ expire: '0' }),
+    python: { ok: { expire: 0 } },
+    beakerTs: { error: 'expire must be an integer representing how many seconds the cache is valid for' },
+    why: 'an expire of 0 meant "never expires" in Beaker (0 is falsy); expire is at least 1 second',
+  },
+  {
     testCase: parse({ 'cache.regions': 'r' }, false),
     python: { error: "'enabled'" },
     beakerTs: {

@@ -1,0 +1,162 @@
+/**
+ * `dbm`: an embedded on-disk key-value store that several processes use at once: LMDB, through the `lmdb` package
+ * (an optional peer dependency, loaded on first use). One database under `<data_dir>/container_dbm` (or `dbm_dir`)
+ * holds every namespace; each entry is one record, written in a transaction, so a killed process never leaves a torn
+ * entry. Reads are memory-mapped.
+ * @module
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Database, RootDatabase } from 'lmdb';
+import { BackendError, MissingDependencyError } from '../../errors.js';
+import type { FileLockProvider } from '../../locks/file-lock.js';
+import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
+import { ON_DISK_CAPABILITIES, dataDirectory, digest, hostLocks } from '../on-disk.js';
+
+/** Options of the dbm back-end. */
+export interface DbmBackendOptions {
+  /** Parent of the `container_dbm` data directory. */
+  data_dir?: string | null;
+  /** The data directory itself (instead of `<data_dir>/container_dbm`). */
+  dbm_dir?: string | null;
+  /** Directory of the cross-process creation locks (default `<data_dir>/container_dbm_lock`). */
+  lock_dir?: string | null;
+  /** Lease of a creation lock whose holder stopped, in seconds. */
+  lock_lease?: number | null;
+}
+
+/** One stored record. */
+interface DbmRecord {
+  /** The key as given. */
+  k: string;
+  /** Hard expiry in ms since the epoch, or null. */
+  x: number | null;
+  /** The data. */
+  d: string;
+}
+
+/** LMDB keys are at most 1978 bytes; longer keys are stored under their digest. */
+const MAX_RAW_KEY_BYTES = 1024;
+const DATABASE_FILE = 'beaker.mdb';
+
+/** All records of a namespace share this prefix; a digest keeps it fixed-length whatever the namespace. */
+function namespacePrefix(namespace: string): string {
+  return `${digest(namespace).slice(0, 32)}:`;
+}
+
+function recordKey(namespace: string, key: string): string {
+  const raw = `${namespacePrefix(namespace)}${key}`;
+  return Buffer.byteLength(raw) <= MAX_RAW_KEY_BYTES ? raw : `${namespacePrefix(namespace)}#${digest(key)}`;
+}
+
+async function loadLmdb(): Promise<typeof import('lmdb')> {
+  try {
+    return await import('lmdb');
+  } catch (error) {
+    throw new MissingDependencyError('lmdb', 'The dbm back-end', { cause: error });
+  }
+}
+
+export class DbmBackend implements Backend {
+  readonly type = 'dbm';
+  readonly capabilities = ON_DISK_CAPABILITIES;
+  readonly locks: FileLockProvider | undefined;
+  readonly #root: RootDatabase;
+  readonly #db: Database<DbmRecord, string>;
+  readonly #context: BackendContext;
+
+  constructor(root: RootDatabase, locks: FileLockProvider | undefined, context: BackendContext) {
+    this.#root = root;
+    this.#db = root as unknown as Database<DbmRecord, string>;
+    this.locks = locks;
+    this.#context = context;
+  }
+
+  #live(namespace: string, key: string, now = this.#context.clock()): DbmRecord | undefined {
+    const record = this.#db.get(recordKey(namespace, key));
+    if (record === undefined) return undefined;
+    if (typeof record !== 'object' || typeof record.d !== 'string') {
+      this.#context.report({
+        type: 'corrupt-entry',
+        backend: 'dbm',
+        namespace,
+        key,
+        message: 'unreadable record',
+      });
+      return undefined;
+    }
+    return record.x !== null && record.x <= now ? undefined : record;
+  }
+
+  get(namespace: string, key: string): Promise<unknown> {
+    return Promise.resolve(this.#live(namespace, key)?.d);
+  }
+
+  async set(namespace: string, key: string, data: unknown, options: SetOptions = {}): Promise<void> {
+    if (typeof data !== 'string') throw new TypeError('the dbm back-end stores text entries');
+    const x = options.ttlMs === undefined ? null : this.#context.clock() + options.ttlMs;
+    try {
+      await this.#db.put(recordKey(namespace, key), { k: key, x, d: data });
+    } catch (error) {
+      throw new BackendError('dbm', 'cannot write an entry', { cause: error });
+    }
+  }
+
+  async delete(namespace: string, key: string): Promise<boolean> {
+    const live = this.#live(namespace, key) !== undefined;
+    await this.#db.remove(recordKey(namespace, key));
+    return live;
+  }
+
+  has(namespace: string, key: string): Promise<boolean> {
+    return Promise.resolve(this.#live(namespace, key) !== undefined);
+  }
+
+  #range(namespace: string): { start: string; end: string } {
+    const prefix = namespacePrefix(namespace);
+    // ';' follows ':' in code-point order, so the range holds exactly the keys starting with the prefix.
+    return { start: prefix, end: `${prefix.slice(0, -1)};` };
+  }
+
+  keys(namespace: string): Promise<string[]> {
+    const now = this.#context.clock();
+    const keys: string[] = [];
+    for (const { value } of this.#db.getRange(this.#range(namespace))) {
+      if (value.x === null || value.x > now) keys.push(value.k);
+    }
+    return Promise.resolve(keys);
+  }
+
+  async clear(namespace: string): Promise<void> {
+    await this.#db.transaction(() => {
+      for (const key of this.#db.getKeys(this.#range(namespace))) void this.#db.remove(key);
+    });
+  }
+
+  async prune(): Promise<number> {
+    const now = this.#context.clock();
+    let removed = 0;
+    await this.#db.transaction(() => {
+      for (const { key, value } of this.#db.getRange()) {
+        if (typeof value !== 'object' || (value.x !== null && value.x <= now)) {
+          void this.#db.remove(key);
+          removed += 1;
+        }
+      }
+    });
+    return removed;
+  }
+
+  async close(): Promise<void> {
+    await this.#root.close();
+  }
+}
+
+/** The factory registered as `dbm`. */
+export const dbmBackend: BackendFactory = async (options, context) => {
+  const dir = dataDirectory(options, 'dbm_dir', 'container_dbm');
+  const { open } = await loadLmdb();
+  await mkdir(dir, { recursive: true });
+  const root = open({ path: join(dir, DATABASE_FILE), compression: false });
+  return new DbmBackend(root, hostLocks(options, 'container_dbm', 'dbm', context), context);
+};

@@ -1,0 +1,242 @@
+/**
+ * `file`: one file per entry under `<data_dir>/container_file` (or `file_dir`), so the cost of a write does not grow
+ * with the number of keys in a namespace. Names are SHA-256 digests: any key (`../`, very long, non-ASCII) is safe.
+ * Writes go to a temporary file that is renamed over the entry, so a process killed mid-write leaves the old or the
+ * new entry, never a torn one. Expired entries and leftover temporary files are removed by `prune()`.
+ *
+ * Layout: `<root>/<ns[0:2]>/<ns>/<key>.cache` where `ns` and `key` are hex digests; each file holds one JSON header
+ * line (`{"k": key, "x": hard expiry in ms or null}`) followed by the data.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, readdir, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BackendError } from '../../errors.js';
+import type { FileLockProvider } from '../../locks/file-lock.js';
+import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
+import { ON_DISK_CAPABILITIES, dataDirectory, digest, hostLocks } from '../on-disk.js';
+
+/** Options of the file back-end. */
+export interface FileBackendOptions {
+  /** Parent of the `container_file` data directory. */
+  data_dir?: string | null;
+  /** The data directory itself (instead of `<data_dir>/container_file`). */
+  file_dir?: string | null;
+  /** Directory of the cross-process creation locks (default `<data_dir>/container_file_lock`). */
+  lock_dir?: string | null;
+  /** Lease of a creation lock whose holder stopped, in seconds. */
+  lock_lease?: number | null;
+}
+
+interface Header {
+  /** The key as given. */
+  k: string;
+  /** Hard expiry in ms since the epoch, or null. */
+  x: number | null;
+}
+
+const ENTRY_SUFFIX = '.cache';
+const TEMP_SUFFIX = '.tmp';
+/** Temporary files older than this are leftovers of a killed writer. */
+const TEMP_FILE_MAX_AGE_MS = 60_000;
+
+function tryUnlink(path: string): Promise<boolean> {
+  return unlink(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+export class FileBackend implements Backend {
+  readonly type = 'file';
+  readonly capabilities = ON_DISK_CAPABILITIES;
+  readonly locks: FileLockProvider | undefined;
+  readonly #root: string;
+  readonly #context: BackendContext;
+  #tempCounter = 0;
+
+  constructor(options: FileBackendOptions, context: BackendContext) {
+    this.#root = dataDirectory(options as Record<string, unknown>, 'file_dir', 'container_file');
+    this.#context = context;
+    this.locks = hostLocks(options as Record<string, unknown>, 'container_file', 'file', context);
+  }
+
+  /** The directory of a namespace. */
+  #namespaceDir(namespace: string): string {
+    const id = digest(namespace);
+    return join(this.#root, id.slice(0, 2), id);
+  }
+
+  #entryPath(namespace: string, key: string): string {
+    return join(this.#namespaceDir(namespace), `${digest(key)}${ENTRY_SUFFIX}`);
+  }
+
+  /** Reads one entry file; undefined when missing, expired or unreadable (reported). */
+  async #read(
+    path: string,
+    namespace: string,
+    now = this.#context.clock(),
+  ): Promise<{ header: Header; data: string } | undefined> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw new BackendError('file', `cannot read ${path}`, { cause: error });
+    }
+    const newline = text.indexOf('\n');
+    let header: Header | undefined;
+    try {
+      header = newline < 0 ? undefined : (JSON.parse(text.slice(0, newline)) as Header);
+    } catch {
+      header = undefined;
+    }
+    if (typeof header?.k !== 'string') {
+      this.#context.report({
+        type: 'corrupt-entry',
+        backend: 'file',
+        namespace,
+        message: `unreadable entry file ${path}`,
+      });
+      return undefined;
+    }
+    if (header.x !== null && header.x <= now) return undefined;
+    return { header, data: text.slice(newline + 1) };
+  }
+
+  async get(namespace: string, key: string): Promise<unknown> {
+    return (await this.#read(this.#entryPath(namespace, key), namespace))?.data;
+  }
+
+  async set(namespace: string, key: string, data: unknown, options: SetOptions = {}): Promise<void> {
+    if (typeof data !== 'string') throw new TypeError('the file back-end stores text entries');
+    const header: Header = {
+      k: key,
+      x: options.ttlMs === undefined ? null : this.#context.clock() + options.ttlMs,
+    };
+    const path = this.#entryPath(namespace, key);
+    const temp = `${path}.${process.pid}-${(this.#tempCounter += 1)}-${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`;
+    const content = `${JSON.stringify(header)}\n${data}`;
+    try {
+      await this.#writeNew(temp, content, namespace);
+      await rename(temp, path);
+    } catch (error) {
+      await unlink(temp).catch(() => undefined);
+      throw new BackendError('file', `cannot write ${path}`, { cause: error });
+    }
+  }
+
+  /** Writes a new file, creating the namespace directory when it is missing (first write, or removed meanwhile). */
+  async #writeNew(path: string, content: string, namespace: string): Promise<void> {
+    try {
+      await writeFile(path, content, { flag: 'wx' });
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+      await mkdir(this.#namespaceDir(namespace), { recursive: true });
+      await writeFile(path, content, { flag: 'wx' });
+    }
+  }
+
+  async delete(namespace: string, key: string): Promise<boolean> {
+    const path = this.#entryPath(namespace, key);
+    const live = (await this.#read(path, namespace)) !== undefined;
+    try {
+      await unlink(path);
+    } catch (error) {
+      if (!isMissing(error)) throw new BackendError('file', `cannot delete ${path}`, { cause: error });
+    }
+    return live;
+  }
+
+  async has(namespace: string, key: string): Promise<boolean> {
+    return (await this.#read(this.#entryPath(namespace, key), namespace)) !== undefined;
+  }
+
+  async #entryFiles(dir: string): Promise<string[]> {
+    try {
+      return (await readdir(dir))
+        .filter((name) => name.endsWith(ENTRY_SUFFIX))
+        .map((name) => join(dir, name));
+    } catch (error) {
+      if (isMissing(error)) return [];
+      throw new BackendError('file', `cannot list ${dir}`, { cause: error });
+    }
+  }
+
+  async keys(namespace: string): Promise<string[]> {
+    const files = await this.#entryFiles(this.#namespaceDir(namespace));
+    const entries = await Promise.all(files.map((file) => this.#read(file, namespace)));
+    return entries.flatMap((entry) => (entry ? [entry.header.k] : []));
+  }
+
+  async clear(namespace: string): Promise<void> {
+    const dir = this.#namespaceDir(namespace);
+    // Renaming first makes the clear atomic for readers; the rename target is removed afterwards.
+    const doomed = `${dir}.cleared-${process.pid}-${randomBytes(4).toString('hex')}`;
+    try {
+      await rename(dir, doomed);
+    } catch (error) {
+      if (isMissing(error)) return;
+      throw new BackendError('file', `cannot clear ${dir}`, { cause: error });
+    }
+    await rm(doomed, { recursive: true, force: true });
+  }
+
+  async prune(): Promise<number> {
+    let removed = 0;
+    const now = this.#context.clock();
+    for (const shard of await this.#list(this.#root)) {
+      for (const name of await this.#list(join(this.#root, shard))) {
+        const dir = join(this.#root, shard, name);
+        if (name.includes('.cleared-')) {
+          await rm(dir, { recursive: true, force: true });
+          continue;
+        }
+        removed += await this.#pruneNamespace(dir, now);
+        // Fails (and is ignored) unless the directory is empty; writers re-create it when needed.
+        await rmdir(dir).catch(() => undefined);
+      }
+    }
+    return removed;
+  }
+
+  async #pruneNamespace(dir: string, now: number): Promise<number> {
+    let removed = 0;
+    for (const name of await this.#list(dir)) {
+      const path = join(dir, name);
+      if (name.endsWith(TEMP_SUFFIX)) {
+        // File times are real time, whatever clock the back-end was given.
+        const info = await stat(path).catch(() => undefined);
+        if (info && Date.now() - info.mtimeMs > TEMP_FILE_MAX_AGE_MS && (await tryUnlink(path))) removed += 1;
+      } else if (
+        name.endsWith(ENTRY_SUFFIX) &&
+        !(await this.#read(path, '', now)) &&
+        (await tryUnlink(path))
+      ) {
+        removed += 1;
+      }
+    }
+    return removed;
+  }
+
+  async #list(dir: string): Promise<string[]> {
+    try {
+      return await readdir(dir);
+    } catch (error) {
+      if (isMissing(error)) return [];
+      throw new BackendError('file', `cannot list ${dir}`, { cause: error });
+    }
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** The factory registered as `file`. */
+export const fileBackend: BackendFactory = (options, context) => new FileBackend(options, context);

@@ -1,0 +1,136 @@
+/**
+ * `memory`: entries in this process, optionally bounded with least-recently-used eviction (`max_items`).
+ * By default entries are stored serialized, so a value read from the cache is a copy that the caller may change;
+ * `serialize = false` keeps the values themselves (faster, but callers then share and can mutate them).
+ * @module
+ */
+import { LRUCache } from 'lru-cache';
+import type {
+  Backend,
+  BackendCapabilities,
+  BackendContext,
+  BackendFactory,
+  SetOptions,
+} from '../contract.js';
+
+/** Options of the memory back-end. */
+export interface MemoryBackendOptions {
+  /** Bound on the number of entries; the least recently used go first. Absent: unbounded. */
+  max_items?: number | null;
+  /** Store values serialized (copies, the default) or as they are (shared references). */
+  serialize?: boolean | null;
+}
+
+interface Slot {
+  data: unknown;
+  expiresAt: number | undefined;
+}
+
+/** The operations used of the store: a Map when unbounded, an LRUCache when bounded. */
+interface SlotStore {
+  get(id: string): Slot | undefined;
+  set(id: string, slot: Slot): unknown;
+  delete(id: string): boolean;
+  keys(): Iterable<string>;
+  clear(): void;
+}
+
+const CAPABILITIES: BackendCapabilities = {
+  nativeTtl: false,
+  sharedAcrossProcesses: false,
+  sharedAcrossHosts: false,
+  ttlResolutionMs: 1,
+};
+
+// A length prefix keeps (namespace, key) pairs distinct whatever characters they contain.
+function slotKey(namespace: string, key: string): string {
+  return `${namespace.length}:${namespace}${key}`;
+}
+
+export class MemoryBackend implements Backend {
+  readonly type = 'memory';
+  readonly capabilities = CAPABILITIES;
+  readonly format: 'text' | 'object';
+  readonly #slots: SlotStore;
+  readonly #clock: () => number;
+
+  constructor(options: MemoryBackendOptions, context: Pick<BackendContext, 'clock'>) {
+    const maxItems = options.max_items ?? undefined;
+    this.#slots = maxItems === undefined ? new Map() : new LRUCache<string, Slot>({ max: maxItems });
+    this.format = options.serialize === false ? 'object' : 'text';
+    this.#clock = context.clock;
+  }
+
+  #live(namespace: string, key: string): Slot | undefined {
+    const id = slotKey(namespace, key);
+    const slot = this.#slots.get(id);
+    if (slot?.expiresAt !== undefined && slot.expiresAt <= this.#clock()) {
+      this.#slots.delete(id);
+      return undefined;
+    }
+    return slot;
+  }
+
+  get(namespace: string, key: string): Promise<unknown> {
+    return Promise.resolve(this.#live(namespace, key)?.data);
+  }
+
+  set(namespace: string, key: string, data: unknown, options: SetOptions = {}): Promise<void> {
+    if (this.format === 'text' && typeof data !== 'string') {
+      return Promise.reject(
+        new TypeError('the memory back-end stores text entries unless serialize = false'),
+      );
+    }
+    const expiresAt = options.ttlMs === undefined ? undefined : this.#clock() + options.ttlMs;
+    this.#slots.set(slotKey(namespace, key), { data, expiresAt });
+    return Promise.resolve();
+  }
+
+  delete(namespace: string, key: string): Promise<boolean> {
+    const existed = this.#live(namespace, key) !== undefined;
+    this.#slots.delete(slotKey(namespace, key));
+    return Promise.resolve(existed);
+  }
+
+  has(namespace: string, key: string): Promise<boolean> {
+    return Promise.resolve(this.#live(namespace, key) !== undefined);
+  }
+
+  keys(namespace: string): Promise<string[]> {
+    const prefix = slotKey(namespace, '');
+    const keys: string[] = [];
+    for (const id of [...this.#slots.keys()]) {
+      if (!id.startsWith(prefix)) continue;
+      const key = id.slice(prefix.length);
+      if (this.#live(namespace, key)) keys.push(key);
+    }
+    return Promise.resolve(keys);
+  }
+
+  clear(namespace: string): Promise<void> {
+    const prefix = slotKey(namespace, '');
+    for (const id of [...this.#slots.keys()]) if (id.startsWith(prefix)) this.#slots.delete(id);
+    return Promise.resolve();
+  }
+
+  prune(): Promise<number> {
+    const now = this.#clock();
+    let removed = 0;
+    for (const id of [...this.#slots.keys()]) {
+      const expiresAt = this.#slots.get(id)?.expiresAt;
+      if (expiresAt !== undefined && expiresAt <= now) {
+        this.#slots.delete(id);
+        removed += 1;
+      }
+    }
+    return Promise.resolve(removed);
+  }
+
+  close(): Promise<void> {
+    this.#slots.clear();
+    return Promise.resolve();
+  }
+}
+
+/** The factory registered as `memory`. */
+export const memoryBackend: BackendFactory = (options, context) => new MemoryBackend(options, context);

@@ -1,0 +1,37 @@
+/**
+ * Maps `type` names to back-end factories. Each manager owns one registry (no process-global state); built-in
+ * back-ends are loaded on first use, so their client libraries are needed only when used.
+ * @module
+ */
+import { UnknownBackendError } from '../errors.js';
+import { nearestName } from '../config/suggest.js';
+import type { BackendFactory } from './contract.js';
+
+type Loader = () => Promise<BackendFactory>;
+
+const BUILT_IN: Readonly<Record<string, Loader>> = {
+  memory: async () => (await import('./memory/index.js')).memoryBackend,
+  file: async () => (await import('./file/index.js')).fileBackend,
+  dbm: async () => (await import('./dbm/index.js')).dbmBackend,
+};
+
+export class BackendRegistry {
+  readonly #loaders = new Map<string, Loader>(Object.entries(BUILT_IN));
+
+  /** Adds a back-end under `name`, replacing a previous one of that name. */
+  register(name: string, factory: BackendFactory): void {
+    this.#loaders.set(name, () => Promise.resolve(factory));
+  }
+
+  /** The names that resolve. */
+  names(): string[] {
+    return [...this.#loaders.keys()];
+  }
+
+  /** The factory for `name`; throws {@link UnknownBackendError} for an unknown name. */
+  async resolve(name: string): Promise<BackendFactory> {
+    const loader = this.#loaders.get(name);
+    if (!loader) throw new UnknownBackendError(name, this.names(), nearestName(name, this.names()));
+    return loader();
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * `Cache`: one namespace of a back-end, with expiry, `starttime`, `enabled` and dog-pile protection (spec §3.3).
+ * @module
+ */
+import type { Backend } from '../backends/contract.js';
+import type { LockProvider } from '../locks/contract.js';
+import type { CacheEventHandler } from './events.js';
+import { isFresh, type CacheEntry, type EntryCodec } from './entry.js';
+
+/** Creates the value of a missing or expired key. */
+export type CreateFunction<V> = () => V | Promise<V>;
+
+/** Options of {@link Cache.get}. */
+export interface CacheGetOptions<V> {
+  /** Creates the value when the key is missing or expired; without it, such a key is a miss (`undefined`). */
+  createfunc?: CreateFunction<V>;
+  /** Seconds a value created by this call stays fresh (default: the cache's `expire`); `null` keeps it forever. */
+  expiretime?: number | null;
+}
+
+/** Options of {@link Cache.put}. */
+export interface CachePutOptions {
+  /** Seconds the value stays fresh (default: the cache's `expire`); `null` keeps it forever. */
+  expiretime?: number | null;
+}
+
+/** What a {@link Cache} is built from; the manager assembles it. */
+export interface CacheSettings {
+  namespace: string;
+  /** Resolves to the back-end (built on first use). */
+  backend: () => Promise<Backend>;
+  codec: EntryCodec;
+  /** Seconds values stay fresh, or null. */
+  expire: number | null;
+  /** Entries stored before this time (ms since the epoch) count as expired; null: none. */
+  starttimeMs: number | null;
+  /** When false, nothing is stored or read: `get` calls `createfunc` every time. */
+  enabled: boolean;
+  /** Seconds an expired value is kept for serve-stale before the store drops it; null: as long as `expire`. */
+  graceSeconds: number | null;
+  /** Longest wait for another caller's creation, in ms; after it the caller creates the value itself. */
+  lockTimeoutMs: number;
+  /** The creation locks (in-process, then cross-process). */
+  locks: () => Promise<LockProvider>;
+  clock: () => number;
+  onEvent: CacheEventHandler;
+}
+
+/**
+ * One namespace of cached values.
+ *
+ * @example
+ * const users = manager.getCache<User>('users', { expire: 60 });
+ * const user = await users.get(id, { createfunc: () => db.loadUser(id) });
+ */
+export class Cache<V = unknown> {
+  readonly namespace: string;
+  readonly #settings: CacheSettings;
+  /** The back-end once resolved: the hot path then reads it without waiting on a promise. */
+  #backend: Backend | undefined;
+
+  constructor(settings: CacheSettings) {
+    this.namespace = settings.namespace;
+    this.#settings = settings;
+  }
+
+  async #resolveBackend(): Promise<Backend> {
+    this.#backend ??= await this.#settings.backend();
+    return this.#backend;
+  }
+
+  /** Seconds values stay fresh by default, or null for never expiring. */
+  get expire(): number | null {
+    return this.#settings.expire;
+  }
+
+  /** Is caching on for this cache? */
+  get enabled(): boolean {
+    return this.#settings.enabled;
+  }
+
+  /**
+   * The value of `key`. A fresh value is returned at once. Otherwise, with a `createfunc`, one caller (across
+   * processes when the back-end is shared) creates the value: while an expired value exists the other callers get
+   * it at once; when none exists they wait for the creator and then read its value. Without a `createfunc`, a
+   * missing or expired key gives `undefined`.
+   */
+  async get(key: string, options: CacheGetOptions<V> = {}): Promise<V | undefined> {
+    const { createfunc } = options;
+    if (!this.#settings.enabled) return createfunc ? await createfunc() : undefined;
+    const entry = await this.#read(key);
+    if (entry && this.#isFresh(entry)) return entry.value as V;
+    if (!createfunc) return undefined;
+    const expire = options.expiretime === undefined ? this.#settings.expire : options.expiretime;
+    return this.#create(key, createfunc, expire, entry);
+  }
+
+  /** Stores `value` under `key`, replacing any entry. */
+  async put(key: string, value: V, options: CachePutOptions = {}): Promise<void> {
+    if (!this.#settings.enabled) return;
+    await this.#write(
+      key,
+      value,
+      options.expiretime === undefined ? this.#settings.expire : options.expiretime,
+    );
+  }
+
+  /** Removes the entry of `key` (even an expired one); resolves to whether there was one. */
+  async remove(key: string): Promise<boolean> {
+    const backend = this.#backend ?? (await this.#resolveBackend());
+    return backend.delete(this.namespace, key);
+  }
+
+  /** Is there a fresh value for `key`? */
+  async has(key: string): Promise<boolean> {
+    if (!this.#settings.enabled) return false;
+    const entry = await this.#read(key);
+    return entry !== undefined && this.#isFresh(entry);
+  }
+
+  /** The keys that have a fresh value. */
+  async keys(): Promise<string[]> {
+    if (!this.#settings.enabled) return [];
+    const backend = this.#backend ?? (await this.#resolveBackend());
+    const keys = await backend.keys(this.namespace);
+    const fresh = await Promise.all(keys.map((key) => this.has(key)));
+    return keys.filter((_key, index) => fresh[index]);
+  }
+
+  /** Removes every entry of this namespace, and nothing else. */
+  async clear(): Promise<void> {
+    const backend = this.#backend ?? (await this.#resolveBackend());
+    await backend.clear(this.namespace);
+  }
+
+  #isFresh(entry: CacheEntry): boolean {
+    return isFresh(entry, this.#settings.clock(), this.#settings.starttimeMs);
+  }
+
+  /** Creates the value under the creation lock (spec §3.3 steps 2-7). */
+  async #create(
+    key: string,
+    createfunc: CreateFunction<V>,
+    expire: number | null,
+    stale: CacheEntry | undefined,
+  ): Promise<V> {
+    const locks = await this.#settings.locks();
+    const lockName = `${this.namespace}\u0000${key}`;
+    // With a stale value only try the lock: if someone else is creating, serve the stale value at once.
+    const lock = await locks.acquire(lockName, stale ? 0 : this.#settings.lockTimeoutMs);
+    if (!lock) {
+      if (stale) return stale.value as V;
+      const backend = this.#backend ?? (await this.#resolveBackend());
+      this.#settings.onEvent({
+        type: 'lock-timeout',
+        backend: backend.type,
+        namespace: this.namespace,
+        key,
+        message: `waited ${this.#settings.lockTimeoutMs} ms for another caller to create the value; creating it here`,
+      });
+      return this.#createAndStore(key, createfunc, expire);
+    }
+    try {
+      // The previous holder may have created the value while this caller waited.
+      const current = await this.#read(key);
+      if (current && this.#isFresh(current)) return current.value as V;
+      return await this.#createAndStore(key, createfunc, expire);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  async #createAndStore(key: string, createfunc: CreateFunction<V>, expire: number | null): Promise<V> {
+    const value = await createfunc();
+    await this.#write(key, value, expire);
+    return value;
+  }
+
+  async #write(key: string, value: unknown, expire: number | null): Promise<void> {
+    const backend = this.#backend ?? (await this.#resolveBackend());
+    const entry: CacheEntry = { storedAt: this.#settings.clock(), expire, value };
+    const data = backend.format === 'object' ? entry : this.#settings.codec.encode(entry);
+    const grace = this.#settings.graceSeconds ?? expire;
+    await backend.set(
+      this.namespace,
+      key,
+      data,
+      expire === null ? {} : { ttlMs: (expire + (grace ?? 0)) * 1000 },
+    );
+  }
+
+  /** Reads and decodes an entry; a value that cannot be decoded is reported and treated as a miss. */
+  async #read(key: string): Promise<CacheEntry | undefined> {
+    const backend = this.#backend ?? (await this.#resolveBackend());
+    const data = await backend.get(this.namespace, key);
+    if (data === undefined) return undefined;
+    if (backend.format === 'object') return data as CacheEntry;
+    try {
+      return this.#settings.codec.decode(data as string);
+    } catch (error) {
+      this.#settings.onEvent({
+        type: 'decode-error',
+        backend: backend.type,
+        namespace: this.namespace,
+        key,
+        message: `a stored value could not be decoded and counts as missing: ${String(error)}`,
+        error,
+      });
+      return undefined;
+    }
+  }
+}

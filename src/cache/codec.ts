@@ -1,0 +1,94 @@
+/**
+ * The default value codec: JSON that keeps `Date`, `Map`, `Set`, `BigInt`, `Uint8Array`, `undefined` and non-finite
+ * numbers as themselves. Special values become tagged objects `{"$beaker": type, "v": data}`; a plain object that
+ * itself has a `$beaker` key is escaped, so no user value is ever mistaken for a tag. Decoding never runs code.
+ * @module
+ */
+
+const TAG = '$beaker';
+const TAG_MARKER = `"${TAG}"`;
+
+type Tagged = { [TAG]: string; v?: unknown };
+
+function tag(type: string, v?: unknown): Tagged {
+  return v === undefined ? { [TAG]: type } : { [TAG]: type, v };
+}
+
+/** A value that the codec cannot encode (a cycle, a function at the top level, ...). */
+export class UnencodableValueError extends TypeError {
+  constructor(reason: string, options?: ErrorOptions) {
+    super(`This value cannot be cached: ${reason}`, options);
+    this.name = 'UnencodableValueError';
+  }
+}
+
+function encodeSpecial(holder: unknown, key: string, value: unknown): unknown {
+  // JSON.stringify has already called Date#toJSON: the original is still on the holder.
+  const original = (holder as Record<string, unknown>)[key];
+  if (original instanceof Date) {
+    return tag('Date', Number.isNaN(original.getTime()) ? null : original.toISOString());
+  }
+  switch (typeof value) {
+    case 'bigint':
+      return tag('BigInt', value.toString());
+    case 'number':
+      return Number.isFinite(value) ? value : tag('Number', String(value));
+    case 'undefined':
+      // In arrays JSON turns undefined into null; keep it undefined.
+      return Array.isArray(holder) ? tag('undefined') : undefined;
+    case 'object': {
+      if (value === null) return null;
+      if (value instanceof Map) return tag('Map', [...value.entries()]);
+      if (value instanceof Set) return tag('Set', [...value.values()]);
+      if (value instanceof Uint8Array) return tag('Uint8Array', Buffer.from(value).toString('base64'));
+      if (!Array.isArray(value) && Object.hasOwn(value, TAG)) return tag('Object', Object.entries(value));
+      return value;
+    }
+    default:
+      return value;
+  }
+}
+
+function decodeSpecial(_key: string, value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || !Object.hasOwn(value, TAG)) return value;
+  const { [TAG]: type, v } = value as Tagged;
+  switch (type) {
+    case 'Date':
+      return new Date(typeof v === 'string' ? v : NaN);
+    case 'BigInt':
+      return BigInt(v as string);
+    case 'Number':
+      return Number(v);
+    case 'undefined':
+      return undefined;
+    case 'Map':
+      return new Map(v as [unknown, unknown][]);
+    case 'Set':
+      return new Set(v as unknown[]);
+    case 'Uint8Array':
+      return new Uint8Array(Buffer.from(v as string, 'base64'));
+    case 'Object':
+      return Object.fromEntries(v as [string, unknown][]);
+    default:
+      throw new TypeError(`Unknown tag ${JSON.stringify(type)} in a cached value`);
+  }
+}
+
+/** Encodes a value as tagged JSON text. */
+export function encodeValue(value: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify({ v: value }, function replacer(this: unknown, key, item: unknown) {
+      return encodeSpecial(this, key, item);
+    });
+  } catch (error) {
+    throw new UnencodableValueError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+  // The wrapper object keeps top-level undefined and Dates under the same rules as nested ones.
+  return text.slice(5, -1) || JSON.stringify(tag('undefined'));
+}
+
+/** Decodes tagged JSON text made by {@link encodeValue}. Plain JSON takes the fast path. */
+export function decodeValue(text: string): unknown {
+  return text.includes(TAG_MARKER) ? JSON.parse(text, decodeSpecial) : JSON.parse(text);
+}

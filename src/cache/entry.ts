@@ -1,0 +1,96 @@
+/**
+ * A stored cache entry: the value plus its own metadata (when it was stored and for how long it is fresh), in one
+ * envelope, so that expiry and serve-stale work the same on every back-end.
+ * @module
+ */
+import type { DataSerializer } from '../config/index.js';
+import { decodeValue, encodeValue } from './codec.js';
+
+/** Bumped when the stored layout changes, so old entries are recognised. */
+export const ENTRY_FORMAT_VERSION = 1;
+
+/** One cached value and its metadata. */
+export interface CacheEntry {
+  /** When the value was stored, in milliseconds since the epoch. */
+  storedAt: number;
+  /** Seconds the value stays fresh after `storedAt`; `null` keeps it fresh forever. */
+  expire: number | null;
+  /** The value. */
+  value: unknown;
+}
+
+/** Is the entry still fresh at `now`? Entries stored before `starttime` (ms) count as expired (Beaker §3.3). */
+export function isFresh(entry: CacheEntry, now: number, starttimeMs: number | null): boolean {
+  if (starttimeMs !== null && entry.storedAt < starttimeMs) return false;
+  return entry.expire === null || now < entry.storedAt + entry.expire * 1000;
+}
+
+/** Turns entries into text for back-ends that store text, and back. */
+export interface EntryCodec {
+  encode(entry: CacheEntry): string;
+  /** Throws when the text is not an entry this codec wrote. */
+  decode(text: string): CacheEntry;
+}
+
+interface StoredHeader {
+  f: number;
+  t: number;
+  e: number | null;
+  /** The value as text from a custom serializer. */
+  s?: string;
+  /** The value as base64 bytes from a custom serializer. */
+  b?: string;
+}
+
+function checkHeader(parsed: unknown): StoredHeader {
+  const header = parsed as Partial<StoredHeader> | null;
+  if (
+    typeof header !== 'object' ||
+    header === null ||
+    header.f !== ENTRY_FORMAT_VERSION ||
+    typeof header.t !== 'number' ||
+    (header.e !== null && typeof header.e !== 'number')
+  ) {
+    throw new TypeError('not a beaker-ts cache entry');
+  }
+  return header as StoredHeader;
+}
+
+// The default codec nests the tagged-JSON value after a fixed header, so one JSON.parse reads the whole entry.
+const DEFAULT_PREFIX = `{"f":${ENTRY_FORMAT_VERSION},"t":`;
+
+/** The default entry codec: tagged JSON (Date, Map, Set, BigInt, Uint8Array kept). */
+export const jsonEntryCodec: EntryCodec = {
+  encode(entry) {
+    const head = `${DEFAULT_PREFIX}${entry.storedAt},"e":${entry.expire === null ? 'null' : entry.expire}`;
+    // JSON has no undefined: a flag says the value is undefined, so a missing "v" always means a foreign entry.
+    return entry.value === undefined ? `${head},"u":1}` : `${head},"v":${encodeValue(entry.value)}}`;
+  },
+  decode(text) {
+    const parsed = decodeValue(text) as StoredHeader & { v?: unknown; u?: number };
+    const header = checkHeader(parsed);
+    if ('v' in parsed) return { storedAt: header.t, expire: header.e, value: parsed.v };
+    if (parsed.u === 1) return { storedAt: header.t, expire: header.e, value: undefined };
+    throw new TypeError('cache entry without a value');
+  },
+};
+
+/** An entry codec around a user's serializer (`data_serializer` with `dumps` and `loads`). */
+export function serializerEntryCodec(serializer: DataSerializer): EntryCodec {
+  return {
+    encode(entry) {
+      const data = serializer.dumps(entry.value);
+      const header: StoredHeader = { f: ENTRY_FORMAT_VERSION, t: entry.storedAt, e: entry.expire };
+      if (typeof data === 'string') header.s = data;
+      else header.b = Buffer.from(data).toString('base64');
+      return JSON.stringify(header);
+    },
+    decode(text) {
+      const header = checkHeader(JSON.parse(text));
+      const data =
+        header.s ?? (header.b === undefined ? undefined : new Uint8Array(Buffer.from(header.b, 'base64')));
+      if (data === undefined) throw new TypeError('cache entry without data');
+      return { storedAt: header.t, expire: header.e, value: serializer.loads(data) };
+    },
+  };
+}

@@ -1,0 +1,14 @@
+/**
+ * Caching: managers, caches, regions, cached functions and dog-pile protection.
+ * @module
+ */
+export { Cache, type CacheGetOptions, type CachePutOptions, type CreateFunction } from './cache.js';
+export {
+  CacheManager,
+  type CacheDecorator,
+  type CachedFunctionOptions,
+  type CacheManagerOptions,
+  type KeyPart,
+} from './manager.js';
+export { type CacheEvent, type CacheEventHandler } from './events.js';
+export { decodeValue, encodeValue, UnencodableValueError } from './codec.js';

@@ -1,0 +1,59 @@
+/**
+ * Keys of cached functions: a canonical, type-tagged encoding of the arguments, so `f(1)` and `f("1")`, or
+ * `f("a b")` and `f("a", "b")`, never share a key; keys longer than `key_length` bytes become a SHA-256 digest.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { encodeValue, UnencodableValueError } from './codec.js';
+
+/** Keys whose namespace plus key exceed this many UTF-8 bytes are hashed (Beaker's default). */
+export const DEFAULT_KEY_LENGTH = 250;
+
+function isPlainObject(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Sorts plain objects' keys (so `{a, b}` and `{b, a}` give one key) and refuses values with no stable identity. */
+function canonical(value: unknown): unknown {
+  if (typeof value === 'function' || typeof value === 'symbol') {
+    throw new UnencodableValueError(
+      `a ${typeof value} cannot be part of a cache key; use the { key } option to choose what identifies a call`,
+    );
+  }
+  if (typeof value !== 'object' || value === null) return value;
+  if (value instanceof Date || value instanceof Uint8Array) return value;
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value instanceof Map) return new Map([...value].map(([k, v]) => [canonical(k), canonical(v)]));
+  if (value instanceof Set) return new Set([...value].map(canonical));
+  if (!isPlainObject(value)) {
+    throw new UnencodableValueError(
+      `an instance of ${value.constructor.name} cannot be part of a cache key; ` +
+        'use the { key } option to choose what identifies a call',
+    );
+  }
+  const record = value as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.keys(record)
+      .sort()
+      .map((key) => [key, canonical(record[key])]),
+  );
+}
+
+/** Drops trailing `undefined` arguments: `f(1)` and `f(1, undefined)` are the same call. */
+function withoutTrailingUndefined(args: readonly unknown[]): readonly unknown[] {
+  let end = args.length;
+  while (end > 0 && args[end - 1] === undefined) end -= 1;
+  return end === args.length ? args : args.slice(0, end);
+}
+
+/** The key of one call: the decorator's key parts, then the call's arguments, canonically encoded. */
+export function functionKey(keyParts: readonly unknown[], args: readonly unknown[]): string {
+  return encodeValue(canonical([...keyParts, ...withoutTrailingUndefined(args)]));
+}
+
+/** Replaces a key by its SHA-256 digest when namespace and key together exceed `keyLength` UTF-8 bytes. */
+export function limitKeyLength(namespace: string, key: string, keyLength: number): string {
+  if (Buffer.byteLength(namespace) + Buffer.byteLength(key) <= keyLength) return key;
+  return `sha256:${createHash('sha256').update(key).digest('base64url')}`;
+}

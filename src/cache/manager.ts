@@ -1,0 +1,453 @@
+/**
+ * `CacheManager`: caches, regions, cached functions and invalidation over pluggable back-ends (spec §3.1-§3.6).
+ * Everything lives in the instance: regions, back-ends and cached functions of one manager are not shared with
+ * another, and `close()` releases them.
+ * @module
+ */
+import { LRUCache } from 'lru-cache';
+import type { Backend, BackendFactory } from '../backends/contract.js';
+import { BackendRegistry } from '../backends/registry.js';
+import {
+  coerceCacheParams,
+  type CacheOptionsInput,
+  type CacheRegionOptions,
+  type ParsedCacheConfig,
+} from '../config/index.js';
+import { nearestName } from '../config/suggest.js';
+import {
+  BeakerError,
+  ConfigError,
+  ManagerClosedError,
+  NamespaceConflictError,
+  RegionNotConfiguredError,
+  UnknownBackendError,
+} from '../errors.js';
+import type { LockProvider } from '../locks/contract.js';
+import { FileLockProvider } from '../locks/file-lock.js';
+import { KeyedMutex } from '../locks/keyed-mutex.js';
+import { TwoStageLock } from '../locks/two-stage.js';
+import { Cache } from './cache.js';
+import { jsonEntryCodec, serializerEntryCodec, type EntryCodec } from './entry.js';
+import { emitCacheWarning, type CacheEventHandler } from './events.js';
+import { DEFAULT_KEY_LENGTH, functionKey, limitKeyLength } from './keys.js';
+
+/** Options of {@link CacheManager}: the output of `parseCacheConfigOptions`, plus what only code can give. */
+export interface CacheManagerOptions extends ParsedCacheConfig {
+  /** Back-ends to register at construction, by `type` name. */
+  backends?: Record<string, BackendFactory>;
+  /** Receives problems that do not fail a call (undecodable values, lock timeouts). Default: `process.emitWarning`. */
+  onEvent?: CacheEventHandler;
+  /** The current time in ms since the epoch; inject a fake clock in tests. */
+  clock?: () => number;
+}
+
+/** Options of a cached function. */
+export interface CachedFunctionOptions extends CacheOptionsInput {
+  /** The namespace of the function's entries. Default: its name (`Class.method` for methods). */
+  namespace?: string;
+  /** Chooses what identifies a call, from its arguments (default: all of them; `this` is never part of the key). */
+  key?: (args: unknown[]) => unknown[];
+}
+
+/** A cached async function, with the same signature as the original. */
+export type CachedFunction<F extends (...args: never[]) => unknown> = F;
+
+/** Wraps a function, or decorates a class method (TypeScript 5 decorators). */
+export interface CacheDecorator {
+  <F extends (...args: never[]) => unknown>(fn: F, context?: ClassMethodDecoratorContext): F;
+}
+
+/** A part of a decorator's key prefix. */
+export type KeyPart = string | number | boolean;
+
+interface CachedFunctionInfo {
+  namespace: () => string | undefined;
+  keyParts: readonly KeyPart[];
+  region: string | undefined;
+  cacheFor: (namespace: string) => Cache | undefined;
+  keyLength: number;
+}
+
+/** Options that belong to a cache, not to its back-end: they do not decide which back-end instance is shared. */
+const CACHE_LEVEL_OPTIONS = new Set([
+  'expire',
+  'expiretime',
+  'enabled',
+  'starttime',
+  'key_length',
+  'regions',
+  'data_serializer',
+  'grace',
+  'lock_timeout',
+  'log_file',
+]);
+const DEFAULT_LOCK_TIMEOUT_SECONDS = 30;
+const MAX_MEMOISED_CACHES = 10_000;
+
+/** Splits `cache('prefix', 1, { expire: 60 })` arguments into key parts and options. */
+function splitDecoratorArgs(parts: readonly (KeyPart | CachedFunctionOptions)[]): {
+  keyParts: KeyPart[];
+  options: CachedFunctionOptions;
+} {
+  const last = parts.at(-1);
+  const hasOptions = typeof last === 'object';
+  return {
+    keyParts: (hasOptions ? parts.slice(0, -1) : parts) as KeyPart[],
+    options: hasOptions ? last : {},
+  };
+}
+
+/** The class that defines `method` as `wrapper`, found from an instance (or a class, for static methods). */
+function definingClassName(thisArg: unknown, method: string | symbol, wrapper: unknown): string | undefined {
+  let holder: unknown = typeof thisArg === 'function' ? thisArg : Object.getPrototypeOf(thisArg);
+  while (holder !== null && holder !== undefined) {
+    if (Object.getOwnPropertyDescriptor(holder, method)?.value === wrapper) {
+      return typeof holder === 'function'
+        ? holder.name
+        : (holder as { constructor: { name: string } }).constructor.name;
+    }
+    holder = Object.getPrototypeOf(holder);
+  }
+  return undefined;
+}
+
+/**
+ * Caches, regions and cached functions, configured as in Beaker.
+ *
+ * @example
+ * const manager = new CacheManager(parseCacheConfigOptions({
+ *   'cache.regions': 'short_term',
+ *   'cache.short_term.type': 'memory',
+ *   'cache.short_term.expire': '60',
+ * }));
+ * const loadUser = manager.region('short_term')(async function loadUser(id: number) { ... });
+ */
+export class CacheManager {
+  readonly #defaults: CacheRegionOptions;
+  readonly #regions: ReadonlyMap<string, CacheRegionOptions>;
+  readonly #registry = new BackendRegistry();
+  readonly #clock: () => number;
+  readonly #onEvent: CacheEventHandler;
+  readonly #mutex = new KeyedMutex();
+  readonly #backends = new Map<string, Promise<Backend>>();
+  readonly #lockProviders = new Map<string, FileLockProvider>();
+  readonly #caches = new LRUCache<string, Cache>({ max: MAX_MEMOISED_CACHES });
+  readonly #functions = new WeakMap<object, CachedFunctionInfo>();
+  readonly #claimedNamespaces = new Map<string, unknown>();
+  readonly #objectIds = new WeakMap<object, number>();
+  #nextObjectId = 0;
+  #closed = false;
+
+  constructor(options: CacheManagerOptions = {}) {
+    const { backends = {}, onEvent, clock, cache_regions: regions = {}, ...defaults } = options;
+    this.#defaults = coerceCacheParams(defaults);
+    this.#regions = new Map(
+      Object.entries(regions).map(([name, region]) => [name, coerceCacheParams(region)]),
+    );
+    this.#clock = clock ?? Date.now;
+    this.#onEvent = onEvent ?? emitCacheWarning;
+    for (const [name, factory] of Object.entries(backends)) this.#registry.register(name, factory);
+  }
+
+  /** Adds a back-end that `type` can name, for this manager only. */
+  registerBackend(name: string, factory: BackendFactory): void {
+    this.#registry.register(name, factory);
+  }
+
+  /** The names of the configured regions. */
+  get regions(): string[] {
+    return [...this.#regions.keys()];
+  }
+
+  /**
+   * The cache of `namespace`, with the manager's options overridden by `options`.
+   * Throws {@link UnknownBackendError} for an unknown `type` and {@link ConfigError} for an invalid option.
+   */
+  getCache<V = unknown>(namespace: string, options: CacheOptionsInput = {}): Cache<V> {
+    return this.#cacheFor(namespace, { ...this.#defaults, ...coerceCacheParams(options) }) as Cache<V>;
+  }
+
+  /** The cache of `namespace` with the options of `region`. Throws {@link RegionNotConfiguredError}. */
+  getCacheRegion<V = unknown>(namespace: string, region: string): Cache<V> {
+    return this.#cacheFor(namespace, this.#regionOptions(region)) as Cache<V>;
+  }
+
+  /**
+   * Caches a function (or a method) in `region`. Key parts are put in front of the arguments in each key; an
+   * object as the last argument gives `{ namespace, key }`.
+   *
+   * @example
+   * const search = manager.region('short_term', 'search')(async function search(term: string) { ... });
+   *
+   * class Repo {
+   *   @manager.region('long_term')
+   *   async load(id: number) { ... }
+   * }
+   */
+  region(
+    region: string,
+    ...parts: (KeyPart | Pick<CachedFunctionOptions, 'namespace' | 'key'>)[]
+  ): CacheDecorator {
+    const options = this.#regionOptions(region);
+    const { keyParts, options: functionOptions } = splitDecoratorArgs(parts);
+    return this.#decorator(keyParts, functionOptions, region, (namespace) =>
+      options.enabled === false ? undefined : this.#cacheFor(namespace, options),
+    );
+  }
+
+  /**
+   * Caches a function (or a method) with the manager's options, overridden by options given as the last argument.
+   *
+   * @example
+   * const load = manager.cache('loader', { expire: 60 })(async function load(id: number) { ... });
+   */
+  cache(...parts: (KeyPart | CachedFunctionOptions)[]): CacheDecorator {
+    const { keyParts, options } = splitDecoratorArgs(parts);
+    const { namespace: _namespace, key: _key, ...cacheOptions } = options;
+    const merged = { ...this.#defaults, ...coerceCacheParams(cacheOptions) };
+    return this.#decorator(keyParts, options, undefined, (namespace) =>
+      merged.enabled === false ? undefined : this.#cacheFor(namespace, merged),
+    );
+  }
+
+  /**
+   * Removes the entry of one call of a region-cached function: `regionInvalidate(fn, undefined, ...args)` with the
+   * call's arguments, or `regionInvalidate('namespace', 'region', ...keyParts, ...args)` by namespace.
+   */
+  async regionInvalidate(fnOrNamespace: object | string, region?: string, ...args: unknown[]): Promise<void> {
+    if (typeof fnOrNamespace === 'string') {
+      if (region === undefined)
+        throw new BeakerError('E_INVALIDATE', 'Region or callable function namespace is required');
+      const options = this.#regionOptions(region);
+      const key = limitKeyLength(
+        fnOrNamespace,
+        functionKey([], args),
+        options.key_length ?? DEFAULT_KEY_LENGTH,
+      );
+      await this.#cacheFor(fnOrNamespace, options).remove(key);
+      return;
+    }
+    const info = this.#functionInfo(fnOrNamespace);
+    const regionName = region ?? info.region;
+    if (regionName === undefined) {
+      throw new BeakerError('E_INVALIDATE', 'Region or callable function namespace is required');
+    }
+    await this.#removeCall(
+      info,
+      this.#cacheFor(this.#namespaceOf(info), this.#regionOptions(regionName)),
+      args,
+    );
+  }
+
+  /** Removes the entry of one call of a function cached with {@link cache} (or {@link region}): its arguments. */
+  async invalidate(fn: object, ...args: unknown[]): Promise<void> {
+    const info = this.#functionInfo(fn);
+    const cache = info.cacheFor(this.#namespaceOf(info));
+    if (cache) await this.#removeCall(info, cache, args);
+  }
+
+  /** Removes expired entries and leftovers from every back-end this manager opened; resolves to how many. */
+  async prune(): Promise<number> {
+    let removed = 0;
+    for (const backend of await Promise.all(this.#backends.values()))
+      removed += (await backend.prune?.()) ?? 0;
+    return removed;
+  }
+
+  /** Closes every back-end this manager opened. The manager cannot be used afterwards. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const backends = await Promise.allSettled(this.#backends.values());
+    await Promise.all(
+      backends.map((result) => (result.status === 'fulfilled' ? result.value.close() : Promise.resolve())),
+    );
+    this.#backends.clear();
+    this.#caches.clear();
+  }
+
+  #regionOptions(region: string): CacheRegionOptions {
+    const options = this.#regions.get(region);
+    if (!options) throw new RegionNotConfiguredError(region, this.regions);
+    return options;
+  }
+
+  #cacheFor(namespace: string, options: CacheRegionOptions): Cache {
+    if (this.#closed) throw new ManagerClosedError();
+    const type = options.type ?? 'memory';
+    if (!this.#registry.names().includes(type)) {
+      throw new UnknownBackendError(type, this.#registry.names(), nearestName(type, this.#registry.names()));
+    }
+    const memoKey = `${namespace.length}:${namespace}${this.#optionsKey(options)}`;
+    let cache = this.#caches.get(memoKey);
+    if (!cache) {
+      cache = this.#newCache(namespace, type, options);
+      this.#caches.set(memoKey, cache);
+    }
+    return cache;
+  }
+
+  #newCache(namespace: string, type: string, options: CacheRegionOptions): Cache {
+    const backend = (): Promise<Backend> => this.#backendFor(type, options);
+    const starttime = options.starttime ?? null;
+    return new Cache({
+      namespace,
+      backend,
+      codec: this.#codecFor(options),
+      expire: options.expiretime || options.expire || null,
+      starttimeMs: starttime === null ? null : starttime * 1000,
+      enabled: options.enabled !== false,
+      graceSeconds: typeof options.grace === 'number' ? options.grace : null,
+      lockTimeoutMs:
+        (typeof options.lock_timeout === 'number' ? options.lock_timeout : DEFAULT_LOCK_TIMEOUT_SECONDS) *
+        1000,
+      locks: async () => new TwoStageLock(this.#mutex, this.#sharedLocks(await backend(), options)),
+      clock: this.#clock,
+      onEvent: this.#onEvent,
+    });
+  }
+
+  #codecFor(options: CacheRegionOptions): EntryCodec {
+    const serializer = options.data_serializer;
+    return serializer === undefined || serializer === 'json'
+      ? jsonEntryCodec
+      : serializerEntryCodec(serializer);
+  }
+
+  /** The cross-process creation lock: the back-end's own, else one under `lock_dir` for stores shared by processes. */
+  #sharedLocks(backend: Backend, options: CacheRegionOptions): LockProvider | undefined {
+    if (!backend.capabilities.sharedAcrossProcesses) return undefined;
+    if (backend.locks) return backend.locks;
+    const lockDir = options.lock_dir;
+    if (typeof lockDir !== 'string') return undefined;
+    let provider = this.#lockProviders.get(lockDir);
+    if (!provider) {
+      provider = new FileLockProvider(lockDir);
+      this.#lockProviders.set(lockDir, provider);
+    }
+    return provider;
+  }
+
+  #backendFor(type: string, options: CacheRegionOptions): Promise<Backend> {
+    const backendOptions = Object.fromEntries(
+      Object.entries(options).filter(([name]) => !CACHE_LEVEL_OPTIONS.has(name)),
+    );
+    const key = `${type}\u0000${this.#optionsKey(backendOptions)}`;
+    let backend = this.#backends.get(key);
+    if (!backend) {
+      backend = this.#registry
+        .resolve(type)
+        .then((factory) => factory(backendOptions, { clock: this.#clock, report: this.#onEvent }));
+      // A failed creation is not memoised: the next call tries again (a server may be back).
+      backend.catch(() => this.#backends.delete(key));
+      this.#backends.set(key, backend);
+    }
+    return backend;
+  }
+
+  /** A stable text for a set of options; objects (clients, serializers) count by identity. */
+  #optionsKey(options: Readonly<Record<string, unknown>>): string {
+    const entries = Object.keys(options)
+      .sort()
+      .map((name) => {
+        const value = options[name];
+        if (
+          typeof value === 'object' &&
+          value !== null &&
+          !(value instanceof Date) &&
+          !Array.isArray(value)
+        ) {
+          return [name, `#${this.#objectId(value)}`];
+        }
+        return [name, value instanceof Date ? value.getTime() : value];
+      });
+    return JSON.stringify(entries);
+  }
+
+  #objectId(value: object): number {
+    let id = this.#objectIds.get(value);
+    if (id === undefined) {
+      id = this.#nextObjectId += 1;
+      this.#objectIds.set(value, id);
+    }
+    return id;
+  }
+
+  #decorator(
+    keyParts: readonly KeyPart[],
+    options: CachedFunctionOptions,
+    region: string | undefined,
+    cacheFor: (namespace: string) => Cache | undefined,
+  ): CacheDecorator {
+    const keyLength =
+      (region === undefined ? coerceCacheParams({ key_length: options.key_length }).key_length : undefined) ??
+      (region === undefined ? this.#defaults.key_length : this.#regionOptions(region).key_length) ??
+      DEFAULT_KEY_LENGTH;
+    return <F extends (...args: never[]) => unknown>(fn: F, context?: ClassMethodDecoratorContext): F => {
+      if (context !== undefined && context.kind !== 'method') {
+        throw new TypeError(`cache decorators apply to methods, not to a ${String(context.kind)}`);
+      }
+      let namespace = options.namespace ?? (context ? undefined : fn.name || undefined);
+      if (namespace === undefined && !context) {
+        throw new ConfigError('A cached function needs a name or a namespace.', {
+          option: 'namespace',
+          expected: 'a name for the function’s entries, such as { namespace: "loadUser" }',
+        });
+      }
+      const info: CachedFunctionInfo = { namespace: () => namespace, keyParts, region, cacheFor, keyLength };
+      const claim = (name: string, owner: unknown): void => {
+        // Only derived names can collide by accident; an explicit namespace may be shared on purpose.
+        if (options.namespace === undefined) this.#claimNamespace(name, keyParts, owner);
+      };
+      const callKey = (name: string, args: readonly unknown[]): string => this.#callKey(info, name, args);
+      const wrapper = async function cachedFunction(this: unknown, ...args: unknown[]): Promise<unknown> {
+        if (namespace === undefined && context) {
+          const owner = definingClassName(this, context.name, wrapper) ?? 'anonymous';
+          namespace = `${owner}.${String(context.name)}`;
+          claim(namespace, fn);
+        }
+        const call = (): unknown => (fn as unknown as (...callArgs: unknown[]) => unknown).apply(this, args);
+        const cache = cacheFor(namespace as string);
+        if (!cache) return call();
+        const key = callKey(namespace as string, options.key ? options.key(args) : args);
+        return cache.get(key, { createfunc: call });
+      };
+      Object.defineProperty(wrapper, 'name', { value: fn.name });
+      if (namespace !== undefined) claim(namespace, fn);
+      this.#functions.set(wrapper, info);
+      return wrapper as unknown as F;
+    };
+  }
+
+  #claimNamespace(namespace: string, keyParts: readonly KeyPart[], fn: unknown): void {
+    const claimKey = `${namespace}\u0000${JSON.stringify(keyParts)}`;
+    const owner = this.#claimedNamespaces.get(claimKey);
+    if (owner !== undefined && owner !== fn) throw new NamespaceConflictError(namespace);
+    this.#claimedNamespaces.set(claimKey, fn);
+  }
+
+  #callKey(info: CachedFunctionInfo, namespace: string, args: readonly unknown[]): string {
+    return limitKeyLength(namespace, functionKey(info.keyParts, args), info.keyLength);
+  }
+
+  #functionInfo(fn: object): CachedFunctionInfo {
+    const info = this.#functions.get(fn);
+    if (!info) throw new BeakerError('E_INVALIDATE', 'This function was not cached by this manager.');
+    return info;
+  }
+
+  #namespaceOf(info: CachedFunctionInfo): string {
+    const namespace = info.namespace();
+    if (namespace === undefined) {
+      throw new BeakerError(
+        'E_INVALIDATE',
+        'This cached method has not been called yet, so its namespace is not known: give it a { namespace }.',
+      );
+    }
+    return namespace;
+  }
+
+  async #removeCall(info: CachedFunctionInfo, cache: Cache, args: readonly unknown[]): Promise<void> {
+    await cache.remove(this.#callKey(info, cache.namespace, args));
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Cross-process locks under a directory (`lock_dir`), through proper-lockfile: a lock is a directory created
+ * atomically with mkdir, kept alive by its holder and taken over when its holder stopped refreshing it for the lease
+ * (a killed process). Released locks are removed, so lock files do not pile up (Beaker #124).
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import lockfile from 'proper-lockfile';
+import type { LockHandle, LockProvider } from './contract.js';
+
+/** Options of {@link FileLockProvider}. */
+export interface FileLockOptions {
+  /** How long a lock whose holder stopped refreshing it stays valid, in ms (at least 5000). */
+  leaseMs?: number;
+  /** First wait between two tries, in ms; it doubles up to `maxPollMs`. */
+  pollMs?: number;
+  /** Longest wait between two tries, in ms. */
+  maxPollMs?: number;
+  /** Told when a held lock was taken over (its holder stalled past the lease). */
+  onCompromised?: (error: Error) => void;
+}
+
+const MIN_LEASE_MS = 5000;
+
+/** Where the lock `name` lives under `dir`. */
+export function lockPath(dir: string, name: string): string {
+  return join(dir, `${createHash('sha256').update(name).digest('hex').slice(0, 40)}.lock`);
+}
+
+function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | null)?.code;
+}
+
+export class FileLockProvider implements LockProvider {
+  readonly #dir: string;
+  readonly #leaseMs: number;
+  readonly #pollMs: number;
+  readonly #maxPollMs: number;
+  readonly #onCompromised: (error: Error) => void;
+
+  constructor(dir: string, options: FileLockOptions = {}) {
+    this.#dir = dir;
+    this.#leaseMs = Math.max(MIN_LEASE_MS, options.leaseMs ?? 10_000);
+    this.#pollMs = options.pollMs ?? 10;
+    this.#maxPollMs = options.maxPollMs ?? 50;
+    this.#onCompromised = options.onCompromised ?? (() => undefined);
+  }
+
+  async acquire(name: string, waitMs: number): Promise<LockHandle | undefined> {
+    const path = lockPath(this.#dir, name);
+    const deadline = Date.now() + waitMs;
+    let pause = this.#pollMs;
+    for (;;) {
+      const release = await this.#tryLock(path);
+      if (release) return { release: () => release().catch(() => undefined) };
+      const left = deadline - Date.now();
+      if (left <= 0) return undefined;
+      // Jitter keeps processes that wait on one lock from retrying in step.
+      await sleep(Math.min(left, pause * (0.5 + Math.random())));
+      pause = Math.min(this.#maxPollMs, pause * 2);
+    }
+  }
+
+  /** One attempt; resolves to the release function, or undefined when another holder has the lock. */
+  async #tryLock(path: string): Promise<(() => Promise<void>) | undefined> {
+    const options: lockfile.LockOptions = {
+      realpath: false,
+      lockfilePath: path,
+      stale: this.#leaseMs,
+      update: Math.floor(this.#leaseMs / 3),
+      retries: 0,
+      onCompromised: this.#onCompromised,
+    };
+    try {
+      return await lockfile.lock(path, options);
+    } catch (error) {
+      if (errorCode(error) === 'ELOCKED') return undefined;
+      if (errorCode(error) !== 'ENOENT') throw error;
+      // The lock directory is missing (first use, or removed at run time): create it and try again.
+      await mkdir(this.#dir, { recursive: true });
+      try {
+        return await lockfile.lock(path, options);
+      } catch (retryError) {
+        if (errorCode(retryError) === 'ELOCKED') return undefined;
+        throw retryError;
+      }
+    }
+  }
+}

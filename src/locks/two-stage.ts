@@ -1,0 +1,40 @@
+/**
+ * Two-stage locking for dog-pile protection: callers in one process queue on an in-process mutex, so only one of
+ * them at a time contends for the cross-process lock.
+ * @module
+ */
+import type { LockHandle, LockProvider } from './contract.js';
+import type { KeyedMutex } from './keyed-mutex.js';
+
+export class TwoStageLock implements LockProvider {
+  readonly #local: KeyedMutex;
+  readonly #shared: LockProvider | undefined;
+
+  constructor(local: KeyedMutex, shared: LockProvider | undefined) {
+    this.#local = local;
+    this.#shared = shared;
+  }
+
+  async acquire(name: string, waitMs: number): Promise<LockHandle | undefined> {
+    const deadline = Date.now() + waitMs;
+    const local = await this.#local.acquire(name, waitMs);
+    if (!local || !this.#shared) return local;
+    let shared: LockHandle | undefined;
+    try {
+      shared = await this.#shared.acquire(name, Math.max(0, deadline - Date.now()));
+    } finally {
+      if (!shared) await local.release();
+    }
+    if (!shared) return undefined;
+    const held = shared;
+    return {
+      release: async () => {
+        try {
+          await held.release();
+        } finally {
+          await local.release();
+        }
+      },
+    };
+  }
+}

@@ -1,0 +1,530 @@
+/**
+ * The shared back-end conformance suite (Vitest). Every back-end, built in or yours, passes the same tests:
+ * get/set/delete/has/keys, expiry, clearing one namespace, awkward keys and bad input, every value type through a
+ * cache, serve-stale, undecodable entries, dog-pile protection in one process and across OS processes, and writers
+ * killed with SIGKILL.
+ *
+ * @example
+ * // my-backend.test.ts
+ * import { describeBackendConformance } from 'beaker-ts/testing';
+ * describeBackendConformance({ type: 'mine', factory: myBackend, options: () => ({ url: 'mine://localhost' }) });
+ * @module
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Backend, BackendContext, BackendFactory } from '../backends/contract.js';
+import { BackendRegistry } from '../backends/registry.js';
+import { CacheManager, type CacheEvent } from '../cache/index.js';
+import { startWorker } from './processes.js';
+import { isWhole, type WorkerTask } from './worker-protocol.js';
+
+/** What the suite runs against. */
+export interface BackendConformanceTarget {
+  /** The `type` name, as configuration names it. */
+  type: string;
+  /** The factory; omit it for built-in types. */
+  factory?: BackendFactory;
+  /** Back-end options; called once per suite (make a fresh directory or database there). */
+  options: () => Record<string, unknown>;
+  /** A module exporting `register(manager)`, so that child processes can use a back-end that is not built in. */
+  registerModule?: string;
+  /** Why the back-end cannot run here (its server is missing); the suite is then skipped, or failed under CI. */
+  unavailable?: string;
+  /**
+   * Whether several processes share the store (false for `memory`): the cross-process tests run only then.
+   * Checked against the back-end's `capabilities.sharedAcrossProcesses`.
+   * @default true
+   */
+  sharedAcrossProcesses?: boolean;
+  /** How many OS processes the cross-process tests start. */
+  processes?: number;
+  /** How many times the SIGKILL test kills a writer. */
+  kills?: number;
+}
+
+/** A clock that tests move by hand. */
+class ManualClock {
+  now = Date.parse('2030-01-01T00:00:00Z');
+  readonly read = (): number => this.now;
+  advance(seconds: number): void {
+    this.now += seconds * 1000;
+  }
+}
+
+const NAMESPACE_PAIRS = [
+  ['a', 'ab'],
+  ['a:b', 'a'],
+  ['x\u0000y', 'x'],
+];
+
+const AWKWARD_KEYS = [
+  'has space',
+  'hasspace',
+  '../../etc/passwd',
+  'hiŏ',
+  'hŏa',
+  'Español',
+  '日本語のキー',
+  '',
+  'nul\u0000byte',
+  'new\nline',
+  'к'.repeat(300),
+  'k'.repeat(5000),
+];
+
+/** Every kind of value the default codec keeps, with what it must read back as. */
+const VALUES: [string, unknown][] = [
+  ['a string', 'howdy'],
+  ['an empty string', ''],
+  ['unicode', 'Español 日本語 🎉'],
+  ['an integer', 42],
+  ['a float', 3.25],
+  ['a negative number', -7],
+  ['true', true],
+  ['false', false],
+  ['null', null],
+  ['an array', [1, 'two', [3], { four: 4 }]],
+  ['a nested object', { a: { b: { c: [1, 2, { d: 'e' }] } } }],
+  ['a Date', new Date('2031-02-03T04:05:06.789Z')],
+  [
+    'a Map',
+    new Map<unknown, unknown>([
+      ['k', 1],
+      [2, { v: new Date(0) }],
+    ]),
+  ],
+  ['a Set', new Set([1, 'a', 2n])],
+  ['a BigInt', 12345678901234567890n],
+  ['a Uint8Array', new Uint8Array([0, 1, 2, 254, 255])],
+  ['Infinity and NaN', [Infinity, -Infinity, NaN]],
+  ['an object with a $beaker key', { $beaker: 'Date', v: 'not a date' }],
+  ['a large string', 'x'.repeat(1_000_000)],
+];
+
+/**
+ * Declares the conformance suite for one back-end.
+ */
+export function describeBackendConformance(target: BackendConformanceTarget): void {
+  const name = `back-end conformance: ${target.type}`;
+  if (target.unavailable !== undefined) {
+    if (process.env.CI === 'true') {
+      describe(name, () => {
+        it('has its server', () => {
+          throw new Error(
+            `${target.type} cannot be tested: ${target.unavailable}. Under CI=true a skip is a failure.`,
+          );
+        });
+      });
+    } else {
+      console.warn(`\n*** SKIPPED: ${name}: ${target.unavailable} ***\n`);
+      describe.skip(name, () => undefined);
+    }
+    return;
+  }
+
+  describe(name, () => {
+    const options = target.options();
+    const clock = new ManualClock();
+    const events: CacheEvent[] = [];
+    const context: BackendContext = { clock: clock.read, report: (event) => events.push(event) };
+    let backend: Backend;
+    let managers: CacheManager[] = [];
+
+    const factory = async (): Promise<BackendFactory> =>
+      target.factory ?? (await new BackendRegistry().resolve(target.type));
+    const manager = (
+      extra: Record<string, unknown> = {},
+      managerClock: () => number = clock.read,
+    ): CacheManager => {
+      const created = new CacheManager({
+        type: target.type,
+        ...options,
+        ...extra,
+        clock: managerClock,
+        onEvent: (event) => events.push(event),
+        ...(target.factory ? { backends: { [target.type]: target.factory } } : {}),
+      });
+      managers.push(created);
+      return created;
+    };
+    let namespaceCounter = 0;
+    const freshNamespace = (): string =>
+      `conformance-${process.pid}-${Date.now()}-${(namespaceCounter += 1)}`;
+
+    beforeEach(async () => {
+      events.length = 0;
+      backend = await (await factory())(options, context);
+    });
+    afterEach(async () => {
+      await backend.close();
+      await Promise.all(managers.map((created) => created.close()));
+      managers = [];
+    });
+
+    describe('storage operations', () => {
+      it('misses a key never written', async () => {
+        expect(await backend.get(freshNamespace(), 'missing')).toBeUndefined();
+        expect(await backend.has(freshNamespace(), 'missing')).toBe(false);
+      });
+
+      it('round-trips, overwrites, reports and deletes an entry', async () => {
+        const ns = freshNamespace();
+        await backend.set(ns, 'k', 'first');
+        expect(await backend.get(ns, 'k')).toBe('first');
+        expect(await backend.has(ns, 'k')).toBe(true);
+        await backend.set(ns, 'k', 'second');
+        expect(await backend.get(ns, 'k')).toBe('second');
+        expect(await backend.delete(ns, 'k')).toBe(true);
+        expect(await backend.get(ns, 'k')).toBeUndefined();
+        expect(await backend.delete(ns, 'k')).toBe(false);
+      });
+
+      it('keeps text exactly: empty, multi-line, unicode, 1 MB', async () => {
+        const ns = freshNamespace();
+        for (const text of [
+          '',
+          'line 1\nline 2\r\n',
+          '{"json":true}',
+          'Español 日本語 🎉',
+          'y'.repeat(1_000_000),
+        ]) {
+          await backend.set(ns, 'text', text);
+          expect(await backend.get(ns, 'text')).toBe(text);
+        }
+      });
+
+      it.each(AWKWARD_KEYS.map((key) => [JSON.stringify(key.slice(0, 40)), key]))(
+        'stores key %s apart from the others',
+        async (_label, key) => {
+          const ns = freshNamespace();
+          await backend.set(ns, key, `value of ${key}`);
+          await backend.set(ns, `${key}-other`, 'other');
+          expect(await backend.get(ns, key)).toBe(`value of ${key}`);
+          expect(await backend.keys(ns)).toEqual(expect.arrayContaining([key, `${key}-other`]));
+          expect(await backend.delete(ns, key)).toBe(true);
+          expect(await backend.get(ns, key)).toBeUndefined();
+          expect(await backend.get(ns, `${key}-other`)).toBe('other');
+        },
+      );
+
+      it('lists the keys of one namespace only', async () => {
+        const [ns, other] = [freshNamespace(), freshNamespace()];
+        await Promise.all(['a', 'b', 'c'].map((key) => backend.set(ns, key, key)));
+        await backend.set(other, 'z', 'z');
+        expect((await backend.keys(ns)).sort()).toEqual(['a', 'b', 'c']);
+        expect(await backend.keys(freshNamespace())).toEqual([]);
+      });
+
+      it.each(NAMESPACE_PAIRS)('clears namespace %j and leaves %j alone', async (first, second) => {
+        const [ns, other] = [`${freshNamespace()}${first}`, `${freshNamespace()}${second}`];
+        await backend.set(ns, 'k1', '1');
+        await backend.set(ns, 'k2', '2');
+        await backend.set(other, 'k1', 'kept');
+        await backend.clear(ns);
+        expect(await backend.get(ns, 'k1')).toBeUndefined();
+        expect(await backend.keys(ns)).toEqual([]);
+        expect(await backend.get(other, 'k1')).toBe('kept');
+        await backend.clear(ns);
+        await backend.set(ns, 'k3', 'after clear');
+        expect(await backend.get(ns, 'k3')).toBe('after clear');
+      });
+
+      it('drops an entry after its TTL', async () => {
+        const ns = freshNamespace();
+        const ttlMs = Math.max(50, backend.capabilities.ttlResolutionMs);
+        await backend.set(ns, 'short', 'v', { ttlMs });
+        await backend.set(ns, 'long', 'v', { ttlMs: 3_600_000 });
+        await backend.set(ns, 'forever', 'v');
+        expect(await backend.get(ns, 'short')).toBe('v');
+        if (backend.capabilities.nativeTtl) await sleep(ttlMs * 2 + 100);
+        else clock.advance(ttlMs / 1000 + 0.001);
+        expect(await backend.get(ns, 'short')).toBeUndefined();
+        expect(await backend.has(ns, 'short')).toBe(false);
+        expect((await backend.keys(ns)).sort()).toEqual(['forever', 'long']);
+      });
+
+      it('prunes expired entries when it can', async () => {
+        if (!backend.prune) return;
+        const ns = freshNamespace();
+        await backend.set(ns, 'old', 'v', { ttlMs: 1000 });
+        await backend.set(ns, 'new', 'v');
+        clock.advance(2);
+        expect(await backend.prune()).toBeGreaterThanOrEqual(1);
+        expect(await backend.keys(ns)).toEqual(['new']);
+      });
+
+      it('ends concurrent writes of one key with one whole value', async () => {
+        const ns = freshNamespace();
+        const values = Array.from({ length: 40 }, (_unused, index) =>
+          `value-${index}-`.padEnd(5000, String(index % 10)),
+        );
+        await Promise.all(values.map((value) => backend.set(ns, 'contended', value)));
+        expect(values).toContain(await backend.get(ns, 'contended'));
+      });
+
+      it('refuses data it cannot store with an error, not a corrupt entry', async () => {
+        if (backend.format === 'object') return;
+        const ns = freshNamespace();
+        await expect(backend.set(ns, 'k', { not: 'text' })).rejects.toThrow();
+        expect(await backend.get(ns, 'k')).toBeUndefined();
+      });
+    });
+
+    describe('through a cache', () => {
+      it.each(VALUES)('round-trips %s', async (_label, value) => {
+        const cache = manager().getCache(freshNamespace());
+        await cache.put('v', value);
+        expect(await cache.get('v')).toEqual(value);
+        if (target.sharedAcrossProcesses ?? true) {
+          // Another manager (as another process would) reads it from the store.
+          expect(await manager().getCache(cache.namespace).get('v')).toEqual(value);
+        }
+      });
+
+      it('gives a copy: changing a value read does not change the cache', async () => {
+        const cache = manager().getCache<{ list: number[] }>(freshNamespace());
+        await cache.put('v', { list: [1] });
+        const read = await cache.get('v');
+        read?.list.push(2);
+        expect(await cache.get('v')).toEqual({ list: [1] });
+      });
+
+      it('tells a stored null from a missing key', async () => {
+        const cache = manager().getCache(freshNamespace());
+        await cache.put('none', null);
+        expect(await cache.has('none')).toBe(true);
+        expect(await cache.get('none', { createfunc: () => 'created' })).toBeNull();
+        expect(await cache.has('missing')).toBe(false);
+      });
+
+      it('expires values by their own expiretime (spec §5.2 case 13)', async () => {
+        const cache = manager().getCache(freshNamespace());
+        await cache.put('k', 10);
+        clock.advance(100_000);
+        expect(await cache.get('k')).toBe(10);
+        await cache.put('k', 20, { expiretime: 1 });
+        expect(await cache.get('k')).toBe(20);
+        clock.advance(1);
+        expect(await cache.has('k')).toBe(false);
+        expect(await cache.get('k')).toBeUndefined();
+      });
+
+      it('creates a value once per expiry (spec §5.2 case 14)', async () => {
+        const cache = manager().getCache(freshNamespace());
+        const get = (value: number): Promise<unknown> =>
+          cache.get('test', { createfunc: () => value, expiretime: 2 });
+        expect([await get(10), await get(12), await get(14)]).toEqual([10, 10, 10]);
+        clock.advance(2);
+        expect([await get(16), await get(18)]).toEqual([16, 16]);
+        await cache.remove('test');
+        expect(await cache.has('test')).toBe(false);
+        expect(await get(20)).toBe(20);
+      });
+
+      it('counts entries stored before starttime as expired', async () => {
+        const ns = freshNamespace();
+        await manager().getCache(ns).put('k', 'old');
+        const later = manager({ starttime: clock.now / 1000 + 1 }).getCache(ns);
+        expect(await later.get('k')).toBeUndefined();
+        clock.advance(2);
+        await later.put('k', 'new');
+        expect(await later.get('k')).toBe('new');
+      });
+
+      it('serves the stale value while one caller creates the new one', async () => {
+        const cache = manager().getCache<string>(freshNamespace(), { expire: 10 });
+        await cache.put('k', 'stale');
+        clock.advance(11);
+        let finishCreation: (value: string) => void = () => undefined;
+        const creating = cache.get('k', {
+          createfunc: () => new Promise<string>((resolve) => (finishCreation = resolve)),
+        });
+        await sleep(20);
+        const others = await Promise.all(
+          Array.from({ length: 5 }, () => cache.get('k', { createfunc: () => 'second' })),
+        );
+        expect(others).toEqual(Array(5).fill('stale'));
+        finishCreation('fresh');
+        expect(await creating).toBe('fresh');
+        expect(await cache.get('k')).toBe('fresh');
+      });
+
+      it('clears one namespace and leaves the others', async () => {
+        const created = manager();
+        const [cache, other] = [created.getCache(freshNamespace()), created.getCache(freshNamespace())];
+        await cache.put('k', 1);
+        await other.put('k', 2);
+        await cache.clear();
+        expect(await cache.get('k')).toBeUndefined();
+        expect(await other.get('k')).toBe(2);
+      });
+
+      it('lists the keys with fresh values', async () => {
+        const cache = manager().getCache(freshNamespace());
+        await cache.put('fresh', 1);
+        await cache.put('stale', 2, { expiretime: 1 });
+        clock.advance(1);
+        expect(await cache.keys()).toEqual(['fresh']);
+      });
+
+      it('treats an entry it cannot decode as a miss and reports it', async () => {
+        // A manager whose back-end instance the test can write to directly.
+        let captured: Backend | undefined;
+        const baseFactory = await factory();
+        const capturing = new CacheManager({
+          ...options,
+          type: 'captured',
+          clock: clock.read,
+          onEvent: (event) => events.push(event),
+          backends: { captured: async (opts, ctx) => (captured = await baseFactory(opts, ctx)) },
+        });
+        managers.push(capturing);
+        const cache = capturing.getCache(freshNamespace());
+        await cache.put('other', 'written');
+        if (!captured || captured.format === 'object') return;
+        await captured.set(cache.namespace, 'k', 'this is not an entry');
+        expect(await cache.get('k')).toBeUndefined();
+        expect(events.map((event) => event.type)).toContain('decode-error');
+        await captured.set(cache.namespace, 'k', '{"f":1,"t":0,"e":null}');
+        expect(await cache.get('k')).toBeUndefined();
+        expect(await cache.get('k', { createfunc: () => 'recreated' })).toBe('recreated');
+        expect(await cache.get('k')).toBe('recreated');
+      });
+
+      it('gives a creator’s error to that caller only; the next caller tries again', async () => {
+        const cache = manager().getCache(freshNamespace());
+        let calls = 0;
+        const createfunc = async (): Promise<string> => {
+          calls += 1;
+          await sleep(20);
+          if (calls === 1) throw new Error('creation failed');
+          return 'second try';
+        };
+        const [first, second] = await Promise.allSettled([
+          cache.get('k', { createfunc }),
+          cache.get('k', { createfunc }),
+        ]);
+        expect(first).toMatchObject({ status: 'rejected', reason: { message: 'creation failed' } });
+        expect(second).toEqual({ status: 'fulfilled', value: 'second try' });
+        expect(calls).toBe(2);
+      });
+
+      it('creates a cold key once for 50 concurrent callers in one process', async () => {
+        const cache = manager().getCache(freshNamespace());
+        let calls = 0;
+        const values = await Promise.all(
+          Array.from({ length: 50 }, () =>
+            cache.get('cold', {
+              createfunc: async () => {
+                calls += 1;
+                await sleep(50);
+                return 'made once';
+              },
+            }),
+          ),
+        );
+        expect(calls).toBe(1);
+        expect(new Set(values)).toEqual(new Set(['made once']));
+      });
+
+      it('does nothing when disabled: every call runs the createfunc', async () => {
+        const cache = manager({ enabled: false }).getCache(freshNamespace());
+        await cache.put('k', 1);
+        expect(await cache.get('k')).toBeUndefined();
+        let calls = 0;
+        await cache.get('k', { createfunc: () => (calls += 1) });
+        await cache.get('k', { createfunc: () => (calls += 1) });
+        expect(calls).toBe(2);
+      });
+    });
+
+    it('declares the capabilities it was tested for', () => {
+      expect(backend.capabilities.sharedAcrossProcesses).toBe(target.sharedAcrossProcesses ?? true);
+      expect(backend.capabilities.ttlResolutionMs).toBeGreaterThan(0);
+    });
+
+    if (target.sharedAcrossProcesses ?? true)
+      describeAcrossProcesses(target, options, freshNamespace, manager);
+  });
+}
+
+function describeAcrossProcesses(
+  target: BackendConformanceTarget,
+  options: Record<string, unknown>,
+  freshNamespace: () => string,
+  manager: (extra?: Record<string, unknown>, clock?: () => number) => CacheManager,
+): void {
+  const processes = target.processes ?? 4;
+  const callers = 50;
+  const createMs = 300;
+  const scratch = mkdtempSync(join(tmpdir(), 'beaker-conformance-'));
+  afterAll(() => {
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  const task = (mode: WorkerTask['mode'], namespace: string, countFile: string): WorkerTask => ({
+    mode,
+    type: target.type,
+    options,
+    ...(target.registerModule === undefined ? {} : { registerModule: target.registerModule }),
+    namespace,
+    key: 'shared-key',
+    callers,
+    createMs,
+    countFile,
+    keys: 20,
+  });
+
+  /** Starts the workers, releases them together and returns the values and the number of creations. */
+  async function stampede(namespace: string): Promise<{ values: string[]; creations: number }> {
+    const countFile = join(scratch, `${namespace}.count`);
+    writeFileSync(countFile, '');
+    const workers = Array.from({ length: processes }, () =>
+      startWorker(task('stampede', namespace, countFile)),
+    );
+    await Promise.all(workers.map((worker) => worker.waitFor('ready')));
+    for (const worker of workers) worker.child.stdin.write('go\n');
+    const outputs = await Promise.all(workers.map((worker) => worker.finished));
+    const values = outputs.flatMap((output) => JSON.parse(output.split('\n').at(-2) ?? '[]') as string[]);
+    const creations = readFileSync(countFile, 'utf8').split('\n').filter(Boolean).length;
+    return { values, creations };
+  }
+
+  describe('across OS processes', () => {
+    it(`creates a cold key exactly once for ${processes} processes × ${callers} callers`, async () => {
+      const { values, creations } = await stampede(freshNamespace());
+      expect(creations).toBe(1);
+      expect(values).toHaveLength(processes * callers);
+      expect(new Set(values).size).toBe(1);
+    }, 60_000);
+
+    it('with a stale value present, only the creator waits: every other caller gets the stale value', async () => {
+      const namespace = freshNamespace();
+      // Stored a minute ago with a 10 s expiry: stale, but within its grace period, for the workers' real clock.
+      const past = manager({}, () => Date.now() - 60_000);
+      await past.getCache(namespace, { expire: 10, grace: 3600 }).put('shared-key', 'stale value');
+      const { values, creations } = await stampede(namespace);
+      expect(creations).toBe(1);
+      expect(values.filter((value) => value === 'stale value')).toHaveLength(processes * callers - 1);
+    }, 60_000);
+
+    it('never leaves a torn entry when a writer is killed with SIGKILL mid-write', async () => {
+      const namespace = freshNamespace();
+      const reader = manager({}, Date.now).getCache(namespace);
+      for (let kill = 0; kill < (target.kills ?? 12); kill += 1) {
+        const writer = startWorker(task('writer', namespace, join(scratch, 'unused')));
+        await writer.waitFor('ready');
+        await sleep(5 + Math.random() * 60);
+        writer.child.kill('SIGKILL');
+        await writer.finished.catch(() => undefined);
+        const values = await Promise.all(
+          Array.from({ length: 20 }, (_unused, index) => reader.get(`shared-key-${index}`)),
+        );
+        expect(values.every(isWhole)).toBe(true);
+      }
+    }, 120_000);
+  });
+}

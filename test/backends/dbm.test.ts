@@ -1,0 +1,12 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeBackendConformance } from '../../src/testing/index.js';
+
+describeBackendConformance({
+  type: 'dbm',
+  options: () => {
+    const dir = mkdtempSync(join(tmpdir(), 'beaker-dbm-'));
+    return { data_dir: join(dir, 'data'), lock_dir: join(dir, 'lock') };
+  },
+});
