@@ -88,7 +88,9 @@ export class Cache<V = unknown> {
   async get(key: string, options: CacheGetOptions<V> = {}): Promise<V | undefined> {
     const { createfunc } = options;
     if (!this.#settings.enabled) return createfunc ? await createfunc() : undefined;
-    const entry = await this.#read(key);
+    // The hit path reads and decodes inline: one await on the back-end, nothing else.
+    const backend = this.#backend ?? (await this.#resolveBackend());
+    const entry = this.#decode(backend, key, await backend.get(this.namespace, key));
     if (entry && this.#isFresh(entry)) return entry.value as V;
     if (!createfunc) return undefined;
     const expire = options.expiretime === undefined ? this.#settings.expire : options.expiretime;
@@ -189,10 +191,14 @@ export class Cache<V = unknown> {
     );
   }
 
-  /** Reads and decodes an entry; a value that cannot be decoded is reported and treated as a miss. */
+  /** Reads and decodes an entry. */
   async #read(key: string): Promise<CacheEntry | undefined> {
     const backend = this.#backend ?? (await this.#resolveBackend());
-    const data = await backend.get(this.namespace, key);
+    return this.#decode(backend, key, await backend.get(this.namespace, key));
+  }
+
+  /** Decodes stored data; a value that cannot be decoded is reported and treated as a miss. */
+  #decode(backend: Backend, key: string, data: unknown): CacheEntry | undefined {
     if (data === undefined) return undefined;
     if (backend.format === 'object') return data as CacheEntry;
     try {

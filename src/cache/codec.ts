@@ -22,7 +22,16 @@ export class UnencodableValueError extends TypeError {
   }
 }
 
+/** Set while encoding when a tag was written, so callers can record that decoding needs the reviver. */
+let taggedDuringEncode = false;
+
 function encodeSpecial(holder: unknown, key: string, value: unknown): unknown {
+  const encoded = encodeOne(holder, key, value);
+  if (encoded !== value && typeof encoded === 'object' && encoded !== null) taggedDuringEncode = true;
+  return encoded;
+}
+
+function encodeOne(holder: unknown, key: string, value: unknown): unknown {
   // JSON.stringify has already called Date#toJSON: the original is still on the holder.
   const original = (holder as Record<string, unknown>)[key];
   if (original instanceof Date) {
@@ -76,7 +85,13 @@ function decodeSpecial(_key: string, value: unknown): unknown {
 
 /** Encodes a value as tagged JSON text. */
 export function encodeValue(value: unknown): string {
+  return encodeValueWithTags(value).text;
+}
+
+/** Encodes a value as tagged JSON text, and tells whether it holds tags (decoding then needs the reviver). */
+export function encodeValueWithTags(value: unknown): { text: string; tagged: boolean } {
   let text: string | undefined;
+  taggedDuringEncode = false;
   try {
     text = JSON.stringify({ v: value }, function replacer(this: unknown, key, item: unknown) {
       return encodeSpecial(this, key, item);
@@ -85,10 +100,18 @@ export function encodeValue(value: unknown): string {
     throw new UnencodableValueError(error instanceof Error ? error.message : String(error), { cause: error });
   }
   // The wrapper object keeps top-level undefined and Dates under the same rules as nested ones.
-  return text.slice(5, -1) || JSON.stringify(tag('undefined'));
+  const inner = text.slice(5, -1);
+  return inner === ''
+    ? { text: JSON.stringify(tag('undefined')), tagged: true }
+    : { text: inner, tagged: taggedDuringEncode };
 }
 
 /** Decodes tagged JSON text made by {@link encodeValue}. Plain JSON takes the fast path. */
 export function decodeValue(text: string): unknown {
-  return text.includes(TAG_MARKER) ? JSON.parse(text, decodeSpecial) : JSON.parse(text);
+  return text.includes(TAG_MARKER) ? decodeTagged(text) : JSON.parse(text);
+}
+
+/** Decodes text known to hold tags. */
+export function decodeTagged(text: string): unknown {
+  return JSON.parse(text, decodeSpecial);
 }

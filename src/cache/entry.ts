@@ -4,7 +4,7 @@
  * @module
  */
 import type { DataSerializer } from '../config/index.js';
-import { decodeValue, encodeValue } from './codec.js';
+import { decodeTagged, encodeValueWithTags } from './codec.js';
 
 /** Bumped when the stored layout changes, so old entries are recognised. */
 export const ENTRY_FORMAT_VERSION = 1;
@@ -57,17 +57,26 @@ function checkHeader(parsed: unknown): StoredHeader {
 }
 
 // The default codec nests the tagged-JSON value after a fixed header, so one JSON.parse reads the whole entry.
-const DEFAULT_PREFIX = `{"f":${ENTRY_FORMAT_VERSION},"t":`;
+// A value holding tags (Date, Map, ...) gets another prefix, so plain values are parsed without a reviver.
+const PLAIN_PREFIX = `{"f":${ENTRY_FORMAT_VERSION},"t":`;
+const TAGGED_PREFIX = `{"f":${ENTRY_FORMAT_VERSION},"r":1,"t":`;
 
 /** The default entry codec: tagged JSON (Date, Map, Set, BigInt, Uint8Array kept). */
 export const jsonEntryCodec: EntryCodec = {
   encode(entry) {
-    const head = `${DEFAULT_PREFIX}${entry.storedAt},"e":${entry.expire === null ? 'null' : entry.expire}`;
+    const times = `${entry.storedAt},"e":${entry.expire === null ? 'null' : entry.expire}`;
     // JSON has no undefined: a flag says the value is undefined, so a missing "v" always means a foreign entry.
-    return entry.value === undefined ? `${head},"u":1}` : `${head},"v":${encodeValue(entry.value)}}`;
+    if (entry.value === undefined) return `${PLAIN_PREFIX}${times},"u":1}`;
+    const { text, tagged } = encodeValueWithTags(entry.value);
+    return `${tagged ? TAGGED_PREFIX : PLAIN_PREFIX}${times},"v":${text}}`;
   },
   decode(text) {
-    const parsed = decodeValue(text) as StoredHeader & { v?: unknown; u?: number };
+    const parsed = (
+      text.startsWith(TAGGED_PREFIX) ? decodeTagged(text) : JSON.parse(text)
+    ) as StoredHeader & {
+      v?: unknown;
+      u?: number;
+    };
     const header = checkHeader(parsed);
     if ('v' in parsed) return { storedAt: header.t, expire: header.e, value: parsed.v };
     if (parsed.u === 1) return { storedAt: header.t, expire: header.e, value: undefined };
