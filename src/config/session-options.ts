@@ -58,19 +58,19 @@ export interface SessionOptions {
    * @default null
    * @example 'a long random string of 32 bytes or more'
    */
-  secret?: string | null;
+  secret?: string | string[] | null;
   /**
    * Signs (and, with `encrypt_key`, salts the keys of) cookie sessions; required by `type = cookie`.
    * @default null
    * @example 'another long random string'
    */
-  validate_key?: string | null;
+  validate_key?: string | string[] | null;
   /**
    * Turns on encryption of the session data.
    * @default null
    * @example 'a third long random string'
    */
-  encrypt_key?: string | null;
+  encrypt_key?: string | string[] | null;
   /**
    * Nonce size of Beaker-compatible encryption, in bits: a positive multiple of 8 (48 for pre-1.8 Beaker cookies).
    * @default 128
@@ -163,6 +163,26 @@ export interface SessionOptions {
    * @example false
    */
   use_cookies?: boolean;
+  /**
+   * Accept `secret`, `validate_key` and `encrypt_key` shorter than 32 bytes (keys inherited from a Python
+   * application). Warns once. Short keys can be guessed offline from one cookie: replace them instead.
+   * @default false
+   * @example true
+   */
+  allow_short_keys?: boolean;
+  /**
+   * With `timeout`: the least time, in seconds, between two writes that only record the access time, so that a
+   * read-only request does not write the session every time. Default: a tenth of `timeout`, between 1 and 60 s.
+   * @default null
+   * @example 30
+   */
+  touch_interval?: number | null;
+  /**
+   * The longest life of a session in seconds, however active (kept inside the session, checked on load).
+   * @default null
+   * @example 86400
+   */
+  absolute_timeout?: number | null;
   /** Back-end options (`url`, `table_name`, ...) and other options pass through unchanged. */
   [option: string]: unknown;
 }
@@ -170,7 +190,6 @@ export interface SessionOptions {
 /** What `coerceSessionParams` accepts: each option typed, or as the string an INI file gives. */
 export type SessionOptionsInput = { [K in keyof SessionOptions]?: SessionOptions[K] | string | null };
 
-const SECRET_EXPECTED = 'a string';
 const BOOLEAN_EXPECTED = 'true or false (also yes/no, on/off, y/n, t/f, 1/0)';
 // RFC 6265 §4.1.1: a cookie name is a token (RFC 7230 tchar).
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -186,8 +205,23 @@ function booleanRule(message: string): OptionRule {
   return { kinds: ['bool', 'null'], message, expected: BOOLEAN_EXPECTED };
 }
 
+/** A key, or several (newest first): an array, or one key per line in an INI file. */
 function secretRule(message: string): OptionRule {
-  return { kinds: ['str', 'null'], message, expected: SECRET_EXPECTED, secret: true };
+  return {
+    kinds: ['str', 'list', 'null'],
+    message,
+    expected: 'a string, or several (an array, or one per line)',
+    secret: true,
+    refine(value, fail) {
+      if (value === null) return null;
+      const keys = (typeof value === 'string' ? value.split('\n') : (value as unknown[])).map((key) =>
+        typeof key === 'string' ? key.trim() : fail(message),
+      );
+      const present = keys.filter((key) => key !== '');
+      if (present.length === 0) return fail(`Empty strings are invalid for: ${message}`);
+      return present.length === 1 && typeof value === 'string' ? present[0] : present;
+    },
+  };
 }
 
 const cookieExpiresRule: OptionRule = {

@@ -1,0 +1,78 @@
+/**
+ * Reading the Cookie header and writing Set-Cookie headers (RFC 6265). Reading never throws: a header of garbage
+ * yields no value. Every value sent under the session's name is kept, so that duplicated cookies (a stale one on a
+ * wider path, say) can each be tried.
+ * @module
+ */
+import { serialize, type SerializeOptions } from 'cookie';
+import type { SameSite } from '../config/index.js';
+
+/** Browsers drop a Set-Cookie header longer than this many bytes (RFC 6265 §6.1 minimum they must support). */
+export const MAX_SET_COOKIE_BYTES = 4096;
+/** Longer Cookie headers are not read past this point. */
+const MAX_COOKIE_HEADER_CHARS = 16_384;
+/** At most this many values of the session cookie are tried. */
+const MAX_CANDIDATES = 4;
+
+/** The values sent for cookie `name`, in header order (quotes around a value removed). */
+export function cookieValues(header: string | undefined, name: string): string[] {
+  if (typeof header !== 'string' || header === '') return [];
+  const values: string[] = [];
+  for (const pair of header.slice(0, MAX_COOKIE_HEADER_CHARS).split(';')) {
+    const equals = pair.indexOf('=');
+    if (equals < 0 || pair.slice(0, equals).trim() !== name) continue;
+    let value = pair.slice(equals + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    if (value !== '') values.push(value);
+    if (values.length === MAX_CANDIDATES) break;
+  }
+  return values;
+}
+
+/** The attributes of the session cookie. */
+export interface CookieAttributes {
+  domain?: string | null;
+  path?: string | null;
+  secure: boolean;
+  httpOnly: boolean;
+  sameSite: SameSite;
+  /** An absolute expiry, or undefined for a browser-session cookie. */
+  expires?: Date;
+}
+
+/** A session cookie that would not fit in a browser's Set-Cookie limit. */
+export class CookieTooLargeError extends Error {
+  readonly bytes: number;
+
+  constructor(bytes: number) {
+    super(
+      `Cookie value is too long to store: the Set-Cookie header would be ${bytes} bytes (browsers keep at most ${MAX_SET_COOKIE_BYTES})`,
+    );
+    this.name = 'CookieTooLargeError';
+    this.bytes = bytes;
+  }
+}
+
+/** A Set-Cookie header value; throws {@link CookieTooLargeError} when the whole header exceeds 4096 bytes. */
+export function setCookieHeader(name: string, value: string, attributes: CookieAttributes): string {
+  const options: SerializeOptions = {
+    path: attributes.path ?? '/',
+    secure: attributes.secure,
+    httpOnly: attributes.httpOnly,
+    ...(attributes.domain ? { domain: attributes.domain } : {}),
+    ...(attributes.sameSite === false
+      ? {}
+      : { sameSite: attributes.sameSite.toLowerCase() as 'strict' | 'lax' | 'none' }),
+    ...(attributes.expires ? { expires: attributes.expires } : {}),
+  };
+  // The value is base64url, hex or Beaker's base64: all cookie-safe, so it is written as is.
+  const header = serialize(name, value, { ...options, encode: (raw) => raw });
+  const bytes = Buffer.byteLength(`Set-Cookie: ${header}`);
+  if (bytes > MAX_SET_COOKIE_BYTES) throw new CookieTooLargeError(bytes);
+  return header;
+}
+
+/** A Set-Cookie header that makes the browser drop the cookie. */
+export function deletionCookieHeader(name: string, attributes: CookieAttributes): string {
+  return setCookieHeader(name, '', { ...attributes, expires: new Date(0) });
+}

@@ -1,0 +1,43 @@
+/**
+ * Session errors: what adapters turn into responses (a store that fails becomes a 503).
+ * @module
+ */
+import { BeakerError } from '../errors.js';
+
+/** The session store failed (down, timed out, I/O error); the request cannot be served correctly. */
+export class SessionStoreError extends BeakerError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('E_SESSION_STORE', `[beaker-ts] session store: ${message}`, options);
+  }
+}
+
+/** The stored session or the session cookie cannot be read, and `invalidate_corrupt` is off. */
+export class SessionCorruptError extends BeakerError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('E_SESSION_CORRUPT', message, options);
+  }
+}
+
+/** The cookie session does not fit in a browser's cookie limit. */
+export class SessionCookieTooLargeError extends BeakerError {
+  readonly bytes: number;
+
+  constructor(bytes: number) {
+    super(
+      'E_COOKIE_TOO_LARGE',
+      `Cookie value is too long to store: the Set-Cookie header would be ${bytes} bytes; browsers keep at most 4096. ` +
+        'Store less in the session, or use a server-side session type.',
+    );
+    this.bytes = bytes;
+  }
+}
+
+/** The session was used before `await session.load()` (or any other async access). */
+export class SessionNotLoadedError extends BeakerError {
+  constructor() {
+    super(
+      'E_SESSION_NOT_LOADED',
+      'The session is not loaded yet: call `await session.load()` (or await get/set) first.',
+    );
+  }
+}

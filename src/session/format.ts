@@ -1,0 +1,174 @@
+/**
+ * How session state is written: server-side records and cookie payloads, in beaker-ts's format or Beaker's.
+ * @module
+ */
+import type { DataSerializer } from '../config/index.js';
+import { decodeValue, encodeValue } from '../cache/codec.js';
+
+/** Session state as beaker-ts keeps it, apart from the user's data. */
+export interface SessionMeta {
+  id: string;
+  /** Created, ms since the epoch. */
+  created: number;
+  /** Last access recorded, ms since the epoch. */
+  accessed: number;
+  /** A domain or path set at run time ("sticks" to the session, as in Beaker). */
+  domain?: string;
+  path?: string;
+  /** When the cookie last sent expires (sliding `cookie_expires`), ms since the epoch. */
+  cookieExpires?: number;
+}
+
+/** Session data: a null-prototype object, so keys such as `__proto__` are plain keys. */
+export type SessionData = Record<string, unknown>;
+
+/** Copies `source` into a null-prototype object. */
+export function toSessionData(source: unknown): SessionData {
+  const data = Object.create(null) as SessionData;
+  if (typeof source !== 'object' || source === null || Array.isArray(source)) return data;
+  for (const [key, value] of Object.entries(source)) data[key] = value;
+  return data;
+}
+
+/** Turns the user's data into text and back: tagged JSON by default, or the configured serializer. */
+export interface DataCodec {
+  encode(data: SessionData): string;
+  decode(text: string): SessionData;
+}
+
+export const jsonDataCodec: DataCodec = {
+  encode: (data) => encodeValue({ ...data }),
+  decode: (text) => toSessionData(decodeValue(text)),
+};
+
+export function serializerDataCodec(serializer: DataSerializer): DataCodec {
+  return {
+    encode(data) {
+      const out = serializer.dumps({ ...data });
+      return typeof out === 'string' ? `s${out}` : `b${Buffer.from(out).toString('base64')}`;
+    },
+    decode(text) {
+      const body = text.slice(1);
+      return toSessionData(
+        serializer.loads(text.startsWith('b') ? new Uint8Array(Buffer.from(body, 'base64')) : body),
+      );
+    },
+  };
+}
+
+/** A stored server-side record. */
+export interface StoredRecord {
+  meta: Omit<SessionMeta, 'id'>;
+  /** Bumped by every write: a save that finds another number merges instead of overwriting. */
+  version: number;
+  /** The encoded (and, with `encrypt_key`, sealed) data. */
+  data: string;
+}
+
+interface RecordJson {
+  f: 1;
+  n: number;
+  c: number;
+  a: number;
+  dm?: string;
+  p?: string;
+  ce?: number;
+  d: string;
+}
+
+export function encodeRecord(record: StoredRecord): string {
+  const { created, accessed, domain, path, cookieExpires } = record.meta;
+  const json: RecordJson = { f: 1, n: record.version, c: created, a: accessed, d: record.data };
+  if (domain !== undefined) json.dm = domain;
+  if (path !== undefined) json.p = path;
+  if (cookieExpires !== undefined) json.ce = cookieExpires;
+  return JSON.stringify(json);
+}
+
+export function decodeRecord(text: string): StoredRecord {
+  const json = JSON.parse(text) as Partial<RecordJson> | null;
+  if (
+    json?.f !== 1 ||
+    typeof json.c !== 'number' ||
+    typeof json.a !== 'number' ||
+    typeof json.d !== 'string'
+  ) {
+    throw new TypeError('not a beaker-ts session record');
+  }
+  const meta: Omit<SessionMeta, 'id'> = { created: json.c, accessed: json.a };
+  if (typeof json.dm === 'string') meta.domain = json.dm;
+  if (typeof json.p === 'string') meta.path = json.p;
+  if (typeof json.ce === 'number') meta.cookieExpires = json.ce;
+  return { meta, version: typeof json.n === 'number' ? json.n : 0, data: json.d };
+}
+
+/** The sealed payload of a beaker-ts cookie session. */
+export interface CookiePayload {
+  meta: SessionMeta;
+  data: string;
+}
+
+export function encodeCookiePayload(payload: CookiePayload): string {
+  const { id, created, accessed, domain, path, cookieExpires } = payload.meta;
+  return JSON.stringify({
+    i: id,
+    c: created,
+    a: accessed,
+    dm: domain,
+    p: path,
+    ce: cookieExpires,
+    d: payload.data,
+  });
+}
+
+export function decodeCookiePayload(text: string): CookiePayload {
+  const json = JSON.parse(text) as Record<string, unknown> | null;
+  if (
+    typeof json?.i !== 'string' ||
+    typeof json.c !== 'number' ||
+    typeof json.a !== 'number' ||
+    typeof json.d !== 'string'
+  ) {
+    throw new TypeError('not a beaker-ts cookie session');
+  }
+  const meta: SessionMeta = { id: json.i, created: json.c, accessed: json.a };
+  if (typeof json.dm === 'string') meta.domain = json.dm;
+  if (typeof json.p === 'string') meta.path = json.p;
+  if (typeof json.ce === 'number') meta.cookieExpires = json.ce;
+  return { meta, data: json.d };
+}
+
+const BEAKER_KEYS = ['_id', '_creation_time', '_accessed_time', '_domain', '_path'];
+
+/** Beaker's session dict: the user's data with `_id`, `_creation_time`, `_accessed_time` (seconds), `_domain`, `_path`. */
+export function toBeakerDict(meta: SessionMeta, data: SessionData): Record<string, unknown> {
+  return {
+    ...data,
+    _id: meta.id,
+    _creation_time: meta.created / 1000,
+    _accessed_time: meta.accessed / 1000,
+    _domain: meta.domain ?? null,
+    _path: meta.path ?? '/',
+  };
+}
+
+/** Splits Beaker's session dict into beaker-ts meta and data. */
+export function fromBeakerDict(
+  dict: unknown,
+  fallbackId: string,
+  now: number,
+): { meta: SessionMeta; data: SessionData } {
+  const source = toSessionData(dict);
+  const seconds = (value: unknown): number | undefined =>
+    typeof value === 'number' ? value * 1000 : undefined;
+  const meta: SessionMeta = {
+    id: typeof source._id === 'string' ? source._id : fallbackId,
+    created: seconds(source._creation_time) ?? now,
+    accessed: seconds(source._accessed_time) ?? now,
+  };
+  if (typeof source._domain === 'string') meta.domain = source._domain;
+  if (typeof source._path === 'string' && source._path !== '/') meta.path = source._path;
+  const data = toSessionData(source);
+  for (const key of BEAKER_KEYS) Reflect.deleteProperty(data, key);
+  return { meta, data };
+}

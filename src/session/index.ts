@@ -1,0 +1,12 @@
+/**
+ * Sessions: server-side (any back-end) or entirely in a sealed cookie, lazy, configured the Beaker way.
+ * @module
+ */
+export { SessionManager, type SessionManagerOptions } from './manager.js';
+export { Session, isSessionStoreError, type SessionEvent } from './session.js';
+export {
+  SessionCookieTooLargeError,
+  SessionCorruptError,
+  SessionNotLoadedError,
+  SessionStoreError,
+} from './errors.js';

@@ -1,0 +1,456 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/index.js';
+import {
+  SessionCorruptError,
+  SessionCookieTooLargeError,
+  SessionManager,
+  SessionNotLoadedError,
+  SessionStoreError,
+} from '../../src/session/index.js';
+import {
+  ENCRYPT_KEY,
+  ManualClock,
+  SECRET,
+  VALIDATE_KEY,
+  cookieFrom,
+  countingManager,
+  request,
+} from './helpers.js';
+
+type Data = { value?: number; foo?: string; a?: string; b?: string; c?: string; d?: string; user?: string };
+
+/** Each kind of session the checks run against. */
+const KINDS: [string, Record<string, unknown>][] = [
+  ['server-side (memory)', {}],
+  ['server-side, encrypted', { encrypt_key: ENCRYPT_KEY }],
+  ['cookie (AES-256-GCM)', { type: 'cookie', validate_key: VALIDATE_KEY }],
+  [
+    'cookie, Beaker cryptography format',
+    { type: 'cookie', validate_key: VALIDATE_KEY, encrypt_key: ENCRYPT_KEY, crypto_type: 'cryptography' },
+  ],
+  [
+    'cookie, Beaker pycrypto format',
+    { type: 'cookie', validate_key: VALIDATE_KEY, encrypt_key: ENCRYPT_KEY, crypto_type: 'pycrypto' },
+  ],
+  [
+    'cookie, Beaker signed-only format',
+    { type: 'cookie', validate_key: VALIDATE_KEY, crypto_type: 'cryptography' },
+  ],
+];
+
+describe.each(KINDS)('%s sessions (spec §5.6)', (_kind, options) => {
+  const setup = (extra: Record<string, unknown> = {}, clock = new ManualClock()) =>
+    countingManager({ ...options, ...extra }, clock);
+
+  it('saves and loads non-ASCII values (cases 76-79)', async () => {
+    const { manager } = setup();
+    const first = await request<Data>(manager, undefined, async (session) => {
+      await session.set('a', 'Español');
+      await session.set('b', '日本語');
+      await session.set('c', 'Ελληνικά');
+      await session.save();
+    });
+    const cookie = cookieFrom(first.setCookies);
+    expect(cookie).toBeDefined();
+    const second = await request<Data>(manager, cookie, async (session) => {
+      expect(await session.all()).toEqual({ a: 'Español', b: '日本語', c: 'Ελληνικά' });
+      expect(session.id).toBe(first.session.id);
+      expect(session.isNew).toBe(false);
+    });
+    expect(second.session.accessed).toBe(true);
+  });
+
+  it('starts empty when the keys changed, with invalidate_corrupt (case 80)', async () => {
+    const { manager } = setup();
+    const first = await request<Data>(manager, undefined, async (session) => {
+      await session.set('foo', 'bar');
+      await session.save();
+    });
+    const otherKeys = new SessionManager({
+      ...options,
+      ...(options.type === 'cookie'
+        ? {
+            validate_key: `${VALIDATE_KEY}-other`,
+            ...(options.encrypt_key ? { encrypt_key: `${ENCRYPT_KEY}-other` } : {}),
+          }
+        : { encrypt_key: `${ENCRYPT_KEY}-other`, backends: {} }),
+      secret: SECRET,
+      onEvent: () => undefined,
+    });
+    if (options.type !== 'cookie' && options.encrypt_key === undefined) return;
+    const { session } = await request<Data>(
+      options.type === 'cookie' ? otherKeys : manager,
+      cookieFrom(first.setCookies),
+      async (s) => {
+        await s.load();
+      },
+    );
+    if (options.type === 'cookie') expect(await session.get('foo')).toBeUndefined();
+  });
+
+  it('deletes (case 81), reverts (case 82) and invalidates (case 83)', async () => {
+    const { manager } = setup();
+    const saved = await request<Data>(manager, undefined, async (session) => {
+      await session.set('a', '1');
+      await session.set('b', '2');
+      await session.set('c', '3');
+      await session.save();
+    });
+    const cookie = cookieFrom(saved.setCookies);
+    await request<Data>(manager, cookie, async (session) => {
+      await session.unset('a');
+      await session.set('b', 'changed');
+      await session.set('d', 'added');
+      await session.revert();
+      expect(await session.all()).toEqual({ a: '1', b: '2', c: '3' });
+    });
+    const invalidated = await request<Data>(manager, cookie, async (session) => {
+      await session.load();
+      const [id, created] = [session.id, session.created];
+      await session.invalidate();
+      await session.set('d', 'after');
+      await session.save();
+      expect(session.id).not.toBe(id);
+      expect(session.created.getTime()).toBeGreaterThanOrEqual(created.getTime());
+      expect(await session.all()).toEqual({ d: 'after' });
+    });
+    const deleted = await request<Data>(manager, cookieFrom(invalidated.setCookies), async (session) => {
+      expect(await session.get('d')).toBe('after');
+      await session.delete();
+      expect(await session.all()).toEqual({});
+    });
+    expect(deleted.setCookies[0]).toMatch(/Expires=Thu, 01 Jan 1970 00:00:00 GMT/);
+  });
+
+  it('expires after the idle timeout (case 84)', async () => {
+    const clock = new ManualClock();
+    const { manager } = setup({ timeout: 2 }, clock);
+    const saved = await request<Data>(manager, undefined, async (session) => {
+      await session.set('foo', 'bar');
+      await session.save();
+    });
+    const cookie = cookieFrom(saved.setCookies);
+    clock.advance(1);
+    const kept = await request<Data>(manager, cookie, async (session) => {
+      expect(await session.get('foo')).toBe('bar');
+      expect(session.id).toBe(saved.session.id);
+    });
+    clock.advance(3);
+    await request<Data>(manager, cookieFrom(kept.setCookies, cookie), async (session) => {
+      expect(await session.get('foo')).toBeUndefined();
+      expect(session.id).not.toBe(saved.session.id);
+      expect(session.isNew).toBe(true);
+    });
+  });
+
+  it('regenerates the id and keeps the data (case 85); the old id is gone', async () => {
+    const { manager } = setup();
+    const saved = await request<Data>(manager, undefined, async (session) => {
+      await session.set('foo', 'bar');
+      await session.save();
+    });
+    const oldCookie = cookieFrom(saved.setCookies);
+    const regenerated = await request<Data>(manager, oldCookie, async (session) => {
+      await session.regenerateId();
+    });
+    expect(regenerated.session.id).not.toBe(saved.session.id);
+    expect(regenerated.setCookies).toHaveLength(1);
+    await request<Data>(manager, cookieFrom(regenerated.setCookies), async (session) => {
+      expect(await session.get('foo')).toBe('bar');
+    });
+    if (options.type !== 'cookie') {
+      await request<Data>(manager, oldCookie, async (session) => {
+        expect(await session.get('foo')).toBeUndefined();
+        expect(session.id).not.toBe(saved.session.id);
+      });
+    }
+  });
+
+  it('sends nothing for a session the request never uses, and nothing for an unsaved new one (case 118)', async () => {
+    const { manager } = setup();
+    expect((await request(manager, undefined, async () => undefined)).setCookies).toEqual([]);
+    expect(
+      (
+        await request<Data>(manager, undefined, async (session) => {
+          await session.set('value', 1);
+        })
+      ).setCookies,
+    ).toEqual([]);
+  });
+
+  it('saves without save() when auto is on (case 103, 136)', async () => {
+    const { manager } = setup({ auto: true });
+    const first = await request<Data>(manager, undefined, async (session) => {
+      await session.set('value', 1);
+    });
+    await request<Data>(manager, cookieFrom(first.setCookies), async (session) => {
+      expect(await session.get('value')).toBe(1);
+    });
+  });
+
+  it('tells a tampered cookie from a valid one: a fresh session, never an error (cases 94-95)', async () => {
+    const { manager } = setup();
+    const saved = await request<Data>(manager, undefined, async (session) => {
+      await session.set('foo', 'bar');
+      await session.save();
+    });
+    const cookie = cookieFrom(saved.setCookies) ?? '';
+    const [name, value = ''] = cookie.split('=');
+    const tampered = `${name}=${value.slice(0, 5)}${value[5] === 'a' ? 'b' : 'a'}${value.slice(6)}`;
+    const { session } = await request<Data>(manager, tampered, async (s) => {
+      expect(await s.get('foo')).toBeUndefined();
+    });
+    expect(session.isNew).toBe(true);
+  });
+
+  it('raises a typed error for a tampered cookie when invalidate_corrupt is off', async () => {
+    if (options.type !== 'cookie') return;
+    const { manager } = setup({ invalidate_corrupt: false });
+    const saved = await request<Data>(manager, undefined, async (session) => {
+      await session.set('foo', 'bar');
+      await session.save();
+    });
+    const cookie = (cookieFrom(saved.setCookies) ?? '').replace(
+      /=(.)(.)/,
+      (_m, a: string, b: string) => `=${b}${a === b ? (a === 'x' ? 'y' : 'x') : a}`,
+    );
+    await expect(manager.session(cookie).load()).rejects.toThrow(SessionCorruptError);
+  });
+
+  it('ignores unrelated and empty cookies (cases 92-93, 111)', async () => {
+    const { manager } = setup();
+    const saved = await request<Data>(manager, undefined, async (session) => {
+      await session.set('foo', 'bar');
+      await session.save();
+    });
+    const cookie = `cb_/zabbix/actionconf.php_parts=x; other=1; ${cookieFrom(saved.setCookies) ?? ''}; trailing`;
+    await request<Data>(manager, cookie, async (session) => {
+      expect(await session.get('foo')).toBe('bar');
+    });
+    await request<Data>(manager, 'beaker.session.id=', async (session) => {
+      expect(await session.get('foo')).toBeUndefined();
+    });
+  });
+
+  it('uses the right cookie among duplicates', async () => {
+    const { manager } = setup();
+    const saved = await request<Data>(manager, undefined, async (session) => {
+      await session.set('foo', 'bar');
+      await session.save();
+    });
+    const good = cookieFrom(saved.setCookies) ?? '';
+    await request<Data>(manager, `beaker.session.id=garbage; ${good}`, async (session) => {
+      expect(await session.get('foo')).toBe('bar');
+    });
+  });
+});
+
+describe('server-side sessions: store operations per request', () => {
+  it('costs 0 operations untouched, 1 read to read, 1 write for a new session', async () => {
+    const { manager, store } = countingManager();
+    await request(manager, undefined, async () => undefined);
+    expect(store.counts()).toEqual({ reads: 0, writes: 0, deletes: 0 });
+    const created = await request<Data>(manager, undefined, async (session) => {
+      await session.set('value', 1);
+      await session.save();
+    });
+    expect(store.counts()).toEqual({ reads: 0, writes: 1, deletes: 0 });
+    const cookie = cookieFrom(created.setCookies);
+    store.reset();
+    const read = await request<Data>(manager, cookie, async (session) => {
+      expect(await session.get('value')).toBe(1);
+    });
+    expect(store.counts()).toEqual({ reads: 1, writes: 0, deletes: 0 });
+    expect(read.setCookies).toEqual([]);
+    store.reset();
+    await request<Data>(manager, cookie, async (session) => {
+      await session.set('value', 2);
+      await session.save();
+    });
+    // One read to load, one read under the lock to merge with a parallel save, one write.
+    expect(store.counts()).toEqual({ reads: 2, writes: 1, deletes: 0 });
+  });
+
+  it('with a timeout, records the access at most once per touch_interval', async () => {
+    const { manager, store, clock } = countingManager({ timeout: 600, touch_interval: 60 });
+    const cookie = cookieFrom(
+      (
+        await request<Data>(manager, undefined, async (session) => {
+          await session.set('value', 1);
+          await session.save();
+        })
+      ).setCookies,
+    );
+    store.reset();
+    for (let step = 0; step < 10; step += 1) {
+      clock.advance(10);
+      await request<Data>(manager, cookie, async (session) => {
+        await session.get('value');
+      });
+    }
+    // 10 reads over 100 s: one touch (read + write) once 60 s had passed since the last write.
+    expect(store.counts()).toEqual({ reads: 11, writes: 1, deletes: 0 });
+  });
+});
+
+describe('server-side sessions: safety', () => {
+  it('never adopts an id the store does not know, even correctly signed', async () => {
+    const { manager, store } = countingManager();
+    const created = await request<Data>(manager, undefined, async (session) => {
+      await session.set('value', 1);
+      await session.save();
+    });
+    const cookie = cookieFrom(created.setCookies);
+    await store.clear('beaker.session');
+    const { session } = await request<Data>(manager, cookie, async (s) => {
+      await s.load();
+    });
+    expect(session.id).not.toBe(created.session.id);
+    expect(session.isNew).toBe(true);
+    const unsigned = await request<Data>(
+      manager,
+      'beaker.session.id=0123456789abcdef0123456789abcdef',
+      async (s) => {
+        await s.set('value', 2);
+        await s.save();
+      },
+    );
+    expect(unsigned.session.id).not.toBe('0123456789abcdef0123456789abcdef');
+  });
+
+  it('validates ids before they reach the store', async () => {
+    const { manager, store } = countingManager({ secret: null, allow_short_keys: false });
+    await request(manager, 'beaker.session.id=../../../etc/passwd', async (session) => {
+      await session.load();
+    });
+    expect(store.reads).toBe(0);
+  });
+
+  it('keeps both changes of two parallel requests on one session', async () => {
+    const { manager } = countingManager();
+    const cookie = cookieFrom(
+      (
+        await request<Data>(manager, undefined, async (session) => {
+          await session.set('a', 'start');
+          await session.save();
+        })
+      ).setCookies,
+    );
+    const first = manager.session<Data>(cookie);
+    const second = manager.session<Data>(cookie);
+    await Promise.all([first.load(), second.load()]);
+    await first.set('b', 'from first');
+    await second.set('c', 'from second');
+    await Promise.all([first.save(), second.save()]);
+    await request<Data>(manager, cookie, async (session) => {
+      expect(await session.all()).toEqual({ a: 'start', b: 'from first', c: 'from second' });
+    });
+  });
+
+  it('re-signs a cookie signed with an older secret', async () => {
+    const old = countingManager({ secret: SECRET });
+    const cookie = cookieFrom(
+      (
+        await request<Data>(old.manager, undefined, async (session) => {
+          await session.set('foo', 'bar');
+          await session.save();
+        })
+      ).setCookies,
+    );
+    const rotated = new SessionManager({
+      type: 'shared',
+      secret: [`${SECRET}-new`, SECRET],
+      backends: { shared: () => old.store },
+      onEvent: () => undefined,
+    });
+    const { setCookies, session } = await request<Data>(rotated, cookie, async (s) => {
+      expect(await s.get('foo')).toBe('bar');
+    });
+    expect(setCookies).toHaveLength(1);
+    expect(cookieFrom(setCookies)).not.toBe(cookie);
+    expect(session.isNew).toBe(false);
+  });
+
+  it('turns a store failure into a SessionStoreError', async () => {
+    const { manager, store } = countingManager();
+    store.failing = true;
+    await expect(manager.session('beaker.session.id=x').load()).resolves.toBeDefined();
+    await expect(
+      request<Data>(manager, undefined, async (session) => {
+        await session.set('value', 1);
+        await session.save();
+      }),
+    ).rejects.toThrow(SessionStoreError);
+  });
+
+  it('slides a cookie_expires duration: the cookie is re-sent when half its life is gone', async () => {
+    const { manager, clock } = countingManager({ cookie_expires: 1000 });
+    const created = await request<Data>(manager, undefined, async (session) => {
+      await session.set('value', 1);
+      await session.save();
+    });
+    expect(created.setCookies[0]).toMatch(/Expires=Tue, 01 Jan 2030 00:16:40 GMT/);
+    const cookie = cookieFrom(created.setCookies);
+    clock.advance(100);
+    expect(
+      (
+        await request(manager, cookie, async (s) => {
+          await s.load();
+        })
+      ).setCookies,
+    ).toEqual([]);
+    clock.advance(450);
+    const refreshed = await request(manager, cookie, async (s) => {
+      await s.load();
+    });
+    expect(refreshed.setCookies[0]).toMatch(/Expires=Tue, 01 Jan 2030 00:25:50 GMT/);
+  });
+
+  it('has secure cookie defaults: HttpOnly, SameSite=Lax, Path=/', async () => {
+    const { manager } = countingManager();
+    const { setCookies } = await request<Data>(manager, undefined, async (session) => {
+      await session.set('value', 1);
+      await session.save();
+    });
+    expect(setCookies[0]).toMatch(
+      /^beaker\.session\.id=[0-9a-f]{32}\.[\w-]{43}; Path=\/; HttpOnly; SameSite=Lax$/,
+    );
+  });
+
+  it('refuses short keys unless allowed', () => {
+    expect(() => new SessionManager({ secret: 'short' })).toThrow(ConfigError);
+    expect(() => new SessionManager({ type: 'cookie', validate_key: 'hoobermas' })).toThrow(
+      /shorter than 32 bytes/,
+    );
+    expect(
+      () => new SessionManager({ type: 'cookie', validate_key: 'hoobermas', allow_short_keys: true }),
+    ).not.toThrow();
+    expect(() => new SessionManager({ type: 'cookie' })).toThrow(
+      'No validate_key specified for Cookie only Session.',
+    );
+  });
+
+  it('says to load first when used synchronously before loading', () => {
+    const { manager } = countingManager();
+    expect(() => manager.session(undefined).id).toThrow(SessionNotLoadedError);
+  });
+
+  it('finds a stored session by id, and nothing for an unknown one (case 141)', async () => {
+    const { manager } = countingManager();
+    const { session } = await request<Data>(manager, undefined, async (s) => {
+      await s.set('value', 3);
+      await s.save();
+    });
+    expect(await (await manager.getById<Data>(session.id))?.get('value')).toBe(3);
+    expect(await manager.getById('0123456789abcdef0123456789abcdef')).toBeUndefined();
+  });
+});
+
+describe('cookie sessions: size', () => {
+  it('refuses, when saving, a session whose Set-Cookie header would pass 4096 bytes', async () => {
+    const manager = new SessionManager({ type: 'cookie', validate_key: VALIDATE_KEY });
+    const session = manager.session<{ big: string }>(undefined);
+    await session.set('big', 'x'.repeat(3000));
+    await expect(session.save()).rejects.toThrow(SessionCookieTooLargeError);
+  });
+});
