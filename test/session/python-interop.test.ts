@@ -57,7 +57,7 @@ const DATA = { value: 2, name: 'Español 日本語', list: [1, 'two'], nested: {
 
 describeWhenAvailable('Python Beaker interoperability', unavailable(), () => {
   it.each(VARIANTS)('%s: a cookie written by Python Beaker is read here', async (_label, variant) => {
-    const pythonOptions = { validate_key: VALIDATE_KEY, data_serializer: 'json', ...variant };
+    const pythonOptions = { validate_key: VALIDATE_KEY, data_serializer: 'json' as const, ...variant };
     const setCookie = okOf(python([{ op: 'write', options: pythonOptions, data: DATA }])[0]) as string;
     const cookie = setCookie.split(';')[0] ?? '';
     const manager = new SessionManager({ type: 'cookie', allow_short_keys: true, ...pythonOptions });
@@ -67,11 +67,10 @@ describeWhenAvailable('Python Beaker interoperability', unavailable(), () => {
   });
 
   it.each(VARIANTS)('%s: a cookie written here is read by Python Beaker', async (_label, variant) => {
-    const options = { validate_key: VALIDATE_KEY, data_serializer: 'json', ...variant };
+    const options = { validate_key: VALIDATE_KEY, data_serializer: 'json' as const, ...variant };
     const manager = new SessionManager({ type: 'cookie', allow_short_keys: true, ...options });
     const session = manager.session<typeof DATA>(undefined);
-    for (const [key, value] of Object.entries(DATA))
-      await session.set(key as keyof typeof DATA, value as never);
+    for (const [key, value] of Object.entries(DATA)) await session.set(key as keyof typeof DATA, value);
     await session.save();
     const cookie = session.setCookieHeaders()[0]?.split(';')[0] ?? '';
     const read = okOf(python([{ op: 'read', options, cookie }])[0]) as Record<string, unknown>;
