@@ -4,6 +4,7 @@
  */
 export * from './config/index.js';
 export * from './cache/index.js';
+export * from './session/index.js';
 export type * from './backends/index.js';
 export {
   BackendError,

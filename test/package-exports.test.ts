@@ -38,6 +38,12 @@ const EXPECTED_EXPORTS: Record<string, string[]> = {
   // Types only: the back-end contract.
   './backends': [],
   './testing': ['describeBackendConformance'],
+  './session': ['SessionManager', 'Session', 'SessionStoreError'],
+  './adapters/node-http': ['SessionMiddleware', 'CacheMiddleware', 'attachSession'],
+  './adapters/express': ['sessionMiddleware', 'cacheMiddleware'],
+  './adapters/fetch': ['withSession', 'getSession', 'withCache', 'getCacheManager'],
+  './adapters/koa': ['koaSession', 'koaCache'],
+  './adapters/fastify': ['fastifySession', 'fastifyCache'],
 };
 
 describeWhenAvailable(

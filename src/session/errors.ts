@@ -4,10 +4,27 @@
  */
 import { BeakerError } from '../errors.js';
 
+/** The body of the 503 answered when the session store fails. */
+export const STORE_UNAVAILABLE_BODY = 'Service Unavailable: the session store cannot be reached.\n';
+
 /** The session store failed (down, timed out, I/O error); the request cannot be served correctly. */
 export class SessionStoreError extends BeakerError {
+  /** The HTTP status frameworks answer with (Express, Koa and Fastify read `status`/`statusCode`). */
+  readonly status = 503;
+  readonly statusCode = 503;
+  /** Koa: the message may be shown to the client (it says only that the store is unavailable). */
+  readonly expose = false;
+
   constructor(message: string, options?: ErrorOptions) {
     super('E_SESSION_STORE', `[beaker-ts] session store: ${message}`, options);
+  }
+
+  /** The response to send (Hono's default error handler uses it). */
+  getResponse(): Response {
+    return new Response(STORE_UNAVAILABLE_BODY, {
+      status: 503,
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+    });
   }
 }
 

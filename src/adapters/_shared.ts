@@ -1,0 +1,61 @@
+/**
+ * What every framework adapter shares: building the managers from a Beaker configuration, and finishing a request
+ * (persist the session, collect its Set-Cookie headers, turn a store failure into a 503).
+ * @module
+ */
+import { CacheManager, type CacheManagerOptions } from '../cache/index.js';
+import { parseCacheConfigOptions, parseSessionConfigOptions, type FlatConfig } from '../config/index.js';
+import {
+  SessionManager,
+  isSessionStoreError,
+  type Session,
+  type SessionManagerOptions,
+} from '../session/index.js';
+import { STORE_UNAVAILABLE_BODY } from '../session/errors.js';
+
+/** A session configuration: a flat Beaker dict (`beaker.session.*` keys), typed options, or a ready manager. */
+export type SessionConfig = FlatConfig | SessionManagerOptions | SessionManager;
+
+/** A cache configuration: a flat Beaker dict (`beaker.cache.*` keys), typed options, or a ready manager. */
+export type CacheConfig = FlatConfig | CacheManagerOptions | CacheManager;
+
+const SESSION_PREFIX = /^(beaker\.session\.|session\.|session_)/;
+const CACHE_PREFIX = /^(beaker\.cache\.|cache\.)/;
+
+export function sessionManagerOf(config: SessionConfig): SessionManager {
+  if (config instanceof SessionManager) return config;
+  const flat = Object.keys(config).some((key) => SESSION_PREFIX.test(key));
+  return new SessionManager(flat ? parseSessionConfigOptions(config) : config);
+}
+
+export function cacheManagerOf(config: CacheConfig): CacheManager {
+  if (config instanceof CacheManager) return config;
+  const flat = Object.keys(config).some((key) => CACHE_PREFIX.test(key));
+  return new CacheManager(flat ? parseCacheConfigOptions(config) : config);
+}
+
+/** How a request's session ended. */
+export type Finished = { ok: true; setCookies: string[] } | { ok: false; status: 503 | 500; error: unknown };
+
+/** Persists the session and returns its Set-Cookie headers, or the status to answer with when that failed. */
+export async function finishSession(session: Session): Promise<Finished> {
+  try {
+    await session.persist();
+    return { ok: true, setCookies: session.setCookieHeaders() };
+  } catch (error) {
+    return { ok: false, status: isSessionStoreError(error) ? 503 : 500, error };
+  }
+}
+
+/** The body sent with a 503/500 that replaced the application's response. */
+export function failureBody(status: 503 | 500): string {
+  return status === 503 ? STORE_UNAVAILABLE_BODY : 'Internal Server Error\n';
+}
+
+/** Reports an error that could not become a response (the headers had already gone out). */
+export function reportLateError(error: unknown): void {
+  process.emitWarning(`a session could not be saved after the response started: ${String(error)}`, {
+    type: 'BeakerSessionWarning',
+    code: 'BEAKER_SESSION_SAVE_AFTER_HEADERS',
+  });
+}

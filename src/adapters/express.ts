@@ -1,0 +1,37 @@
+/**
+ * Sessions for Connect and Express: `app.use(sessionMiddleware(config))`, then `req.session` in handlers. The
+ * session is saved before the response's headers are written; a store failure becomes a 503.
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { attachSession, type RequestWithCache } from './node-http.js';
+import { cacheManagerOf, sessionManagerOf, type CacheConfig, type SessionConfig } from './_shared.js';
+
+/** A Connect/Express middleware. */
+export type ConnectMiddleware = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (error?: unknown) => void,
+) => void;
+
+/**
+ * @example
+ * app.use(sessionMiddleware({ 'beaker.session.type': 'file', 'beaker.session.data_dir': './data/sessions' }));
+ * app.get('/', async (req, res) => { await req.session.set('seen', true); await req.session.save(); res.send('ok'); });
+ */
+export function sessionMiddleware(config: SessionConfig): ConnectMiddleware {
+  const manager = sessionManagerOf(config);
+  return (req, res, next) => {
+    attachSession(req, res, manager);
+    next();
+  };
+}
+
+/** Puts a {@link CacheManager} built once on `req.cache`. */
+export function cacheMiddleware(config: CacheConfig): ConnectMiddleware {
+  const manager = cacheManagerOf(config);
+  return (req, _res, next) => {
+    (req as RequestWithCache).cache = manager;
+    next();
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * Sessions for plain `node:http`: `SessionMiddleware(handler, config)` wraps a request handler as Beaker's
+ * SessionMiddleware wraps a WSGI application. The session is `req.session`; it is saved before the response's
+ * headers are written. A store failure becomes a 503.
+ *
+ * Responses that stream (`writeHead`/`write` before `end`) send their headers early: call
+ * `await req.session.save()` before streaming, so that the cookie goes out with them.
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CacheManager } from '../cache/index.js';
+import { isSessionStoreError, type Session, type SessionManager } from '../session/index.js';
+import {
+  cacheManagerOf,
+  failureBody,
+  finishSession,
+  reportLateError,
+  sessionManagerOf,
+  type CacheConfig,
+  type SessionConfig,
+} from './_shared.js';
+
+/** A request with its session. */
+export interface RequestWithSession<
+  T extends Record<string, unknown> = Record<string, unknown>,
+> extends IncomingMessage {
+  session: Session<T>;
+}
+
+/** A request with the cache manager. */
+export interface RequestWithCache extends IncomingMessage {
+  cache: CacheManager;
+}
+
+type Handler<R> = (req: R, res: ServerResponse) => void | Promise<void>;
+
+/**
+ * Attaches a lazy session to `req` and hooks `res` so the session is saved before the response ends.
+ * Used by {@link SessionMiddleware} and by the Connect/Express middleware.
+ */
+export function attachSession(req: IncomingMessage, res: ServerResponse, manager: SessionManager): Session {
+  const session = manager.session(req.headers.cookie);
+  (req as RequestWithSession).session = session;
+  const varname = manager.options.webtest_varname;
+  if (typeof varname === 'string') (res as unknown as Record<string, unknown>)[varname] = session;
+  const sent = new Set<string>();
+  const addCookies = (): void => {
+    if (res.headersSent) return;
+    for (const cookie of session.setCookieHeaders()) {
+      if (sent.has(cookie)) continue;
+      sent.add(cookie);
+      res.appendHeader('Set-Cookie', cookie);
+    }
+  };
+  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.writeHead = (...args: unknown[]) => {
+    addCookies();
+    return writeHead(...args);
+  };
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  let ending = false;
+  res.end = ((...args: unknown[]) => {
+    if (ending) return res;
+    ending = true;
+    void finishSession(session).then((finished) => {
+      if (finished.ok) {
+        addCookies();
+        end(...args);
+      } else if (!res.headersSent) {
+        res.statusCode = finished.status;
+        res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+        res.removeHeader('Content-Length');
+        end(failureBody(finished.status));
+      } else {
+        reportLateError(finished.error);
+        end(...args);
+      }
+    });
+    return res;
+  }) as ServerResponse['end'];
+  return session;
+}
+
+/**
+ * Wraps a `node:http` handler with sessions configured the Beaker way.
+ *
+ * @example
+ * const app = SessionMiddleware(async (req, res) => {
+ *   const visits = ((await req.session.get('visits')) ?? 0) + 1;
+ *   await req.session.set('visits', visits);
+ *   await req.session.save();
+ *   res.end(`visit ${visits}`);
+ * }, { 'session.type': 'file', 'session.data_dir': './data/sessions', 'session.secret': process.env.SECRET });
+ * http.createServer(app).listen(8080);
+ */
+export function SessionMiddleware<T extends Record<string, unknown> = Record<string, unknown>>(
+  handler: Handler<RequestWithSession<T>>,
+  config: SessionConfig,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const manager = sessionManagerOf(config);
+  return (req, res) => {
+    attachSession(req, res, manager);
+    void runHandler(() => handler(req as RequestWithSession<T>, res), res);
+  };
+}
+
+/** Runs a handler; a session store failure becomes a 503, any other error a 500 (logged, as Express does). */
+async function runHandler(run: () => void | Promise<void>, res: ServerResponse): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    const status = isSessionStoreError(error) ? 503 : 500;
+    if (status === 500) console.error(error);
+    if (res.headersSent) return;
+    res.statusCode = status;
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.end(failureBody(status));
+  }
+}
+
+/** Wraps a `node:http` handler with `req.cache`, a {@link CacheManager} built once (Beaker's CacheMiddleware). */
+export function CacheMiddleware(
+  handler: Handler<RequestWithCache>,
+  config: CacheConfig,
+): Handler<IncomingMessage> {
+  const manager = cacheManagerOf(config);
+  return async (req, res) => {
+    (req as RequestWithCache).cache = manager;
+    await handler(req as RequestWithCache, res);
+  };
+}
