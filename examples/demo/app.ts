@@ -80,11 +80,13 @@ export async function startDemo(iniPath: string, port = 0): Promise<Demo> {
       await session.set('user', user);
       await session.set('flash', `Logged in as ${user}.`);
       await session.save();
-      return redirect('/');
+      redirect('/');
+      return;
     }
     if (req.method === 'POST' && url.pathname === '/logout') {
       await session.delete();
-      return redirect('/?bye=1');
+      redirect('/?bye=1');
+      return;
     }
     if (url.pathname === '/slow') {
       const n = Math.min(1_000_000, Math.max(1, Number(url.searchParams.get('n')) || 200_000));
@@ -93,7 +95,7 @@ export async function startDemo(iniPath: string, port = 0): Promise<Demo> {
       const value = await slow(n);
       const ms = (performance.now() - started).toFixed(1);
       const outcome = computations > before ? 'miss' : 'hit';
-      return send(
+      send(
         200,
         page(
           'Slow page',
@@ -101,9 +103,16 @@ export async function startDemo(iniPath: string, port = 0): Promise<Demo> {
 <p id="cache">cache <strong>${outcome}</strong> in ${ms} ms (region <code>short_term</code>, ${computations} computation(s) so far)</p>`,
         ),
       );
+      return;
     }
-    if (url.pathname === '/healthz') return send(200, 'ok');
-    if (url.pathname !== '/') return send(404, page('Not found', '<p>No such page.</p>'));
+    if (url.pathname === '/healthz') {
+      send(200, 'ok');
+      return;
+    }
+    if (url.pathname !== '/') {
+      send(404, page('Not found', '<p>No such page.</p>'));
+      return;
+    }
     const visits = ((await session.get('visits')) ?? 0) + 1;
     await session.set('visits', visits);
     const flash = await session.get('flash');
@@ -145,7 +154,11 @@ ${
     server,
     url,
     close: async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      );
       await Promise.all([sessions.close(), caches.close()]);
     },
   };
