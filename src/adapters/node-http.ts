@@ -62,6 +62,8 @@ export function attachSession(req: IncomingMessage, res: ServerResponse, manager
   res.end = ((...args: unknown[]) => {
     if (ending) return res;
     ending = true;
+    // An unused session has nothing to save or send: end at once, without waiting a turn.
+    if (!session.used) return end(...args);
     void finishSession(session).then((finished) => {
       if (finished.ok) {
         addCookies();

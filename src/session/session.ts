@@ -122,6 +122,11 @@ export class Session<T extends Record<string, unknown> = Record<string, unknown>
     return this.#loaded;
   }
 
+  /** Has anything asked for the session yet (a load started)? An unused session needs no work at the end. */
+  get used(): boolean {
+    return this.#loading !== undefined;
+  }
+
   /** The session id. */
   get id(): string {
     return this.#loadedMeta().id;
