@@ -11,7 +11,9 @@ import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+/** Each scenario runs this many times, interleaved with the others; the median is reported. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 32;
 
 interface Scenario {
@@ -120,12 +122,30 @@ async function measure(scenario: Scenario): Promise<Row> {
   }
 }
 
-const started = new Date();
-const rows: Row[] = [];
-for (const scenario of SCENARIOS) {
-  console.log(`measuring: ${scenario.label}`);
-  rows.push(await measure(scenario));
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
+
+const started = new Date();
+const runs = new Map<string, Row[]>();
+for (let round = 1; round <= ROUNDS; round += 1) {
+  for (const scenario of SCENARIOS) {
+    console.log(`round ${round}/${ROUNDS}: ${scenario.label}`);
+    const row = await measure(scenario);
+    runs.set(scenario.label, [...(runs.get(scenario.label) ?? []), row]);
+  }
+}
+const rows: Row[] = SCENARIOS.map((scenario) => {
+  const measured = runs.get(scenario.label) ?? [];
+  return {
+    label: scenario.label,
+    requestsPerSecond: median(measured.map((row) => row.requestsPerSecond)),
+    p99: median(measured.map((row) => row.p99)),
+    errors: measured.reduce((sum, row) => sum + row.errors, 0),
+    ops: measured[0]?.ops ?? '',
+  };
+});
 const baseline = (server: string): number =>
   rows.find((row) =>
     row.label.startsWith(server.startsWith('express') ? 'Express 5, no session' : 'node:http, no session'),
@@ -136,7 +156,7 @@ const report = `# Sessions benchmark
 
 Measured with \`npm run bench\` on ${started.toISOString()}.
 Node ${process.version}, ${process.platform}/${process.arch}, ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB.
-autocannon, ${CONNECTIONS} connections for ${SECONDS} s per row, loopback, each server in its own process (load generator and server
+autocannon, ${CONNECTIONS} connections for ${SECONDS} s, each row the median of ${ROUNDS} runs interleaved with the other rows, loopback, each server in its own process (load generator and server
 share the machine's cores). Every connection carries its own session (${CONNECTIONS} sessions). "Modifying" stores a counter and a
 ~150-byte profile. Store operations are counted inside the server (beaker-ts back-end get/set; express-session store
 get/set/touch). Relative figures for one run on one machine, not absolute speeds.

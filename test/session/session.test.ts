@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/index.js';
 import {
@@ -20,8 +23,11 @@ import {
 type Data = { value?: number; foo?: string; a?: string; b?: string; c?: string; d?: string; user?: string };
 
 /** Each kind of session the checks run against. */
+const diskDir = (): string => mkdtempSync(join(tmpdir(), 'beaker-session-'));
 const KINDS: [string, Record<string, unknown>][] = [
   ['server-side (memory)', {}],
+  ['server-side (file)', { type: 'file', data_dir: diskDir() }],
+  ['server-side (dbm)', { type: 'dbm', data_dir: diskDir() }],
   ['server-side, encrypted', { encrypt_key: ENCRYPT_KEY }],
   ['cookie (AES-256-GCM)', { type: 'cookie', validate_key: VALIDATE_KEY }],
   [
