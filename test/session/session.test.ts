@@ -460,3 +460,66 @@ describe('cookie sessions: size', () => {
     await expect(session.save()).rejects.toThrow(SessionCookieTooLargeError);
   });
 });
+
+describe('more session options', () => {
+  it('stores data through a custom data_serializer (case 115)', async () => {
+    const calls: string[] = [];
+    const serializer = {
+      dumps: (value: unknown) => {
+        calls.push('dumps');
+        return JSON.stringify(value);
+      },
+      loads: (data: string | Uint8Array) => {
+        calls.push('loads');
+        return JSON.parse(String(data)) as unknown;
+      },
+    };
+    const { manager } = countingManager({ data_serializer: serializer });
+    const saved = await request<Data>(manager, undefined, async (session) => {
+      await session.set('value', 2);
+      await session.save();
+    });
+    await request<Data>(manager, cookieFrom(saved.setCookies), async (session) => {
+      expect(await session.get('value')).toBe(2);
+    });
+    expect(calls).toEqual(['dumps', 'loads']);
+  });
+
+  it('sends and reads no cookie with use_cookies = false (case 88)', async () => {
+    const { manager } = countingManager({ use_cookies: false });
+    const saved = await request<Data>(manager, undefined, async (session) => {
+      await session.set('value', 1);
+      await session.save();
+    });
+    expect(saved.setCookies).toEqual([]);
+    expect(await (await manager.getById<Data>(saved.session.id))?.get('value')).toBe(1);
+  });
+
+  it('does not record the access time when save_accessed_time is false', async () => {
+    const { manager, store, clock } = countingManager({ save_accessed_time: false });
+    const cookie = cookieFrom(
+      (
+        await request<Data>(manager, undefined, async (session) => {
+          await session.set('value', 1);
+          await session.save();
+        })
+      ).setCookies,
+    );
+    store.reset();
+    clock.advance(3600);
+    await request<Data>(manager, cookie, async (session) => {
+      await session.get('value');
+    });
+    expect(store.counts()).toEqual({ reads: 1, writes: 0, deletes: 0 });
+  });
+
+  it('refuses a corrupt stored session with a typed error when invalidate_corrupt is off', async () => {
+    const { manager, store } = countingManager({ invalidate_corrupt: false });
+    const saved = await request<Data>(manager, undefined, async (session) => {
+      await session.set('value', 1);
+      await session.save();
+    });
+    await store.set('beaker.session', saved.session.id, 'crap');
+    await expect(manager.session(cookieFrom(saved.setCookies)).load()).rejects.toThrow(SessionCorruptError);
+  });
+});
