@@ -7,6 +7,7 @@ set -euo pipefail
 
 S=${BEAKER_SERVICES_DIR:-$(cd "$(dirname "$0")/.." && pwd)/.services}
 MEMCACHED_PORTS=(11211 11212 11213)
+CLUSTER_PORTS=(7000 7001 7002 7003 7004 7005)
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -26,6 +27,31 @@ start_redis() {
   redis-server --port 6379 --bind 127.0.0.1 --daemonize yes --dir "$S/redis" --pidfile "$S/redis/redis.pid" \
     --logfile "$S/redis/redis.log" --save '' --appendonly no
   wait_for_port 6379 redis && echo "redis: started on 127.0.0.1:6379"
+}
+
+start_redis_cluster() {
+  if port_open 7000; then echo "redis cluster: reusing 127.0.0.1:7000-7005"; return; fi
+  local port nodes=()
+  for port in "${CLUSTER_PORTS[@]}"; do
+    mkdir -p "$S/cluster/$port"
+    rm -f "$S/cluster/$port/nodes.conf"
+    redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file "$S/cluster/$port/nodes.conf" \
+      --cluster-node-timeout 5000 --dir "$S/cluster/$port" --daemonize yes --pidfile "$S/cluster/$port/redis.pid" \
+      --logfile "$S/cluster/$port/redis.log" --save '' --appendonly no
+    nodes+=("127.0.0.1:$port")
+  done
+  for port in "${CLUSTER_PORTS[@]}"; do wait_for_port "$port" "redis cluster node $port"; done
+  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes >"$S/cluster/create.log" 2>&1
+  for _ in $(seq 1 100); do
+    local ok=0
+    for port in "${CLUSTER_PORTS[@]}"; do
+      redis-cli -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && ok=$((ok + 1))
+    done
+    [ "$ok" -eq ${#CLUSTER_PORTS[@]} ] && { echo "redis cluster: started on 127.0.0.1:7000-7005 (3 masters, 3 replicas)"; return; }
+    sleep 0.1
+  done
+  echo "redis cluster did not become ready" >&2
+  return 1
 }
 
 start_memcached() {
@@ -61,7 +87,7 @@ start_mariadb() {
 stop_own() {
   # Stops only what this script started (the pid files under $S); servers it reused keep running.
   local pidfile
-  for pidfile in "$S"/memcached/*.pid "$S"/redis/redis.pid; do
+  for pidfile in "$S"/memcached/*.pid "$S"/redis/redis.pid "$S"/cluster/*/redis.pid; do
     [ -f "$pidfile" ] || continue
     kill "$(cat "$pidfile")" 2>/dev/null || true
     rm -f "$pidfile"
@@ -71,7 +97,7 @@ stop_own() {
 
 status() {
   local port
-  for port in 6379 "${MEMCACHED_PORTS[@]}" 5432 3306; do
+  for port in 6379 "${CLUSTER_PORTS[@]}" "${MEMCACHED_PORTS[@]}" 5432 3306; do
     if port_open "$port"; then echo "127.0.0.1:$port up"; else echo "127.0.0.1:$port down"; fi
   done
 }
@@ -79,6 +105,7 @@ status() {
 case "${1:-}" in
   start)
     start_redis
+    start_redis_cluster
     start_memcached
     start_postgres
     start_mariadb

@@ -13,6 +13,8 @@ const BUILT_IN: Readonly<Record<string, Loader>> = {
   memory: async () => (await import('./memory/index.js')).memoryBackend,
   file: async () => (await import('./file/index.js')).fileBackend,
   dbm: async () => (await import('./dbm/index.js')).dbmBackend,
+  'ext:redis': async () => (await import('./redis/index.js')).redisBackend,
+  'ext:rediscluster': async () => (await import('./redis/index.js')).redisClusterBackend,
 };
 
 export class BackendRegistry {

@@ -3,7 +3,7 @@
  * @module
  */
 import type { Backend } from '../backends/contract.js';
-import type { LockProvider } from '../locks/contract.js';
+import type { LockHandle, LockProvider } from '../locks/contract.js';
 import type { CacheEventHandler } from './events.js';
 import { isFresh, type CacheEntry, type EntryCodec } from './entry.js';
 
@@ -88,9 +88,16 @@ export class Cache<V = unknown> {
   async get(key: string, options: CacheGetOptions<V> = {}): Promise<V | undefined> {
     const { createfunc } = options;
     if (!this.#settings.enabled) return createfunc ? await createfunc() : undefined;
-    // The hit path reads and decodes inline: one await on the back-end, nothing else.
-    const backend = this.#backend ?? (await this.#resolveBackend());
-    const entry = this.#decode(backend, key, await backend.get(this.namespace, key));
+    let entry: CacheEntry | undefined;
+    try {
+      // The hit path reads and decodes inline: one await on the back-end, nothing else.
+      const backend = this.#backend ?? (await this.#resolveBackend());
+      entry = this.#decode(backend, key, await backend.get(this.namespace, key));
+    } catch (error) {
+      // A store that is down: a miss, reported; with a createfunc the caller still gets a value.
+      this.#reportStoreError(key, 'read', error);
+      return createfunc ? await createfunc() : undefined;
+    }
     if (entry && this.#isFresh(entry)) return entry.value as V;
     if (!createfunc) return undefined;
     const expire = options.expiretime === undefined ? this.#settings.expire : options.expiretime;
@@ -148,8 +155,14 @@ export class Cache<V = unknown> {
   ): Promise<V> {
     const locks = await this.#settings.locks();
     const lockName = `${this.namespace}\u0000${key}`;
-    // With a stale value only try the lock: if someone else is creating, serve the stale value at once.
-    const lock = await locks.acquire(lockName, stale ? 0 : this.#settings.lockTimeoutMs);
+    let lock: LockHandle | undefined;
+    try {
+      // With a stale value only try the lock: if someone else is creating, serve the stale value at once.
+      lock = await locks.acquire(lockName, stale ? 0 : this.#settings.lockTimeoutMs);
+    } catch (error) {
+      this.#reportStoreError(key, 'read', error);
+      return this.#createAndStore(key, createfunc, expire);
+    }
     if (!lock) {
       if (stale) return stale.value as V;
       const backend = this.#backend ?? (await this.#resolveBackend());
@@ -164,7 +177,10 @@ export class Cache<V = unknown> {
     }
     try {
       // The previous holder may have created the value while this caller waited.
-      const current = await this.#read(key);
+      const current = await this.#read(key).catch((error: unknown) => {
+        this.#reportStoreError(key, 'read', error);
+        return undefined;
+      });
       if (current && this.#isFresh(current)) return current.value as V;
       return await this.#createAndStore(key, createfunc, expire);
     } finally {
@@ -174,8 +190,24 @@ export class Cache<V = unknown> {
 
   async #createAndStore(key: string, createfunc: CreateFunction<V>, expire: number | null): Promise<V> {
     const value = await createfunc();
-    await this.#write(key, value, expire);
+    try {
+      await this.#write(key, value, expire);
+    } catch (error) {
+      // The value was created: give it to the caller even if the store cannot keep it.
+      this.#reportStoreError(key, 'write', error);
+    }
     return value;
+  }
+
+  #reportStoreError(key: string, operation: 'read' | 'write', error: unknown): void {
+    this.#settings.onEvent({
+      type: 'backend-error',
+      backend: this.#backend?.type ?? 'unknown',
+      namespace: this.namespace,
+      key,
+      message: `the cache store failed to ${operation} (${error instanceof Error ? error.message : String(error)}); the value was computed without it`,
+      error,
+    });
   }
 
   async #write(key: string, value: unknown, expire: number | null): Promise<void> {

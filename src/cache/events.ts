@@ -17,6 +17,14 @@ export type CacheEvent =
       error: unknown;
     }
   | {
+      type: 'backend-error';
+      backend: string;
+      namespace: string;
+      key: string;
+      message: string;
+      error: unknown;
+    }
+  | {
       type: 'lock-timeout';
       backend: string;
       namespace: string;

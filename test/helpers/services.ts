@@ -21,3 +21,24 @@ export function describeWhenAvailable(name: string, unavailable: string | undefi
   console.warn(`\n*** SKIPPED: ${name}: ${unavailable} ***\n`);
   describe.skip(name, body);
 }
+
+/** Why a TCP server is not reachable at host:port, or undefined when it answers. */
+export async function unreachable(host: string, port: number, what: string): Promise<string | undefined> {
+  const { connect } = await import('node:net');
+  return new Promise((resolve) => {
+    const socket = connect(port, host);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(`${what} does not answer on ${host}:${port} (start it with: bash scripts/services.sh start)`);
+    }, 1000);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.end();
+      resolve(undefined);
+    });
+    socket.once('error', () => {
+      clearTimeout(timer);
+      resolve(`${what} does not answer on ${host}:${port} (start it with: bash scripts/services.sh start)`);
+    });
+  });
+}
