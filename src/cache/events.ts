@@ -9,15 +9,8 @@ import type { BackendEvent } from '../backends/contract.js';
 export type CacheEvent =
   | BackendEvent
   | {
-      type: 'decode-error';
-      backend: string;
-      namespace: string;
-      key: string;
-      message: string;
-      error: unknown;
-    }
-  | {
-      type: 'backend-error';
+      /** decode-error: a stored value could not be read; backend-error: the store failed (the creator ran). */
+      type: 'decode-error' | 'backend-error';
       backend: string;
       namespace: string;
       key: string;
