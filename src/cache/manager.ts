@@ -246,8 +246,14 @@ export class CacheManager {
     if (cache) await this.#removeCall(info, cache, args);
   }
 
-  /** Removes expired entries and leftovers from every back-end this manager opened; resolves to how many. */
+  /**
+   * Removes expired entries and leftovers from every configured back-end (the global options' and each region's)
+   * and any other this manager opened; resolves to how many.
+   */
   async prune(): Promise<number> {
+    for (const options of [this.#defaults, ...this.#regions.values()]) {
+      await this.#backendFor(options.type ?? 'memory', options);
+    }
     let removed = 0;
     for (const backend of await Promise.all(this.#backends.values()))
       removed += (await backend.prune?.()) ?? 0;

@@ -329,6 +329,23 @@ export const SESSION_RULES: RuleTable = {
     message: 'Session use_cookies must be a boolean.',
     expected: BOOLEAN_EXPECTED,
   },
+  allow_short_keys: {
+    kinds: ['bool'],
+    message: 'Session allow_short_keys must be a boolean.',
+    expected: BOOLEAN_EXPECTED,
+  },
+  touch_interval: {
+    kinds: ['int', 'null'],
+    message: 'Session touch_interval must be an integer.',
+    expected: 'a whole number of seconds',
+  },
+  absolute_timeout: {
+    kinds: ['int', 'null'],
+    message: 'Session absolute_timeout must be an integer.',
+    expected: 'a positive whole number of seconds',
+    refine: (value, fail) =>
+      value === 0 ? fail('Session absolute_timeout must be at least 1 second.') : value,
+  },
   ...BACKEND_RULES,
 };
 

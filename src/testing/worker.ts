@@ -22,6 +22,8 @@ async function waitForGo(): Promise<void> {
 
 async function stampede(manager: CacheManager, task: WorkerTask): Promise<void> {
   const cache = manager.getCache<string>(task.namespace);
+  // Open the store's connections before the start signal, so that every process races from the same point.
+  await cache.has('warm-up');
   process.stdout.write('ready\n');
   await waitForGo();
   const values = await Promise.all(

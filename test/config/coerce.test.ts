@@ -279,3 +279,41 @@ describe('beaker-ts fixes of Beaker’s configuration bugs (spec §6 C9, C12, S6
     expect(() => coerceCacheParams({ starttime: 'yesterday' })).toThrow(/starttime must be a Date/);
   });
 });
+
+describe('the new session options are coerced from INI strings', () => {
+  it('allow_short_keys, touch_interval and absolute_timeout', () => {
+    expect(
+      coerceSessionParams({ allow_short_keys: 'yes', touch_interval: '30', absolute_timeout: '86400' }),
+    ).toEqual({
+      allow_short_keys: true,
+      touch_interval: 30,
+      absolute_timeout: 86400,
+    });
+    expect(() => coerceSessionParams({ touch_interval: 'soon' })).toThrow(
+      'Session touch_interval must be an integer.',
+    );
+    expect(() => coerceSessionParams({ absolute_timeout: '0' })).toThrow(/at least 1 second/);
+  });
+});
+
+describe('the cache options beaker-ts adds are coerced from INI strings', () => {
+  it('grace, lock_timeout, lock_lease, max_items and serialize', () => {
+    expect(
+      coerceCacheParams({
+        grace: '0',
+        lock_timeout: '10',
+        lock_lease: '30',
+        max_items: '100',
+        serialize: 'off',
+      }),
+    ).toEqual({
+      grace: 0,
+      lock_timeout: 10,
+      lock_lease: 30,
+      max_items: 100,
+      serialize: false,
+    });
+    expect(() => coerceCacheParams({ lock_lease: '2' })).toThrow('lock_lease must be at least 5 seconds.');
+    expect(() => coerceCacheParams({ max_items: '0' })).toThrow('max_items must be a positive whole number.');
+  });
+});
