@@ -15,6 +15,7 @@ const BUILT_IN: Readonly<Record<string, Loader>> = {
   dbm: async () => (await import('./dbm/index.js')).dbmBackend,
   'ext:redis': async () => (await import('./redis/index.js')).redisBackend,
   'ext:rediscluster': async () => (await import('./redis/index.js')).redisClusterBackend,
+  'ext:memcached': async () => (await import('./memcached/index.js')).memcachedBackend,
 };
 
 export class BackendRegistry {

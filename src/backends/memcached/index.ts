@@ -1,0 +1,319 @@
+/**
+ * `ext:memcached`, through memjs (an optional peer dependency, loaded on first use).
+ *
+ * - `url`: `host:port` servers separated by `;` (Beaker's form) or `,`. Keys are placed on servers by rendezvous
+ *   hashing, so adding or removing a server moves only the keys of that server.
+ * - Entries are `bk:<namespace digest>:<generation>:<sha256(key)>` (memcached keys are short and without spaces);
+ *   the value keeps the original key. Native TTL; TTLs are whole seconds.
+ * - `clear()` bumps the namespace's generation counter: the old entries become unreachable at once and age out by
+ *   their TTL or the server's LRU. Never `flush_all`. Other processes see a clear within {@link GENERATION_CACHE_MS}.
+ * - `keys()` reads an index of the namespace's keys (appended on every write) and keeps those still present.
+ * - Creation locks: `add` with a lease (fails when another holder has the key), renewed while held, released by
+ *   their holder only (checked before the delete); memcached has no notifications, so waiters poll with a short cap.
+ * @module
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Client } from 'memjs';
+import { BackendError, ConfigError, MissingDependencyError } from '../../errors.js';
+import type { LockHandle, LockProvider } from '../../locks/contract.js';
+import type {
+  Backend,
+  BackendCapabilities,
+  BackendContext,
+  BackendFactory,
+  SetOptions,
+} from '../contract.js';
+
+/** Options of the memcached back-end. */
+export interface MemcachedBackendOptions {
+  /** Servers: `host:port;host:port` (or comma-separated). */
+  url?: string;
+  /** The client library: `auto` (memjs) or `memjs`. */
+  memcache_module?: string | null;
+  /** Lease of a creation lock whose holder stopped, in seconds. */
+  lock_lease?: number | null;
+}
+
+const CAPABILITIES: BackendCapabilities = {
+  nativeTtl: true,
+  sharedAcrossProcesses: true,
+  sharedAcrossHosts: true,
+  ttlResolutionMs: 1000,
+};
+/** How long a process trusts its copy of a namespace's generation (another process's clear shows after this). */
+export const GENERATION_CACHE_MS = 1000;
+const COMMAND_TIMEOUT_SECONDS = 5;
+/** memcached reads TTLs above 30 days as absolute Unix times. */
+const MAX_RELATIVE_TTL_SECONDS = 30 * 24 * 3600;
+const DEFAULT_LEASE_MS = 30_000;
+const MIN_POLL_MS = 25;
+const MAX_POLL_MS = 200;
+
+function digest(text: string, length = 43): string {
+  return createHash('sha256').update(text).digest('base64url').slice(0, length);
+}
+
+function expiresOf(ttlMs: number | undefined): number {
+  if (ttlMs === undefined) return 0;
+  const seconds = Math.max(1, Math.ceil(ttlMs / 1000));
+  return seconds > MAX_RELATIVE_TTL_SECONDS ? Math.floor(Date.now() / 1000) + seconds : seconds;
+}
+
+/** Rendezvous hashing: the server with the highest hash of (server, key). */
+export function rendezvous(servers: readonly string[], key: string): number {
+  let best = 0;
+  let bestScore = -1;
+  servers.forEach((server, index) => {
+    const score = createHash('sha1').update(`${server}\u0000${key}`).digest().readUInt32BE(0);
+    if (score > bestScore) {
+      bestScore = score;
+      best = index;
+    }
+  });
+  return best;
+}
+
+export class MemcachedBackend implements Backend {
+  readonly type = 'ext:memcached';
+  readonly capabilities = CAPABILITIES;
+  readonly locks: MemcachedLockProvider;
+  readonly #client: Client;
+  readonly #generations = new Map<string, { generation: string; at: number }>();
+
+  constructor(client: Client, leaseMs: number, context: BackendContext) {
+    this.#client = client;
+    this.locks = new MemcachedLockProvider(client, leaseMs, context);
+  }
+
+  async #run<R>(what: string, command: () => Promise<R>): Promise<R> {
+    try {
+      return await command();
+    } catch (error) {
+      throw new BackendError(
+        this.type,
+        `${what} failed: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  #namespaceId(namespace: string): string {
+    return digest(namespace, 24);
+  }
+
+  /** The namespace's current generation (cached briefly; created at 1 on first use). */
+  async #generation(namespace: string): Promise<string> {
+    const cached = this.#generations.get(namespace);
+    if (cached && Date.now() - cached.at < GENERATION_CACHE_MS) return cached.generation;
+    const key = `bk:gen:${this.#namespaceId(namespace)}`;
+    let value = (await this.#run('GET', () => this.#client.get(key))).value;
+    if (value === null) {
+      await this.#run('ADD', () => this.#client.add(key, '1'));
+      value = (await this.#run('GET', () => this.#client.get(key))).value;
+    }
+    const generation = value?.toString() ?? '1';
+    this.#generations.set(namespace, { generation, at: Date.now() });
+    return generation;
+  }
+
+  async #keyOf(namespace: string, key: string): Promise<string> {
+    return `bk:${this.#namespaceId(namespace)}:${await this.#generation(namespace)}:${digest(key)}`;
+  }
+
+  async #indexOf(namespace: string): Promise<string> {
+    return `bk:idx:${this.#namespaceId(namespace)}:${await this.#generation(namespace)}`;
+  }
+
+  async #read(namespace: string, key: string): Promise<{ key: string; data: string } | undefined> {
+    const target = await this.#keyOf(namespace, key);
+    const { value } = await this.#run('GET', () => this.#client.get(target));
+    if (value === null) return undefined;
+    const text = value.toString('utf8');
+    const newline = text.indexOf('\n');
+    return { key: JSON.parse(text.slice(0, newline)) as string, data: text.slice(newline + 1) };
+  }
+
+  async get(namespace: string, key: string): Promise<unknown> {
+    return (await this.#read(namespace, key))?.data;
+  }
+
+  async set(namespace: string, key: string, data: unknown, options: SetOptions = {}): Promise<void> {
+    if (typeof data !== 'string') throw new TypeError('the ext:memcached back-end stores text entries');
+    const target = await this.#keyOf(namespace, key);
+    const stored = await this.#run('SET', () =>
+      this.#client.set(target, `${JSON.stringify(key)}\n${data}`, { expires: expiresOf(options.ttlMs) }),
+    );
+    if (!stored)
+      throw new BackendError(this.type, 'SET was refused (is the value larger than the item size limit?)');
+    const index = await this.#indexOf(namespace);
+    const line = `${JSON.stringify(key)}\n`;
+    if (!(await this.#append(index, line))) {
+      // No index yet: create it; if another process created it meanwhile, append to theirs.
+      if (!(await this.#run('ADD', () => this.#client.add(index, line)))) await this.#append(index, line);
+    }
+  }
+
+  /** Appends to an existing item; false when there is none (memjs reports that as an error). */
+  async #append(key: string, text: string): Promise<boolean> {
+    try {
+      return await this.#client.append(key, text);
+    } catch (error) {
+      if (error instanceof Error && error.message.includes('Item not stored')) return false;
+      throw new BackendError(
+        this.type,
+        `APPEND failed: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  async delete(namespace: string, key: string): Promise<boolean> {
+    const target = await this.#keyOf(namespace, key);
+    return this.#run('DELETE', () => this.#client.delete(target));
+  }
+
+  async has(namespace: string, key: string): Promise<boolean> {
+    return (await this.#read(namespace, key)) !== undefined;
+  }
+
+  async keys(namespace: string): Promise<string[]> {
+    const index = await this.#indexOf(namespace);
+    const { value } = await this.#run('GET', () => this.#client.get(index));
+    if (value === null) return [];
+    const listed = new Set(
+      value
+        .toString('utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as string),
+    );
+    const present = await Promise.all(
+      [...listed].map(async (key) => ((await this.#read(namespace, key)) ? key : undefined)),
+    );
+    return present.filter((key): key is string => key !== undefined);
+  }
+
+  async clear(namespace: string): Promise<void> {
+    const key = `bk:gen:${this.#namespaceId(namespace)}`;
+    await this.#generation(namespace);
+    const { value } = await this.#run('INCR', () => this.#client.increment(key, 1, { initial: 2 }));
+    this.#generations.set(namespace, { generation: String(value ?? 2), at: Date.now() });
+  }
+
+  async close(): Promise<void> {
+    await this.locks.close();
+    this.#client.quit();
+  }
+}
+
+/** Creation locks on memcached: `add` with a lease, renewed by its holder, deleted by its holder only. */
+export class MemcachedLockProvider implements LockProvider {
+  readonly #client: Client;
+  readonly #leaseMs: number;
+  readonly #context: BackendContext;
+  readonly #renewals = new Set<NodeJS.Timeout>();
+
+  constructor(client: Client, leaseMs: number, context: BackendContext) {
+    this.#client = client;
+    this.#leaseMs = leaseMs;
+    this.#context = context;
+  }
+
+  async acquire(name: string, waitMs: number): Promise<LockHandle | undefined> {
+    const key = `bk:lock:${digest(name)}`;
+    const token = `${randomBytes(16).toString('hex')}:${process.pid}`;
+    const deadline = Date.now() + waitMs;
+    let pause = MIN_POLL_MS;
+    for (;;) {
+      if (await this.#client.add(key, token, { expires: expiresOf(this.#leaseMs) }))
+        return this.#held(key, token);
+      const left = deadline - Date.now();
+      if (left <= 0) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(left, pause * (0.5 + Math.random()))));
+      pause = Math.min(MAX_POLL_MS, pause * 2);
+    }
+  }
+
+  async #owns(key: string, token: string): Promise<boolean> {
+    const { value } = await this.#client.get(key);
+    return value?.toString() === token;
+  }
+
+  #held(key: string, token: string): LockHandle {
+    const renewal = setInterval(
+      () => {
+        void this.#owns(key, token).then(
+          async (owned) => {
+            if (owned) await this.#client.touch(key, expiresOf(this.#leaseMs));
+            else {
+              clearInterval(renewal);
+              this.#context.report({
+                type: 'lock-compromised',
+                backend: 'ext:memcached',
+                message: `lost the lock ${key}`,
+              });
+            }
+          },
+          () => undefined,
+        );
+      },
+      Math.floor(this.#leaseMs / 3),
+    );
+    renewal.unref();
+    this.#renewals.add(renewal);
+    let released = false;
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        clearInterval(renewal);
+        this.#renewals.delete(renewal);
+        if (await this.#owns(key, token).catch(() => false))
+          await this.#client.delete(key).catch(() => false);
+      },
+    };
+  }
+
+  close(): Promise<void> {
+    for (const renewal of this.#renewals) clearInterval(renewal);
+    this.#renewals.clear();
+    return Promise.resolve();
+  }
+}
+
+/** The factory registered as `ext:memcached`. */
+export const memcachedBackend: BackendFactory = async (options, context) => {
+  const typed = options as MemcachedBackendOptions;
+  const module = typed.memcache_module ?? 'auto';
+  if (module !== 'auto' && module !== 'memjs') {
+    throw new ConfigError('memcache_module must be auto or memjs (the memjs client is the one supported).', {
+      option: 'memcache_module',
+      value: module,
+    });
+  }
+  if (typeof typed.url !== 'string' || typed.url.trim() === '') {
+    throw new BackendError('ext:memcached', 'url is required: host:port;host:port');
+  }
+  let memjs: typeof import('memjs');
+  try {
+    memjs = await import('memjs');
+  } catch (error) {
+    throw new MissingDependencyError('memjs', 'The ext:memcached back-end', { cause: error });
+  }
+  const servers = typed.url
+    .split(/[;,]/)
+    .map((server) => server.trim())
+    .filter(Boolean);
+  const client = memjs.Client.create(servers.join(','), {
+    timeout: COMMAND_TIMEOUT_SECONDS,
+    retries: 0,
+    logger: { log: () => undefined },
+  });
+  (client as unknown as { getServer: (key: string) => number }).getServer = (key) => rendezvous(servers, key);
+  const leaseMs = typeof typed.lock_lease === 'number' ? typed.lock_lease * 1000 : DEFAULT_LEASE_MS;
+  return new MemcachedBackend(client, leaseMs, context);
+};
