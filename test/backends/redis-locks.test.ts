@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { RedisLockProvider } from '../../src/backends/redis/index.js';
+import { redisLocks } from '../../src/backends/redis/index.js';
 import { describeWhenAvailable, unreachable } from '../helpers/services.js';
 
 const REDIS_URL = process.env.BEAKER_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/3';
@@ -32,8 +32,8 @@ describeWhenAvailable(
           '--input-type=module',
           '-e',
           `import { Redis } from 'ioredis';
-         import { RedisLockProvider } from ${JSON.stringify(new URL('../../src/backends/redis/index.ts', import.meta.url).href)};
-         const locks = new RedisLockProvider(new Redis(${JSON.stringify(REDIS_URL)}), 2000, { clock: Date.now, report: () => {} });
+         import { redisLocks } from ${JSON.stringify(new URL('../../src/backends/redis/index.ts', import.meta.url).href)};
+         const locks = redisLocks(new Redis(${JSON.stringify(REDIS_URL)}), 2000, { clock: Date.now, report: () => {} });
          await locks.acquire(${JSON.stringify(name)}, 0);
          process.stdout.write('held\\n');
          setInterval(() => {}, 1000);`,
@@ -46,7 +46,7 @@ describeWhenAvailable(
         });
       });
       holder.kill('SIGKILL');
-      const locks = new RedisLockProvider(client, 2000, context);
+      const locks = redisLocks(client, 2000, context);
       expect(await locks.acquire(name, 0)).toBeUndefined();
       const started = Date.now();
       const lock = await locks.acquire(name, 10_000);
@@ -59,10 +59,7 @@ describeWhenAvailable(
 
     it('stays held past its lease while its holder is alive (renewal)', async () => {
       const name = `renewed-${Date.now()}`;
-      const [mine, theirs] = [
-        new RedisLockProvider(client, 600, context),
-        new RedisLockProvider(client, 600, context),
-      ];
+      const [mine, theirs] = [redisLocks(client, 600, context), redisLocks(client, 600, context)];
       const lock = await mine.acquire(name, 0);
       await new Promise((resolve) => setTimeout(resolve, 1500));
       expect(await theirs.acquire(name, 0)).toBeUndefined();
@@ -76,7 +73,7 @@ describeWhenAvailable(
     it('is released only by its owner: a holder that lost its lock does not delete the new holder’s', async () => {
       const name = `owner-${Date.now()}`;
       const key = `beaker:lock:${createHash('sha256').update(name).digest('hex').slice(0, 40)}`;
-      const locks = new RedisLockProvider(client, 30_000, context);
+      const locks = redisLocks(client, 30_000, context);
       const lock = await locks.acquire(name, 0);
       await client.set(key, 'another-holder');
       await lock?.release();
@@ -87,10 +84,7 @@ describeWhenAvailable(
 
     it('wakes a waiter through pub/sub when the lock is released', async () => {
       const name = `wake-${Date.now()}`;
-      const [owner, waiter] = [
-        new RedisLockProvider(client, 30_000, context),
-        new RedisLockProvider(client, 30_000, context),
-      ];
+      const [owner, waiter] = [redisLocks(client, 30_000, context), redisLocks(client, 30_000, context)];
       const lock = await owner.acquire(name, 0);
       let acquiredAt = 0;
       const waiting = waiter.acquire(name, 10_000).then((handle) => {

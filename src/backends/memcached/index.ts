@@ -12,10 +12,10 @@
  *   their holder only (checked before the delete); memcached has no notifications, so waiters poll with a short cap.
  * @module
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Client } from 'memjs';
 import { BackendError, ConfigError, MissingDependencyError } from '../../errors.js';
-import type { LockHandle, LockProvider } from '../../locks/contract.js';
+import { LeaseLockProvider, type LeaseStore } from '../../locks/lease.js';
 import type {
   Backend,
   BackendCapabilities,
@@ -46,8 +46,6 @@ const COMMAND_TIMEOUT_SECONDS = 5;
 /** memcached reads TTLs above 30 days as absolute Unix times. */
 const MAX_RELATIVE_TTL_SECONDS = 30 * 24 * 3600;
 const DEFAULT_LEASE_MS = 30_000;
-const MIN_POLL_MS = 25;
-const MAX_POLL_MS = 200;
 
 function digest(text: string, length = 43): string {
   return createHash('sha256').update(text).digest('base64url').slice(0, length);
@@ -76,13 +74,18 @@ export function rendezvous(servers: readonly string[], key: string): number {
 export class MemcachedBackend implements Backend {
   readonly type = 'ext:memcached';
   readonly capabilities = CAPABILITIES;
-  readonly locks: MemcachedLockProvider;
+  readonly locks: LeaseLockProvider;
   readonly #client: Client;
   readonly #generations = new Map<string, { generation: string; at: number }>();
 
   constructor(client: Client, leaseMs: number, context: BackendContext) {
     this.#client = client;
-    this.locks = new MemcachedLockProvider(client, leaseMs, context);
+    this.locks = new LeaseLockProvider(new MemcachedLeaseStore(client), {
+      prefix: 'bk:lock:',
+      leaseMs,
+      backend: 'ext:memcached',
+      context,
+    });
   }
 
   async #run<R>(what: string, command: () => Promise<R>): Promise<R> {
@@ -210,78 +213,30 @@ export class MemcachedBackend implements Backend {
   }
 }
 
-/** Creation locks on memcached: `add` with a lease, renewed by its holder, deleted by its holder only. */
-export class MemcachedLockProvider implements LockProvider {
+/** Leases on memcached: `add` with the lease as TTL; renewal and release check the owner token first. */
+export class MemcachedLeaseStore implements LeaseStore {
   readonly #client: Client;
-  readonly #leaseMs: number;
-  readonly #context: BackendContext;
-  readonly #renewals = new Set<NodeJS.Timeout>();
 
-  constructor(client: Client, leaseMs: number, context: BackendContext) {
+  constructor(client: Client) {
     this.#client = client;
-    this.#leaseMs = leaseMs;
-    this.#context = context;
   }
 
-  async acquire(name: string, waitMs: number): Promise<LockHandle | undefined> {
-    const key = `bk:lock:${digest(name)}`;
-    const token = `${randomBytes(16).toString('hex')}:${process.pid}`;
-    const deadline = Date.now() + waitMs;
-    let pause = MIN_POLL_MS;
-    for (;;) {
-      if (await this.#client.add(key, token, { expires: expiresOf(this.#leaseMs) }))
-        return this.#held(key, token);
-      const left = deadline - Date.now();
-      if (left <= 0) return undefined;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(left, pause * (0.5 + Math.random()))));
-      pause = Math.min(MAX_POLL_MS, pause * 2);
-    }
+  take(key: string, token: string, leaseMs: number): Promise<boolean> {
+    return this.#client.add(key, token, { expires: expiresOf(leaseMs) });
+  }
+
+  async renew(key: string, token: string, leaseMs: number): Promise<boolean> {
+    return (await this.#owns(key, token)) && this.#client.touch(key, expiresOf(leaseMs));
+  }
+
+  async release(key: string, token: string): Promise<boolean> {
+    // memjs has no CAS: the token is checked, then the key deleted (a narrow window, see docs/backends.md).
+    return (await this.#owns(key, token)) && this.#client.delete(key);
   }
 
   async #owns(key: string, token: string): Promise<boolean> {
     const { value } = await this.#client.get(key);
     return value?.toString() === token;
-  }
-
-  #held(key: string, token: string): LockHandle {
-    const renewal = setInterval(
-      () => {
-        void this.#owns(key, token).then(
-          async (owned) => {
-            if (owned) await this.#client.touch(key, expiresOf(this.#leaseMs));
-            else {
-              clearInterval(renewal);
-              this.#context.report({
-                type: 'lock-compromised',
-                backend: 'ext:memcached',
-                message: `lost the lock ${key}`,
-              });
-            }
-          },
-          () => undefined,
-        );
-      },
-      Math.floor(this.#leaseMs / 3),
-    );
-    renewal.unref();
-    this.#renewals.add(renewal);
-    let released = false;
-    return {
-      release: async () => {
-        if (released) return;
-        released = true;
-        clearInterval(renewal);
-        this.#renewals.delete(renewal);
-        if (await this.#owns(key, token).catch(() => false))
-          await this.#client.delete(key).catch(() => false);
-      },
-    };
-  }
-
-  close(): Promise<void> {
-    for (const renewal of this.#renewals) clearInterval(renewal);
-    this.#renewals.clear();
-    return Promise.resolve();
   }
 }
 

@@ -10,10 +10,10 @@
  * - Every command has a timeout, so a server that is down fails calls instead of hanging them.
  * @module
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { BackendError, MissingDependencyError } from '../../errors.js';
-import type { LockHandle, LockProvider } from '../../locks/contract.js';
+import { LeaseLockProvider, type LeaseStore } from '../../locks/lease.js';
 import type {
   Backend,
   BackendCapabilities,
@@ -47,8 +47,6 @@ const MAX_RAW_KEY_BYTES = 900;
 const COMMAND_TIMEOUT_MS = 5000;
 const SCAN_COUNT = 500;
 const DEFAULT_LEASE_MS = 30_000;
-const MIN_POLL_MS = 25;
-const MAX_POLL_MS = 200;
 const RENEW_SCRIPT =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
 const RELEASE_SCRIPT =
@@ -81,7 +79,7 @@ async function loadIoredis(): Promise<typeof import('ioredis')> {
 export class RedisBackend implements Backend {
   readonly type: string;
   readonly capabilities = CAPABILITIES;
-  readonly locks: RedisLockProvider;
+  readonly locks: LeaseLockProvider;
   readonly #client: Client;
   readonly #owned: boolean;
   readonly #defaultTtlMs: number | undefined;
@@ -99,7 +97,7 @@ export class RedisBackend implements Backend {
     const timeout = Number(options.timeout);
     this.#defaultTtlMs = Number.isFinite(timeout) && timeout > 0 ? timeout * 1000 : undefined;
     const leaseMs = typeof options.lock_lease === 'number' ? options.lock_lease * 1000 : DEFAULT_LEASE_MS;
-    this.locks = new RedisLockProvider(client, leaseMs, context);
+    this.locks = redisLocks(client, leaseMs, context, type);
   }
 
   async #run<R>(what: string, command: () => Promise<R>): Promise<R> {
@@ -196,76 +194,35 @@ export class RedisBackend implements Backend {
 }
 
 /**
- * Creation locks on Redis: `SET key token NX PX lease`; renewed every lease/3 by its holder (compare-and-PEXPIRE),
- * released by its holder only (compare-and-DEL) with a PUBLISH that wakes waiters at once.
+ * Leases on Redis: `SET key token NX PX lease`; renewed and released by compare-and-PEXPIRE / compare-and-DEL
+ * scripts, so only the holder can; a release PUBLISHes on the lock's channel, which wakes waiters at once.
  */
-export class RedisLockProvider implements LockProvider {
+export class RedisLeaseStore implements LeaseStore {
   readonly #client: Client;
-  readonly #leaseMs: number;
-  readonly #context: BackendContext;
   #subscriber: Client | undefined;
   readonly #waiters = new Map<string, Set<() => void>>();
-  readonly #renewals = new Set<NodeJS.Timeout>();
 
-  constructor(client: Client, leaseMs: number, context: BackendContext) {
+  constructor(client: Client) {
     this.#client = client;
-    this.#leaseMs = leaseMs;
-    this.#context = context;
   }
 
-  async acquire(name: string, waitMs: number): Promise<LockHandle | undefined> {
-    const id = digest(name).slice(0, 40);
-    const key = `${PREFIX}lock:${id}`;
-    const channel = `${PREFIX}lockch:${id}`;
-    const token = `${randomBytes(16).toString('hex')}:${process.pid}`;
-    const deadline = Date.now() + waitMs;
-    let pause = MIN_POLL_MS;
-    for (;;) {
-      if ((await this.#client.set(key, token, 'PX', this.#leaseMs, 'NX')) === 'OK')
-        return this.#held(key, channel, token);
-      const left = deadline - Date.now();
-      if (left <= 0) return undefined;
-      await this.#waitForRelease(channel, Math.min(left, pause * (0.5 + Math.random())));
-      pause = Math.min(MAX_POLL_MS, pause * 2);
-    }
+  async take(key: string, token: string, leaseMs: number): Promise<boolean> {
+    return (await this.#client.set(key, token, 'PX', leaseMs, 'NX')) === 'OK';
   }
 
-  #held(key: string, channel: string, token: string): LockHandle {
-    const renewal = setInterval(
-      () => {
-        void (this.#client.eval(RENEW_SCRIPT, 1, key, token, String(this.#leaseMs)) as Promise<number>).then(
-          (renewed) => {
-            if (renewed === 0) {
-              clearInterval(renewal);
-              this.#context.report({
-                type: 'lock-compromised',
-                backend: 'redis',
-                message: `lost the lock ${key}`,
-              });
-            }
-          },
-          () => undefined,
-        );
-      },
-      Math.floor(this.#leaseMs / 3),
-    );
-    renewal.unref();
-    this.#renewals.add(renewal);
-    let released = false;
-    return {
-      release: async () => {
-        if (released) return;
-        released = true;
-        clearInterval(renewal);
-        this.#renewals.delete(renewal);
-        const deleted = (await this.#client.eval(RELEASE_SCRIPT, 1, key, token).catch(() => 0)) as number;
-        if (deleted === 1) await this.#client.publish(channel, 'released').catch(() => undefined);
-      },
-    };
+  async renew(key: string, token: string, leaseMs: number): Promise<boolean> {
+    return ((await this.#client.eval(RENEW_SCRIPT, 1, key, token, String(leaseMs))) as number) === 1;
+  }
+
+  async release(key: string, token: string): Promise<boolean> {
+    const deleted = ((await this.#client.eval(RELEASE_SCRIPT, 1, key, token)) as number) === 1;
+    if (deleted) await this.#client.publish(channelOf(key), 'released').catch(() => undefined);
+    return deleted;
   }
 
   /** Resolves when the lock's channel says it was released, or after `ms` (pub/sub can lose messages). */
-  async #waitForRelease(channel: string, ms: number): Promise<void> {
+  async waitForRelease(key: string, ms: number): Promise<void> {
+    const channel = channelOf(key);
     const subscriber = this.#subscriberClient();
     let listeners = this.#waiters.get(channel);
     if (!listeners) {
@@ -302,11 +259,28 @@ export class RedisLockProvider implements LockProvider {
   }
 
   async close(): Promise<void> {
-    for (const renewal of this.#renewals) clearInterval(renewal);
-    this.#renewals.clear();
     await this.#subscriber?.quit().catch(() => undefined);
     this.#subscriber = undefined;
   }
+}
+
+function channelOf(lockKey: string): string {
+  return lockKey.replace(`${PREFIX}lock:`, `${PREFIX}lockch:`);
+}
+
+/** The Redis creation locks of a client. */
+export function redisLocks(
+  client: Client,
+  leaseMs: number,
+  context: BackendContext,
+  backend = 'ext:redis',
+): LeaseLockProvider {
+  return new LeaseLockProvider(new RedisLeaseStore(client), {
+    prefix: `${PREFIX}lock:`,
+    leaseMs,
+    backend,
+    context,
+  });
 }
 
 const CLIENT_OPTIONS: RedisOptions = {

@@ -1,0 +1,101 @@
+/**
+ * Lease locks for stores shared by hosts: a lock is a key holding a random owner token with a TTL (the lease).
+ * Its holder renews it every lease/3 while it works and only its holder can release it; a holder that dies simply
+ * stops renewing, and the lock expires. Waiters retry with a capped, jittered back-off, and wake at once when the
+ * store can notify them.
+ * @module
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { BackendContext } from '../backends/contract.js';
+import type { LockHandle, LockProvider } from './contract.js';
+
+/** What a store offers to hold leases. */
+export interface LeaseStore {
+  /** Sets `key` to `token` with a TTL of `leaseMs`, only if `key` does not exist; true when taken. */
+  take(key: string, token: string, leaseMs: number): Promise<boolean>;
+  /** Extends the TTL if `key` still holds `token`; false when the lease was lost. */
+  renew(key: string, token: string, leaseMs: number): Promise<boolean>;
+  /** Deletes `key` if it still holds `token`; true when it did. */
+  release(key: string, token: string): Promise<boolean>;
+  /** Resolves when `key` may have been released, or after `ms` at the latest (stores that can notify). */
+  waitForRelease?(key: string, ms: number): Promise<void>;
+  close?(): Promise<void>;
+}
+
+const MIN_POLL_MS = 25;
+const MAX_POLL_MS = 200;
+
+export class LeaseLockProvider implements LockProvider {
+  readonly #store: LeaseStore;
+  readonly #prefix: string;
+  readonly #leaseMs: number;
+  readonly #backend: string;
+  readonly #context: BackendContext;
+  readonly #renewals = new Set<NodeJS.Timeout>();
+
+  constructor(
+    store: LeaseStore,
+    options: { prefix: string; leaseMs: number; backend: string; context: BackendContext },
+  ) {
+    this.#store = store;
+    this.#prefix = options.prefix;
+    this.#leaseMs = options.leaseMs;
+    this.#backend = options.backend;
+    this.#context = options.context;
+  }
+
+  async acquire(name: string, waitMs: number): Promise<LockHandle | undefined> {
+    const key = `${this.#prefix}${createHash('sha256').update(name).digest('hex').slice(0, 40)}`;
+    const token = `${randomBytes(16).toString('hex')}:${process.pid}`;
+    const deadline = Date.now() + waitMs;
+    let pause = MIN_POLL_MS;
+    for (;;) {
+      if (await this.#store.take(key, token, this.#leaseMs)) return this.#held(key, token);
+      const left = deadline - Date.now();
+      if (left <= 0) return undefined;
+      // Jitter keeps waiters from retrying in step.
+      const wait = Math.min(left, pause * (0.5 + Math.random()));
+      await (this.#store.waitForRelease ? this.#store.waitForRelease(key, wait) : sleep(wait));
+      pause = Math.min(MAX_POLL_MS, pause * 2);
+    }
+  }
+
+  #held(key: string, token: string): LockHandle {
+    const renewal = setInterval(
+      () => {
+        void this.#store.renew(key, token, this.#leaseMs).then(
+          (owned) => {
+            if (owned) return;
+            clearInterval(renewal);
+            this.#context.report({
+              type: 'lock-compromised',
+              backend: this.#backend,
+              message: `lost the lock ${key}`,
+            });
+          },
+          () => undefined,
+        );
+      },
+      Math.floor(this.#leaseMs / 3),
+    );
+    renewal.unref();
+    this.#renewals.add(renewal);
+    let released = false;
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        clearInterval(renewal);
+        this.#renewals.delete(renewal);
+        await this.#store.release(key, token).catch(() => false);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const renewal of this.#renewals) clearInterval(renewal);
+    this.#renewals.clear();
+    await this.#store.close?.();
+  }
+}
