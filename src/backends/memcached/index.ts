@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import type { Client } from 'memjs';
 import { BackendError, ConfigError, MissingDependencyError } from '../../errors.js';
+import { commandError, storeCommand } from '../store-command.js';
 import { LeaseLockProvider, type LeaseStore } from '../../locks/lease.js';
 import type {
   Backend,
@@ -88,18 +89,8 @@ export class MemcachedBackend implements Backend {
     });
   }
 
-  async #run<R>(what: string, command: () => Promise<R>): Promise<R> {
-    try {
-      return await command();
-    } catch (error) {
-      throw new BackendError(
-        this.type,
-        `${what} failed: ${error instanceof Error ? error.message : String(error)}`,
-        {
-          cause: error,
-        },
-      );
-    }
+  #run<R>(what: string, command: () => Promise<R>): Promise<R> {
+    return storeCommand(this.type, what, command);
   }
 
   #namespaceId(namespace: string): string {
@@ -164,13 +155,7 @@ export class MemcachedBackend implements Backend {
       return await this.#client.append(key, text);
     } catch (error) {
       if (error instanceof Error && error.message.includes('Item not stored')) return false;
-      throw new BackendError(
-        this.type,
-        `APPEND failed: ${error instanceof Error ? error.message : String(error)}`,
-        {
-          cause: error,
-        },
-      );
+      throw commandError(this.type, 'APPEND', error);
     }
   }
 

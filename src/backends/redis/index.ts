@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { BackendError, MissingDependencyError } from '../../errors.js';
+import { storeCommand } from '../store-command.js';
 import { LeaseLockProvider, type LeaseStore } from '../../locks/lease.js';
 import type {
   Backend,
@@ -100,18 +101,8 @@ export class RedisBackend implements Backend {
     this.locks = redisLocks(client, leaseMs, context, type);
   }
 
-  async #run<R>(what: string, command: () => Promise<R>): Promise<R> {
-    try {
-      return await command();
-    } catch (error) {
-      throw new BackendError(
-        this.type,
-        `${what} failed: ${error instanceof Error ? error.message : String(error)}`,
-        {
-          cause: error,
-        },
-      );
-    }
+  #run<R>(what: string, command: () => Promise<R>): Promise<R> {
+    return storeCommand(this.type, what, command);
   }
 
   async get(namespace: string, key: string): Promise<unknown> {

@@ -1,0 +1,26 @@
+/**
+ * One store command of a server back-end: its failure becomes a {@link BackendError} naming the back-end and the
+ * command, with the client's error as the cause.
+ * @module
+ */
+import { BackendError } from '../errors.js';
+
+/** The error for a failed command. */
+export function commandError(backend: string, what: string, error: unknown): BackendError {
+  return new BackendError(
+    backend,
+    `${what} failed: ${error instanceof Error ? error.message : String(error)}`,
+    {
+      cause: error,
+    },
+  );
+}
+
+/** Runs `command`, turning its failure into a {@link BackendError}. */
+export async function storeCommand<R>(backend: string, what: string, command: () => Promise<R>): Promise<R> {
+  try {
+    return await command();
+  } catch (error) {
+    throw commandError(backend, what, error);
+  }
+}
