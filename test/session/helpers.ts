@@ -84,3 +84,14 @@ export function cookieFrom(setCookies: string[], previous?: string): string | un
   // An empty value is a deletion cookie: the browser then sends nothing.
   return pair.slice(pair.indexOf('=') + 1) === '' ? undefined : pair;
 }
+
+/** Plays a first request that stores `values` in a new session and saves it. */
+export function savedSession<T extends Record<string, unknown>>(
+  manager: SessionManager,
+  values: Partial<T>,
+): Promise<{ setCookies: string[]; session: Session<T> }> {
+  return request<T>(manager, undefined, async (session) => {
+    for (const [key, value] of Object.entries(values)) await session.set(key, value as T[keyof T & string]);
+    await session.save();
+  });
+}

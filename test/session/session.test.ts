@@ -18,6 +18,7 @@ import {
   cookieFrom,
   countingManager,
   request,
+  savedSession,
 } from './helpers.js';
 
 type Data = { value?: number; foo?: string; a?: string; b?: string; c?: string; d?: string; user?: string };
@@ -71,10 +72,7 @@ describe.each(KINDS)('%s sessions (spec §5.6)', (_kind, options) => {
     // Without encryption a server-side session does not depend on a key: nothing to check.
     if (!isCookie && options.encrypt_key === undefined) return;
     const { manager, store } = setup();
-    const first = await request<Data>(manager, undefined, async (session) => {
-      await session.set('foo', 'bar');
-      await session.save();
-    });
+    const first = await savedSession<Data>(manager, { foo: 'bar' });
     const otherKeys = new SessionManager({
       ...options,
       ...(isCookie ? { validate_key: `${VALIDATE_KEY}-other` } : {}),
@@ -129,10 +127,7 @@ describe.each(KINDS)('%s sessions (spec §5.6)', (_kind, options) => {
   it('expires after the idle timeout (case 84)', async () => {
     const clock = new ManualClock();
     const { manager } = setup({ timeout: 2 }, clock);
-    const saved = await request<Data>(manager, undefined, async (session) => {
-      await session.set('foo', 'bar');
-      await session.save();
-    });
+    const saved = await savedSession<Data>(manager, { foo: 'bar' });
     const cookie = cookieFrom(saved.setCookies);
     clock.advance(1);
     const kept = await request<Data>(manager, cookie, async (session) => {
@@ -149,10 +144,7 @@ describe.each(KINDS)('%s sessions (spec §5.6)', (_kind, options) => {
 
   it('regenerates the id and keeps the data (case 85); the old id is gone', async () => {
     const { manager } = setup();
-    const saved = await request<Data>(manager, undefined, async (session) => {
-      await session.set('foo', 'bar');
-      await session.save();
-    });
+    const saved = await savedSession<Data>(manager, { foo: 'bar' });
     const oldCookie = cookieFrom(saved.setCookies);
     const regenerated = await request<Data>(manager, oldCookie, async (session) => {
       await session.regenerateId();
@@ -194,10 +186,7 @@ describe.each(KINDS)('%s sessions (spec §5.6)', (_kind, options) => {
 
   it('tells a tampered cookie from a valid one: a fresh session, never an error (cases 94-95)', async () => {
     const { manager } = setup();
-    const saved = await request<Data>(manager, undefined, async (session) => {
-      await session.set('foo', 'bar');
-      await session.save();
-    });
+    const saved = await savedSession<Data>(manager, { foo: 'bar' });
     const cookie = cookieFrom(saved.setCookies) ?? '';
     const [name, value = ''] = cookie.split('=');
     const tampered = `${name}=${value.slice(0, 5)}${value[5] === 'a' ? 'b' : 'a'}${value.slice(6)}`;
@@ -210,10 +199,7 @@ describe.each(KINDS)('%s sessions (spec §5.6)', (_kind, options) => {
   it('raises a typed error for a tampered cookie when invalidate_corrupt is off', async () => {
     if (options.type !== 'cookie') return;
     const { manager } = setup({ invalidate_corrupt: false });
-    const saved = await request<Data>(manager, undefined, async (session) => {
-      await session.set('foo', 'bar');
-      await session.save();
-    });
+    const saved = await savedSession<Data>(manager, { foo: 'bar' });
     const cookie = (cookieFrom(saved.setCookies) ?? '').replace(
       /=(.)(.)/,
       (_m, a: string, b: string) => `=${b}${a === b ? (a === 'x' ? 'y' : 'x') : a}`,
@@ -223,10 +209,7 @@ describe.each(KINDS)('%s sessions (spec §5.6)', (_kind, options) => {
 
   it('ignores unrelated and empty cookies (cases 92-93, 111)', async () => {
     const { manager } = setup();
-    const saved = await request<Data>(manager, undefined, async (session) => {
-      await session.set('foo', 'bar');
-      await session.save();
-    });
+    const saved = await savedSession<Data>(manager, { foo: 'bar' });
     const cookie = `cb_/zabbix/actionconf.php_parts=x; other=1; ${cookieFrom(saved.setCookies) ?? ''}; trailing`;
     await request<Data>(manager, cookie, async (session) => {
       expect(await session.get('foo')).toBe('bar');
@@ -238,10 +221,7 @@ describe.each(KINDS)('%s sessions (spec §5.6)', (_kind, options) => {
 
   it('uses the right cookie among duplicates', async () => {
     const { manager } = setup();
-    const saved = await request<Data>(manager, undefined, async (session) => {
-      await session.set('foo', 'bar');
-      await session.save();
-    });
+    const saved = await savedSession<Data>(manager, { foo: 'bar' });
     const good = cookieFrom(saved.setCookies) ?? '';
     await request<Data>(manager, `beaker.session.id=garbage; ${good}`, async (session) => {
       expect(await session.get('foo')).toBe('bar');
@@ -254,10 +234,7 @@ describe('server-side sessions: store operations per request', () => {
     const { manager, store } = countingManager();
     await request(manager, undefined, async () => undefined);
     expect(store.counts()).toEqual({ reads: 0, writes: 0, deletes: 0 });
-    const created = await request<Data>(manager, undefined, async (session) => {
-      await session.set('value', 1);
-      await session.save();
-    });
+    const created = await savedSession<Data>(manager, { value: 1 });
     expect(store.counts()).toEqual({ reads: 0, writes: 1, deletes: 0 });
     const cookie = cookieFrom(created.setCookies);
     store.reset();
@@ -277,14 +254,7 @@ describe('server-side sessions: store operations per request', () => {
 
   it('with a timeout, records the access at most once per touch_interval', async () => {
     const { manager, store, clock } = countingManager({ timeout: 600, touch_interval: 60 });
-    const cookie = cookieFrom(
-      (
-        await request<Data>(manager, undefined, async (session) => {
-          await session.set('value', 1);
-          await session.save();
-        })
-      ).setCookies,
-    );
+    const cookie = cookieFrom((await savedSession<Data>(manager, { value: 1 })).setCookies);
     store.reset();
     for (let step = 0; step < 10; step += 1) {
       clock.advance(10);
@@ -300,10 +270,7 @@ describe('server-side sessions: store operations per request', () => {
 describe('server-side sessions: safety', () => {
   it('never adopts an id the store does not know, even correctly signed', async () => {
     const { manager, store } = countingManager();
-    const created = await request<Data>(manager, undefined, async (session) => {
-      await session.set('value', 1);
-      await session.save();
-    });
+    const created = await savedSession<Data>(manager, { value: 1 });
     const cookie = cookieFrom(created.setCookies);
     await store.clear('beaker.session');
     const { session } = await request<Data>(manager, cookie, async (s) => {
@@ -332,14 +299,7 @@ describe('server-side sessions: safety', () => {
 
   it('keeps both changes of two parallel requests on one session', async () => {
     const { manager } = countingManager();
-    const cookie = cookieFrom(
-      (
-        await request<Data>(manager, undefined, async (session) => {
-          await session.set('a', 'start');
-          await session.save();
-        })
-      ).setCookies,
-    );
+    const cookie = cookieFrom((await savedSession<Data>(manager, { a: 'start' })).setCookies);
     const first = manager.session<Data>(cookie);
     const second = manager.session<Data>(cookie);
     await Promise.all([first.load(), second.load()]);
@@ -353,14 +313,7 @@ describe('server-side sessions: safety', () => {
 
   it('re-signs a cookie signed with an older secret', async () => {
     const old = countingManager({ secret: SECRET });
-    const cookie = cookieFrom(
-      (
-        await request<Data>(old.manager, undefined, async (session) => {
-          await session.set('foo', 'bar');
-          await session.save();
-        })
-      ).setCookies,
-    );
+    const cookie = cookieFrom((await savedSession<Data>(old.manager, { foo: 'bar' })).setCookies);
     const rotated = new SessionManager({
       type: 'shared',
       secret: [`${SECRET}-new`, SECRET],
@@ -389,10 +342,7 @@ describe('server-side sessions: safety', () => {
 
   it('slides a cookie_expires duration: the cookie is re-sent when half its life is gone', async () => {
     const { manager, clock } = countingManager({ cookie_expires: 1000 });
-    const created = await request<Data>(manager, undefined, async (session) => {
-      await session.set('value', 1);
-      await session.save();
-    });
+    const created = await savedSession<Data>(manager, { value: 1 });
     expect(created.setCookies[0]).toMatch(/Expires=Tue, 01 Jan 2030 00:16:40 GMT/);
     const cookie = cookieFrom(created.setCookies);
     clock.advance(100);
@@ -412,10 +362,7 @@ describe('server-side sessions: safety', () => {
 
   it('has secure cookie defaults: HttpOnly, SameSite=Lax, Path=/', async () => {
     const { manager } = countingManager();
-    const { setCookies } = await request<Data>(manager, undefined, async (session) => {
-      await session.set('value', 1);
-      await session.save();
-    });
+    const { setCookies } = await savedSession<Data>(manager, { value: 1 });
     expect(setCookies[0]).toMatch(
       /^beaker\.session\.id=[0-9a-f]{32}\.[\w-]{43}; Path=\/; HttpOnly; SameSite=Lax$/,
     );
@@ -473,10 +420,7 @@ describe('more session options', () => {
       },
     };
     const { manager } = countingManager({ data_serializer: serializer });
-    const saved = await request<Data>(manager, undefined, async (session) => {
-      await session.set('value', 2);
-      await session.save();
-    });
+    const saved = await savedSession<Data>(manager, { value: 2 });
     await request<Data>(manager, cookieFrom(saved.setCookies), async (session) => {
       expect(await session.get('value')).toBe(2);
     });
@@ -485,24 +429,14 @@ describe('more session options', () => {
 
   it('sends and reads no cookie with use_cookies = false (case 88)', async () => {
     const { manager } = countingManager({ use_cookies: false });
-    const saved = await request<Data>(manager, undefined, async (session) => {
-      await session.set('value', 1);
-      await session.save();
-    });
+    const saved = await savedSession<Data>(manager, { value: 1 });
     expect(saved.setCookies).toEqual([]);
     expect(await (await manager.getById<Data>(saved.session.id))?.get('value')).toBe(1);
   });
 
   it('does not record the access time when save_accessed_time is false', async () => {
     const { manager, store, clock } = countingManager({ save_accessed_time: false });
-    const cookie = cookieFrom(
-      (
-        await request<Data>(manager, undefined, async (session) => {
-          await session.set('value', 1);
-          await session.save();
-        })
-      ).setCookies,
-    );
+    const cookie = cookieFrom((await savedSession<Data>(manager, { value: 1 })).setCookies);
     store.reset();
     clock.advance(3600);
     await request<Data>(manager, cookie, async (session) => {
@@ -513,10 +447,7 @@ describe('more session options', () => {
 
   it('refuses a corrupt stored session with a typed error when invalidate_corrupt is off', async () => {
     const { manager, store } = countingManager({ invalidate_corrupt: false });
-    const saved = await request<Data>(manager, undefined, async (session) => {
-      await session.set('value', 1);
-      await session.save();
-    });
+    const saved = await savedSession<Data>(manager, { value: 1 });
     await store.set('beaker.session', saved.session.id, 'crap');
     await expect(manager.session(cookieFrom(saved.setCookies)).load()).rejects.toThrow(SessionCorruptError);
   });
