@@ -406,6 +406,14 @@ export class CacheManager {
         if (options.namespace === undefined) this.#claimNamespace(name, keyParts, owner);
       };
       const callKey = (name: string, args: readonly unknown[]): string => this.#callKey(info, name, args);
+      // A decorated function's namespace is fixed (one per defining class for methods): find its cache once, not on
+      // every call, where resolving it would sort and serialize the options each time.
+      const caches = new Map<string, Cache | undefined>();
+      const cacheOf = (name: string): Cache | undefined => {
+        if (this.#closed) throw new ManagerClosedError();
+        if (!caches.has(name)) caches.set(name, cacheFor(name));
+        return caches.get(name);
+      };
       const wrapper = async function cachedFunction(this: unknown, ...args: unknown[]): Promise<unknown> {
         if (namespace === undefined && context) {
           const owner = definingClassName(this, context.name, wrapper) ?? 'anonymous';
@@ -413,7 +421,7 @@ export class CacheManager {
           claim(namespace, fn);
         }
         const call = (): unknown => (fn as unknown as (...callArgs: unknown[]) => unknown).apply(this, args);
-        const cache = cacheFor(namespace as string);
+        const cache = cacheOf(namespace as string);
         if (!cache) return call();
         const key = callKey(namespace as string, options.key ? options.key(args) : args);
         return cache.get(key, { createfunc: call });

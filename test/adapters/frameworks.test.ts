@@ -18,12 +18,13 @@ import { appLogic, describeAdapter, type RunningApp } from './adapter-suite.js';
 type AppSession = Session<{ value?: number; user?: string }>;
 
 const KINDS = [
-  { name: 'server-side', manager: () => countingManager({}, undefined) },
+  { name: 'server-side', manager: () => countingManager({}, undefined), hasStore: true },
   {
     name: 'cookie',
     manager: () => ({
       manager: new SessionManager({ type: 'cookie', validate_key: VALIDATE_KEY, onEvent: () => undefined }),
     }),
+    hasStore: false,
   },
 ];
 // Real time for servers: the counting manager's manual clock would never let a session expire, which is fine here.
