@@ -382,8 +382,13 @@ describe('CacheManager from a Beaker configuration', () => {
   it('cannot be used after close()', async () => {
     const manager = managerFrom({});
     await manager.getCache('ns').put('k', 1);
+    const decorated = manager.cache()(async function usedBeforeClose() {
+      return 1;
+    });
+    expect(await decorated()).toBe(1);
     await manager.close();
     expect(() => manager.getCache('ns')).toThrow(ManagerClosedError);
+    await expect(decorated()).rejects.toThrow(ManagerClosedError);
     await manager.close();
   });
 
