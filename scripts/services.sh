@@ -84,6 +84,28 @@ start_mariadb() {
   echo "mariadb: not installed and not running (apt-get install mariadb-server)" >&2
 }
 
+DATASTORE_EMULATOR=/usr/lib/google-cloud-sdk/platform/cloud-datastore-emulator/cloud_datastore_emulator
+
+start_datastore() {
+  if port_open 8081; then echo "datastore emulator: reusing 127.0.0.1:8081"; return; fi
+  if [ ! -x "$DATASTORE_EMULATOR" ]; then
+    # It ships with the Google Cloud CLI of the machine image; apt cannot install it here.
+    echo "datastore emulator: $DATASTORE_EMULATOR is missing (install the Google Cloud CLI's cloud-datastore-emulator)" >&2
+    return
+  fi
+  mkdir -p "$S/datastore"
+  "$DATASTORE_EMULATOR" create "$S/datastore/project" >/dev/null 2>&1 || true
+  setsid "$DATASTORE_EMULATOR" start --host=127.0.0.1 --port=8081 --store_on_disk=false --consistency=1.0 \
+    --allow_remote_shutdown "$S/datastore/project" </dev/null >"$S/datastore/emulator.log" 2>&1 &
+  echo $! >"$S/datastore/emulator.pid"
+  for _ in $(seq 1 200); do
+    [ "$(curl -s http://127.0.0.1:8081/ 2>/dev/null)" = "Ok" ] && { echo "datastore emulator: started on 127.0.0.1:8081"; return; }
+    sleep 0.1
+  done
+  echo "datastore emulator did not start (see $S/datastore/emulator.log)" >&2
+  return 1
+}
+
 stop_own() {
   # Stops only what this script started (the pid files under $S); servers it reused keep running.
   local pidfile
@@ -92,12 +114,16 @@ stop_own() {
     kill "$(cat "$pidfile")" 2>/dev/null || true
     rm -f "$pidfile"
   done
+  if [ -f "$S/datastore/emulator.pid" ]; then
+    curl -s -X POST http://127.0.0.1:8081/shutdown >/dev/null 2>&1 || kill -TERM -- "-$(cat "$S/datastore/emulator.pid")" 2>/dev/null || true
+    rm -f "$S/datastore/emulator.pid"
+  fi
   echo "stopped the servers started under $S"
 }
 
 status() {
   local port
-  for port in 6379 "${CLUSTER_PORTS[@]}" "${MEMCACHED_PORTS[@]}" 5432 3306; do
+  for port in 6379 "${CLUSTER_PORTS[@]}" "${MEMCACHED_PORTS[@]}" 5432 3306 8081; do
     if port_open "$port"; then echo "127.0.0.1:$port up"; else echo "127.0.0.1:$port down"; fi
   done
 }
@@ -109,6 +135,7 @@ case "${1:-}" in
     start_memcached
     start_postgres
     start_mariadb
+    start_datastore
     ;;
   stop) stop_own ;;
   status) status ;;

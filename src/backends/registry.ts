@@ -16,6 +16,10 @@ const BUILT_IN: Readonly<Record<string, Loader>> = {
   'ext:redis': async () => (await import('./redis/index.js')).redisBackend,
   'ext:rediscluster': async () => (await import('./redis/index.js')).redisClusterBackend,
   'ext:memcached': async () => (await import('./memcached/index.js')).memcachedBackend,
+  'ext:database': async () => (await import('./database/index.js')).databaseBackend,
+  'ext:sqla': async () => (await import('./database/index.js')).sqlaBackend,
+  'ext:mongodb': async () => (await import('./mongodb/index.js')).mongodbBackend,
+  'ext:google': async () => (await import('./google/index.js')).googleBackend,
 };
 
 export class BackendRegistry {

@@ -25,6 +25,8 @@ import { isWhole, type WorkerTask } from './worker-protocol.js';
 export interface BackendConformanceTarget {
   /** The `type` name, as configuration names it. */
   type: string;
+  /** What the suite is called, when one type is tested on several stores (default: the type). */
+  label?: string;
   /** The factory; omit it for built-in types. */
   factory?: BackendFactory;
   /** Back-end options; called once per suite (make a fresh directory or database there). */
@@ -108,7 +110,7 @@ const VALUES: [string, unknown][] = [
  * Declares the conformance suite for one back-end.
  */
 export function describeBackendConformance(target: BackendConformanceTarget): void {
-  const name = `back-end conformance: ${target.type}`;
+  const name = `back-end conformance: ${target.label ?? target.type}`;
   if (target.unavailable !== undefined) {
     if (process.env.CI === 'true') {
       describe(name, () => {

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/index.js';
 import {
   SessionCorruptError,
@@ -20,6 +20,8 @@ import {
   request,
   savedSession,
 } from './helpers.js';
+import { describeWhenAvailable } from '../helpers/services.js';
+import { serverStores } from '../helpers/server-stores.js';
 
 type Data = { value?: number; foo?: string; a?: string; b?: string; c?: string; d?: string; user?: string };
 
@@ -45,9 +47,22 @@ const KINDS: [string, Record<string, unknown>][] = [
   ],
 ];
 
+// Server-side sessions on every real server too; a missing server is skipped loudly (a failure under CI).
+for (const store of await serverStores()) {
+  if (store.unavailable === undefined) KINDS.push([`server-side (${store.label})`, store.options]);
+  else describeWhenAvailable(`${store.label} sessions`, store.unavailable, () => undefined);
+}
+
 describe.each(KINDS)('%s sessions (spec §5.6)', (_kind, options) => {
-  const setup = (extra: Record<string, unknown> = {}, clock = new ManualClock()) =>
-    countingManager({ ...options, ...extra }, clock);
+  const opened: SessionManager[] = [];
+  afterAll(async () => {
+    await Promise.all(opened.map((manager) => manager.close()));
+  });
+  const setup = (extra: Record<string, unknown> = {}, clock = new ManualClock()) => {
+    const made = countingManager({ ...options, ...extra }, clock);
+    opened.push(made.manager);
+    return made;
+  };
 
   it('saves and loads non-ASCII values (cases 76-79)', async () => {
     const { manager } = setup();

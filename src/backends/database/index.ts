@@ -1,0 +1,395 @@
+/**
+ * `ext:database` (a SQLAlchemy-style URL: PostgreSQL, MySQL/MariaDB, SQLite) and `ext:sqla` (a pool the application
+ * already has).
+ *
+ * - One row per entry in `table_name` (default `beaker_cache`, created if missing): the namespace and key are
+ *   matched by their SHA-256, and kept readable beside it; `expires_at` (milliseconds since the epoch) is indexed,
+ *   so reads skip expired rows and `prune()` deletes them in one statement. Beaker kept one pickled row per
+ *   namespace, which lost concurrent writes.
+ * - Creation locks are lease rows in the same table: taken by an insert that fails when another holder has the row,
+ *   renewed while held, released by their holder only. Waiters poll with a short capped back-off.
+ * - Every statement has a timeout, and the pool a bounded wait for a connection.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { BackendError, ConfigError } from '../../errors.js';
+import { storeCommand } from '../store-command.js';
+import { ReadCoalescer } from '../read-coalescer.js';
+import { LeaseLockProvider, type LeaseStore } from '../../locks/lease.js';
+import type {
+  Backend,
+  BackendCapabilities,
+  BackendContext,
+  BackendFactory,
+  SetOptions,
+} from '../contract.js';
+import {
+  openSqlClient,
+  parseDatabaseUrl,
+  wrapBoundClient,
+  type PoolSettings,
+  type SqlClient,
+  type SqlDialect,
+} from './sql-client.js';
+
+export type { SqlClient, SqlDialect, SqlResult } from './sql-client.js';
+
+/** Options of `ext:database` and `ext:sqla`. */
+export interface DatabaseBackendOptions {
+  /** SQLAlchemy-style URL: `postgresql://user@host/db`, `mysql://root@host/db`, `sqlite:///cache.db`. */
+  url?: string;
+  /** `sa.url`, `sa.pool_size`, `sa.pool_timeout` (seconds), `sa.pool_recycle` (seconds), as in Beaker. */
+  sa_opts?: Readonly<Record<string, unknown>> | null;
+  /** The table (default `beaker_cache`). */
+  table_name?: string | null;
+  /** The schema (PostgreSQL) or database (MySQL) of the table. */
+  schema_name?: string | null;
+  /** ext:sqla: a pg Pool or Client, a mysql2 Pool or Connection, or a {@link SqlClient}; never closed by us. */
+  bind?: unknown;
+  /** ext:sqla: the table name (Beaker took a Table object). */
+  table?: string | null;
+  /** Lease of a creation lock whose holder stopped, in seconds. */
+  lock_lease?: number | null;
+}
+
+const DEFAULT_TABLE = 'beaker_cache';
+const DEFAULT_LEASE_MS = 30_000;
+const STATEMENT_TIMEOUT_MS = 10_000;
+const DEFAULT_POOL: PoolSettings = {
+  size: 10,
+  acquireTimeoutMs: 5000,
+  recycleSeconds: 0,
+  statementTimeoutMs: STATEMENT_TIMEOUT_MS,
+};
+/** The `ns_hash` of lock rows: not a 64-digit digest, so never a namespace's. */
+const LOCK_NAMESPACE = 'lock';
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const COLUMNS = 'ns_hash, key_hash, namespace, entry_key, data, expires_at';
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** The SQL of one dialect for one table. */
+interface Statements {
+  create: string[];
+  checkLayout: string;
+  get: string;
+  upsert: string;
+  delete: string;
+  keys: string;
+  clear: string;
+  prune: string;
+  pruneLocks: string;
+  readLock: string;
+  takeLock: string;
+  dropExpiredLock: string;
+  renewLock: string;
+  releaseLock: string;
+}
+
+function quote(dialect: SqlDialect, name: string): string {
+  return dialect === 'mysql' ? `\`${name}\`` : `"${name}"`;
+}
+
+function statements(dialect: SqlDialect, table: string, schema: string | undefined): Statements {
+  const name = (schema === undefined ? '' : `${quote(dialect, schema)}.`) + quote(dialect, table);
+  const live = '(expires_at IS NULL OR expires_at > ?)';
+  const text = dialect === 'mysql' ? 'LONGTEXT' : 'TEXT';
+  // Entries are UTF-8 bytes: PostgreSQL text refuses NUL characters, and SQLite's text binding stops at them.
+  const bytes = { postgres: 'BYTEA', mysql: 'LONGBLOB', sqlite: 'BLOB' }[dialect];
+  const hash = dialect === 'mysql' ? 'VARCHAR(64) CHARACTER SET ascii' : 'VARCHAR(64)';
+  const columns = `ns_hash ${hash} NOT NULL, key_hash ${hash} NOT NULL, namespace ${text} NOT NULL,
+    entry_key ${text} NOT NULL, data ${bytes} NOT NULL, expires_at BIGINT NULL, PRIMARY KEY (ns_hash, key_hash)`;
+  const create =
+    dialect === 'mysql'
+      ? [
+          `CREATE TABLE IF NOT EXISTS ${name} (${columns}, KEY ${quote(dialect, `${table}_expires_at`)} (expires_at))
+           ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+        ]
+      : [
+          `CREATE TABLE IF NOT EXISTS ${name} (${columns})${dialect === 'sqlite' ? ' WITHOUT ROWID' : ''}`,
+          `CREATE INDEX IF NOT EXISTS ${quote(dialect, `${table}_expires_at`)} ON ${name} (expires_at)`,
+        ];
+  const insert = `INSERT INTO ${name} (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`;
+  const upsert =
+    dialect === 'mysql'
+      ? `${insert} ON DUPLICATE KEY UPDATE data = VALUES(data), expires_at = VALUES(expires_at)`
+      : `${insert} ON CONFLICT (ns_hash, key_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at`;
+  const insertIfAbsent =
+    dialect === 'mysql'
+      ? insert.replace('INSERT', 'INSERT IGNORE')
+      : `${insert} ON CONFLICT (ns_hash, key_hash) DO NOTHING`;
+  const lockRow = `ns_hash = '${LOCK_NAMESPACE}' AND key_hash = ?`;
+  return {
+    create,
+    checkLayout: `SELECT ${COLUMNS} FROM ${name} WHERE 1 = 0`,
+    get: `SELECT data FROM ${name} WHERE ns_hash = ? AND key_hash = ? AND ${live}`,
+    upsert,
+    delete: `DELETE FROM ${name} WHERE ns_hash = ? AND key_hash = ? AND ${live}`,
+    keys: `SELECT entry_key FROM ${name} WHERE ns_hash = ? AND ${live}`,
+    clear: `DELETE FROM ${name} WHERE ns_hash = ?`,
+    prune: `DELETE FROM ${name} WHERE expires_at <= ? AND ns_hash <> '${LOCK_NAMESPACE}'`,
+    pruneLocks: `DELETE FROM ${name} WHERE expires_at <= ? AND ns_hash = '${LOCK_NAMESPACE}'`,
+    readLock: `SELECT expires_at FROM ${name} WHERE ${lockRow}`,
+    takeLock: insertIfAbsent,
+    dropExpiredLock: `DELETE FROM ${name} WHERE ${lockRow} AND expires_at <= ?`,
+    renewLock: `UPDATE ${name} SET expires_at = ? WHERE ${lockRow} AND data = ?`,
+    releaseLock: `DELETE FROM ${name} WHERE ${lockRow} AND data = ?`,
+  };
+}
+
+function identifier(option: string, value: unknown): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string' || !IDENTIFIER.test(value)) {
+    throw new ConfigError(
+      `${option} must be a SQL identifier: letters, digits and _, not starting with a digit.`,
+      {
+        option,
+        value,
+      },
+    );
+  }
+  return value;
+}
+
+const decoder = new TextDecoder();
+
+function textOf(bytes: Uint8Array | ArrayBuffer): string {
+  return decoder.decode(bytes);
+}
+
+export class DatabaseBackend implements Backend {
+  readonly type: string;
+  readonly capabilities: BackendCapabilities;
+  readonly locks: LeaseLockProvider;
+  readonly #client: SqlClient;
+  readonly #sql: Statements;
+  readonly #clock: () => number;
+  readonly #reads = new ReadCoalescer<unknown>();
+
+  constructor(
+    type: string,
+    client: SqlClient,
+    sql: Statements,
+    options: { leaseMs: number; inMemory: boolean },
+    context: BackendContext,
+  ) {
+    this.type = type;
+    this.#client = client;
+    this.#sql = sql;
+    this.#clock = context.clock;
+    this.capabilities = {
+      nativeTtl: false,
+      sharedAcrossProcesses: !options.inMemory,
+      // A SQLite file is shared by the processes of its host only.
+      sharedAcrossHosts: client.dialect !== 'sqlite',
+      ttlResolutionMs: 1,
+    };
+    this.locks = new LeaseLockProvider(new SqlLeaseStore(client, sql), {
+      prefix: 'lock:',
+      leaseMs: options.leaseMs,
+      backend: type,
+      context,
+    });
+  }
+
+  #run(what: string, sql: string, params: readonly unknown[]): ReturnType<SqlClient['query']> {
+    return storeCommand(this.type, what, () => this.#client.query(sql, params));
+  }
+
+  get(namespace: string, key: string): Promise<unknown> {
+    const [namespaceHash, keyHash] = [digest(namespace), digest(key)];
+    return this.#reads.read(`${namespaceHash}:${keyHash}`, () => this.#select(namespaceHash, keyHash));
+  }
+
+  async #select(namespaceHash: string, keyHash: string): Promise<unknown> {
+    const { rows } = await this.#run('SELECT', this.#sql.get, [namespaceHash, keyHash, this.#clock()]);
+    const data = rows[0]?.data;
+    // Drivers give bytes as a Buffer (pg, mysql2) or an ArrayBuffer (libsql).
+    return data instanceof Uint8Array || data instanceof ArrayBuffer ? textOf(data) : undefined;
+  }
+
+  async set(namespace: string, key: string, data: unknown, options: SetOptions = {}): Promise<void> {
+    if (typeof data !== 'string') throw new TypeError(`the ${this.type} back-end stores text entries`);
+    const expiresAt = options.ttlMs === undefined ? null : Math.ceil(this.#clock() + options.ttlMs);
+    const [namespaceHash, keyHash] = [digest(namespace), digest(key)];
+    this.#reads.forget(`${namespaceHash}:${keyHash}`);
+    await this.#run('INSERT', this.#sql.upsert, [
+      namespaceHash,
+      keyHash,
+      // JSON keeps NUL characters, which PostgreSQL text refuses, as \u0000.
+      JSON.stringify(namespace),
+      JSON.stringify(key),
+      Buffer.from(data, 'utf8'),
+      expiresAt,
+    ]);
+  }
+
+  async delete(namespace: string, key: string): Promise<boolean> {
+    const params = [digest(namespace), digest(key), this.#clock()];
+    this.#reads.forget(`${params[0]}:${params[1]}`);
+    return (await this.#run('DELETE', this.#sql.delete, params)).affected > 0;
+  }
+
+  async has(namespace: string, key: string): Promise<boolean> {
+    return (await this.get(namespace, key)) !== undefined;
+  }
+
+  async keys(namespace: string): Promise<string[]> {
+    const { rows } = await this.#run('SELECT', this.#sql.keys, [digest(namespace), this.#clock()]);
+    return rows.map((row) => JSON.parse(String(row.entry_key)) as string);
+  }
+
+  async clear(namespace: string): Promise<void> {
+    this.#reads.forgetAll();
+    await this.#run('DELETE', this.#sql.clear, [digest(namespace)]);
+  }
+
+  async prune(): Promise<number> {
+    const entries = await this.#run('DELETE', this.#sql.prune, [this.#clock()]);
+    // Leases run on the real clock, whatever clock entries use.
+    const locks = await this.#run('DELETE', this.#sql.pruneLocks, [Date.now()]);
+    return entries.affected + locks.affected;
+  }
+
+  async close(): Promise<void> {
+    await this.locks.close();
+    await this.#client.close();
+  }
+}
+
+/** Leases as rows: an insert that does nothing when the row exists takes the lock. */
+class SqlLeaseStore implements LeaseStore {
+  readonly #client: SqlClient;
+  readonly #sql: Statements;
+
+  constructor(client: SqlClient, sql: Statements) {
+    this.#client = client;
+    this.#sql = sql;
+  }
+
+  async take(key: string, token: string, leaseMs: number): Promise<boolean> {
+    const now = Date.now();
+    // A read first: waiters that find a live lease write nothing, so they do not queue for the write lock.
+    const { rows } = await this.#client.query(this.#sql.readLock, [key]);
+    if (rows.length > 0) {
+      if (Number(rows[0]?.expires_at) > now) return false;
+      await this.#client.query(this.#sql.dropExpiredLock, [key, now]);
+    }
+    const row = [LOCK_NAMESPACE, key, '""', '""', Buffer.from(token), now + leaseMs];
+    return (await this.#client.query(this.#sql.takeLock, row)).affected === 1;
+  }
+
+  async renew(key: string, token: string, leaseMs: number): Promise<boolean> {
+    const params = [Date.now() + leaseMs, key, Buffer.from(token)];
+    return (await this.#client.query(this.#sql.renewLock, params)).affected === 1;
+  }
+
+  async release(key: string, token: string): Promise<boolean> {
+    return (await this.#client.query(this.#sql.releaseLock, [key, Buffer.from(token)])).affected === 1;
+  }
+}
+
+/** Reads Beaker's `sa_opts` pool settings; other `sa.*` keys are reported as ignored. */
+function poolSettings(
+  saOpts: Readonly<Record<string, unknown>>,
+  context: BackendContext,
+  type: string,
+): PoolSettings {
+  const settings = { ...DEFAULT_POOL };
+  const number = (option: string): number | undefined => {
+    const value = saOpts[option];
+    if (value === undefined || value === null || value === '') return undefined;
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed)) {
+      throw new ConfigError(`${option} must be a number.`, { option, value });
+    }
+    return parsed;
+  };
+  for (const option of Object.keys(saOpts)) {
+    if (['sa.url', 'sa.pool_size', 'sa.pool_timeout', 'sa.pool_recycle'].includes(option)) continue;
+    context.report({
+      type: 'backend-warning',
+      backend: type,
+      message: `${option} is a SQLAlchemy option beaker-ts does not use; it is ignored`,
+    });
+  }
+  const size = number('sa.pool_size');
+  if (size !== undefined) settings.size = Math.max(1, Math.floor(size));
+  const timeout = number('sa.pool_timeout');
+  if (timeout !== undefined) settings.acquireTimeoutMs = Math.max(1, timeout * 1000);
+  const recycle = number('sa.pool_recycle');
+  if (recycle !== undefined) settings.recycleSeconds = Math.max(0, recycle);
+  return settings;
+}
+
+async function prepareTable(type: string, client: SqlClient, sql: Statements, table: string): Promise<void> {
+  try {
+    for (const statement of sql.create) await client.query(statement);
+  } catch (error) {
+    // Several processes creating the table at once: one wins, the others see it exist.
+    await client.query(sql.checkLayout).catch(() => {
+      throw new BackendError(type, `cannot create the table ${table}`, { cause: error });
+    });
+  }
+  await client.query(sql.checkLayout).catch((error: unknown) => {
+    throw new BackendError(
+      type,
+      `the table ${table} exists with another layout (Beaker's one-row-per-namespace table?); ` +
+        'set table_name to a new table',
+      { cause: error },
+    );
+  });
+}
+
+function leaseOf(options: DatabaseBackendOptions): number {
+  return typeof options.lock_lease === 'number' ? options.lock_lease * 1000 : DEFAULT_LEASE_MS;
+}
+
+async function createBackend(
+  type: string,
+  client: SqlClient,
+  options: DatabaseBackendOptions,
+  table: string,
+  context: BackendContext,
+  inMemory = false,
+): Promise<DatabaseBackend> {
+  const sql = statements(client.dialect, table, identifier('schema_name', options.schema_name));
+  try {
+    await prepareTable(type, client, sql, table);
+  } catch (error) {
+    await client.close().catch(() => undefined);
+    throw error;
+  }
+  return new DatabaseBackend(type, client, sql, { leaseMs: leaseOf(options), inMemory }, context);
+}
+
+/** The factory registered as `ext:database`. */
+export const databaseBackend: BackendFactory = async (options, context) => {
+  const typed = options as DatabaseBackendOptions;
+  const saOpts = typed.sa_opts ?? {};
+  const url = typed.url ?? saOpts['sa.url'];
+  if (typeof url !== 'string' || url === '') {
+    throw new BackendError(
+      'ext:database',
+      'url (or sa.url) is required: postgresql://user@host/db, mysql://user@host/db or sqlite:///file.db',
+    );
+  }
+  const table = identifier('table_name', typed.table_name) ?? DEFAULT_TABLE;
+  const target = parseDatabaseUrl(url);
+  const client = await openSqlClient(target, poolSettings(saOpts, context, 'ext:database'));
+  const inMemory = target.dialect === 'sqlite' && target.file === ':memory:';
+  return createBackend('ext:database', client, typed, table, context, inMemory);
+};
+
+/** The factory registered as `ext:sqla`: the same store on the application's own pool (`bind`). */
+export const sqlaBackend: BackendFactory = async (options, context) => {
+  const typed = options as DatabaseBackendOptions;
+  if (typed.bind === undefined || typed.bind === null) {
+    throw new BackendError('ext:sqla', 'bind is required: a pg Pool, a mysql2 Pool or a SqlClient');
+  }
+  const table =
+    identifier('table', typed.table) ?? identifier('table_name', typed.table_name) ?? DEFAULT_TABLE;
+  return createBackend('ext:sqla', wrapBoundClient(typed.bind), typed, table, context);
+};

@@ -1,0 +1,195 @@
+/**
+ * One small interface over the SQL drivers the database back-end uses: pg (PostgreSQL), mysql2 (MySQL, MariaDB)
+ * and libsql (SQLite, in a worker thread). Each is an optional peer dependency, loaded on first use.
+ * @module
+ */
+import { BackendError, ConfigError, MissingDependencyError } from '../../errors.js';
+
+/** The SQL dialects the database back-end writes. */
+export type SqlDialect = 'postgres' | 'mysql' | 'sqlite';
+
+/** The result of one statement. */
+export interface SqlResult {
+  rows: Record<string, unknown>[];
+  /** Rows inserted, updated or deleted. */
+  affected: number;
+}
+
+/**
+ * A connection pool (or a connection) that runs one statement at a time with `?` placeholders. Pass your own as
+ * `bind` of `ext:sqla` to use a driver beaker-ts does not know.
+ */
+export interface SqlClient {
+  readonly dialect: SqlDialect;
+  query(sql: string, params?: readonly unknown[]): Promise<SqlResult>;
+  /** Closes the pool; never called for a client the application passed in. */
+  close(): Promise<void>;
+}
+
+/** Pool settings read from Beaker's `sa_opts` (`sa.pool_size`, `sa.pool_timeout`, `sa.pool_recycle`). */
+export interface PoolSettings {
+  /** Most connections in the pool. */
+  size: number;
+  /** Longest wait for a connection, in milliseconds. */
+  acquireTimeoutMs: number;
+  /** Connections older than this are replaced, in seconds (0: never). */
+  recycleSeconds: number;
+  /** Longest a statement may run, in milliseconds. */
+  statementTimeoutMs: number;
+}
+
+/** Where a SQLAlchemy-style URL points. */
+export type DatabaseTarget =
+  | { dialect: 'postgres'; connectionString: string }
+  | { dialect: 'mysql'; uri: string }
+  | { dialect: 'sqlite'; file: string };
+
+/**
+ * Reads a SQLAlchemy URL: `postgresql://`, `postgres://`, `mysql://`, `mariadb://` (a `+driver` suffix is
+ * ignored), `sqlite:///relative.db`, `sqlite:////absolute.db` and `sqlite://` (in memory).
+ */
+export function parseDatabaseUrl(url: string): DatabaseTarget {
+  const match = /^([a-z0-9]+)(?:\+[a-z0-9_]+)?:\/\/(.*)$/i.exec(url.trim());
+  const scheme = match?.[1]?.toLowerCase();
+  const rest = match?.[2] ?? '';
+  switch (scheme) {
+    case 'postgresql':
+    case 'postgres':
+      return { dialect: 'postgres', connectionString: `postgresql://${rest}` };
+    case 'mysql':
+    case 'mariadb':
+      return { dialect: 'mysql', uri: `mysql://${rest}` };
+    case 'sqlite':
+      // SQLAlchemy: `sqlite:///a.db` is relative, `sqlite:////a.db` absolute, `sqlite://` in memory.
+      return { dialect: 'sqlite', file: rest === '' || rest === '/:memory:' ? ':memory:' : rest.slice(1) };
+    default:
+      throw new ConfigError(
+        'url must be a database URL: postgresql://, mysql://, mariadb:// or sqlite:///file.db.',
+        { option: 'url', value: url },
+      );
+  }
+}
+
+async function loadPackage<T>(name: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    throw new MissingDependencyError(name, 'The ext:database back-end', { cause: error });
+  }
+}
+
+/** `?` placeholders as PostgreSQL's `$1, $2, ...`. */
+function numberedPlaceholders(sql: string): string {
+  let index = 0;
+  return sql.replace(/\?/g, () => `$${String(++index)}`);
+}
+
+interface PgQueryable {
+  query(
+    sql: string,
+    params?: unknown[],
+  ): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
+}
+
+/** A pg Pool or Client as a {@link SqlClient}. */
+export function pgClient(pool: PgQueryable, close: () => Promise<void>): SqlClient {
+  return {
+    dialect: 'postgres',
+    async query(sql, params = []) {
+      const result = await pool.query(numberedPlaceholders(sql), [...params]);
+      return { rows: result.rows, affected: result.rowCount ?? 0 };
+    },
+    close,
+  };
+}
+
+interface MysqlQueryable {
+  query(sql: string, params?: unknown[]): Promise<[unknown, unknown]>;
+}
+
+const MYSQL_DEADLOCK = 'ER_LOCK_DEADLOCK';
+
+/** A mysql2 promise Pool or Connection as a {@link SqlClient}; a deadlocked statement is retried. */
+export function mysqlClient(pool: MysqlQueryable, close: () => Promise<void>, timeoutMs?: number): SqlClient {
+  const run = async (sql: string, params: readonly unknown[]): Promise<SqlResult> => {
+    const options = timeoutMs === undefined ? sql : ({ sql, timeout: timeoutMs } as unknown as string);
+    const [result] = await pool.query(options, [...params]);
+    if (Array.isArray(result)) return { rows: result as Record<string, unknown>[], affected: 0 };
+    return { rows: [], affected: (result as { affectedRows?: number }).affectedRows ?? 0 };
+  };
+  return {
+    dialect: 'mysql',
+    async query(sql, params = []) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await run(sql, params);
+        } catch (error) {
+          // InnoDB may pick an upsert as a deadlock victim; the statement is safe to run again.
+          if ((error as { code?: string }).code !== MYSQL_DEADLOCK || attempt >= 5) throw error;
+        }
+      }
+    },
+    close,
+  };
+}
+
+/** Opens a pool for a parsed URL. */
+export async function openSqlClient(target: DatabaseTarget, pool: PoolSettings): Promise<SqlClient> {
+  switch (target.dialect) {
+    case 'postgres': {
+      const pg = await loadPackage('pg', () => import('pg'));
+      const created = new pg.default.Pool({
+        connectionString: target.connectionString,
+        max: pool.size,
+        connectionTimeoutMillis: pool.acquireTimeoutMs,
+        query_timeout: pool.statementTimeoutMs,
+        ...(pool.recycleSeconds > 0 ? { maxLifetimeSeconds: pool.recycleSeconds } : {}),
+      });
+      // An idle connection that drops (server restart) is replaced on the next checkout.
+      created.on('error', () => undefined);
+      return pgClient(created, () => created.end());
+    }
+    case 'mysql': {
+      const mysql = await loadPackage('mysql2', () => import('mysql2/promise'));
+      const created = mysql.createPool({
+        uri: target.uri,
+        connectionLimit: pool.size,
+        connectTimeout: pool.acquireTimeoutMs,
+        charset: 'utf8mb4',
+        ...(pool.recycleSeconds > 0 ? { idleTimeout: pool.recycleSeconds * 1000 } : {}),
+      });
+      return mysqlClient(created, () => created.end(), pool.statementTimeoutMs);
+    }
+    case 'sqlite': {
+      const { openSqlite } = await import('./sqlite.js');
+      return openSqlite(target.file, pool.statementTimeoutMs);
+    }
+  }
+}
+
+/**
+ * The `bind` of `ext:sqla` as a {@link SqlClient}: a pg Pool or Client, a mysql2 Pool or Connection (callback or
+ * promise API), or a {@link SqlClient}. It is never closed by beaker-ts.
+ */
+export function wrapBoundClient(bind: unknown): SqlClient {
+  const keepOpen = (): Promise<void> => Promise.resolve();
+  const given = (typeof bind === 'object' && bind !== null ? bind : {}) as Record<string, unknown>;
+  if (typeof given.query === 'function' && typeof given.dialect === 'string') {
+    const client = given as unknown as SqlClient;
+    return { dialect: client.dialect, query: (sql, params) => client.query(sql, params), close: keepOpen };
+  }
+  // pg: a Pool counts its clients, a Client has its connection parameters.
+  if (typeof given.query === 'function' && ('totalCount' in given || 'connectionParameters' in given)) {
+    return pgClient(given as unknown as PgQueryable, keepOpen);
+  }
+  // mysql2: the callback API has promise(), which gives the promise API.
+  if (typeof given.query === 'function' && 'config' in given) {
+    const promised =
+      typeof given.promise === 'function' ? (given.promise as () => unknown).call(given) : given;
+    return mysqlClient(promised as MysqlQueryable, keepOpen);
+  }
+  throw new BackendError(
+    'ext:sqla',
+    'bind must be a pg Pool or Client, a mysql2 Pool or Connection, or an object with dialect and query()',
+  );
+}

@@ -1,0 +1,121 @@
+/**
+ * SQLite for the database back-end, through libsql (SQLite with prebuilt binaries; an optional peer dependency).
+ * libsql's calls are synchronous, and a write may wait for another process's lock, so the connection lives in a
+ * worker thread: the event loop never blocks on the database.
+ * @module
+ */
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { MissingDependencyError } from '../../errors.js';
+import type { SqlClient, SqlResult } from './sql-client.js';
+
+/** How long a write waits for another connection's lock before failing (SQLite's busy timeout). */
+const BUSY_TIMEOUT_MS = 5000;
+
+// The worker's code, kept here as plain JavaScript so that it runs the same from `src/` (tests) and `dist/`.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.libsql);
+let db;
+const statements = new Map();
+function statement(sql) {
+  let prepared = statements.get(sql);
+  if (!prepared) {
+    prepared = db.prepare(sql);
+    statements.set(sql, prepared);
+  }
+  return prepared;
+}
+parentPort.on('message', ({ id, sql, params }) => {
+  try {
+    if (!db) {
+      db = new Database(workerData.file);
+      if (workerData.file !== ':memory:') db.exec('PRAGMA journal_mode = WAL');
+      db.exec('PRAGMA busy_timeout = ' + workerData.busyTimeoutMs);
+    }
+    const prepared = statement(sql);
+    // Bytes arrive as Uint8Array (structured clone); the driver binds Buffers as blobs.
+    const bound = params.map((p) => (p instanceof Uint8Array ? Buffer.from(p.buffer, p.byteOffset, p.byteLength) : p));
+    if (prepared.reader) parentPort.postMessage({ id, rows: prepared.all(bound), affected: 0 });
+    else parentPort.postMessage({ id, rows: [], affected: prepared.run(bound).changes });
+  } catch (error) {
+    parentPort.postMessage({ id, error: { message: String(error && error.message), code: error && error.code } });
+  }
+});
+`;
+
+interface Reply {
+  id: number;
+  rows?: Record<string, unknown>[];
+  affected?: number;
+  error?: { message: string; code?: string };
+}
+
+class SqliteError extends Error {
+  readonly code: string | undefined;
+  constructor(message: string, code: string | undefined) {
+    super(message);
+    this.name = 'SqliteError';
+    this.code = code;
+  }
+}
+
+/** Opens `file` (`:memory:` for a private in-memory database) in a worker thread. */
+export function openSqlite(file: string, statementTimeoutMs: number): SqlClient {
+  let libsql: string;
+  try {
+    libsql = createRequire(import.meta.url).resolve('libsql');
+  } catch (error) {
+    throw new MissingDependencyError('libsql', 'SQLite in the ext:database back-end', { cause: error });
+  }
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { libsql, file: file === ':memory:' ? file : resolve(file), busyTimeoutMs: BUSY_TIMEOUT_MS },
+  });
+  worker.unref();
+  const pending = new Map<number, { resolve: (result: SqlResult) => void; reject: (error: Error) => void }>();
+  let nextId = 0;
+  let failure: Error | undefined;
+  const settle = (reply: Reply): void => {
+    const waiter = pending.get(reply.id);
+    if (!waiter) return;
+    pending.delete(reply.id);
+    // The worker keeps the process alive only while a statement is in flight.
+    if (pending.size === 0) worker.unref();
+    if (reply.error) waiter.reject(new SqliteError(reply.error.message, reply.error.code));
+    else waiter.resolve({ rows: reply.rows ?? [], affected: reply.affected ?? 0 });
+  };
+  worker.on('message', settle);
+  worker.on('error', (error) => {
+    failure = error;
+    for (const id of [...pending.keys()]) settle({ id, error: { message: error.message } });
+  });
+  return {
+    dialect: 'sqlite',
+    query(sql, params = []) {
+      if (failure) return Promise.reject(failure);
+      const id = nextId++;
+      return new Promise<SqlResult>((resolvePromise, reject) => {
+        const timer = setTimeout(() => {
+          settle({ id, error: { message: `no answer from SQLite within ${String(statementTimeoutMs)} ms` } });
+        }, statementTimeoutMs + BUSY_TIMEOUT_MS);
+        pending.set(id, {
+          resolve: (result) => {
+            clearTimeout(timer);
+            resolvePromise(result);
+          },
+          reject: (error) => {
+            clearTimeout(timer);
+            reject(error);
+          },
+        });
+        worker.ref();
+        worker.postMessage({ id, sql, params: [...params] });
+      });
+    },
+    async close() {
+      await worker.terminate();
+    },
+  };
+}

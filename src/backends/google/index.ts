@@ -1,0 +1,291 @@
+/**
+ * `ext:google`: Google Cloud Datastore (or Firestore in Datastore mode), through `@google-cloud/datastore` (an
+ * optional peer dependency, loaded on first use; version 10 runs on Node 20).
+ *
+ * - One entity per entry, of kind `table_name` (default `beaker_cache`), named by the SHA-256 of its namespace and
+ *   key; the namespace digest (`ns`) and `expires_at` are indexed. Beaker kept one pickled entity per namespace.
+ * - `clear()` deletes the namespace's entities by a keys-only query on `ns`; `prune()` deletes expired ones.
+ * - Creation locks are lease entities of kind `<table_name>_lock`, taken, renewed and released in transactions, so
+ *   only one holder wins and only the holder can release.
+ * - `url` points at another endpoint, such as the emulator (`http://127.0.0.1:8081`); without it the client uses
+ *   `DATASTORE_EMULATOR_HOST` or Google's service with the application's default credentials.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import type { Datastore, Key } from '@google-cloud/datastore';
+import { BackendError, ConfigError, MissingDependencyError } from '../../errors.js';
+import { storeCommand } from '../store-command.js';
+import { ReadCoalescer } from '../read-coalescer.js';
+import { LeaseLockProvider, type LeaseStore } from '../../locks/lease.js';
+import type {
+  Backend,
+  BackendCapabilities,
+  BackendContext,
+  BackendFactory,
+  SetOptions,
+} from '../contract.js';
+
+/** Options of the ext:google back-end. */
+export interface GoogleBackendOptions {
+  /** The API endpoint, such as the emulator's `http://127.0.0.1:8081` (default: Google's). */
+  url?: string | null;
+  /** The Google Cloud project (default: from the environment or the credentials). */
+  project_id?: string | null;
+  /** The entity kind (default `beaker_cache`). */
+  table_name?: string | null;
+  /** A Datastore namespace (multi-tenancy) for every entity. */
+  datastore_namespace?: string | null;
+  /** A Datastore client the application made; it is then never closed by us. */
+  bind?: Datastore;
+  /** Lease of a creation lock whose holder stopped, in seconds. */
+  lock_lease?: number | null;
+}
+
+interface EntryEntity {
+  ns: string;
+  namespace: string;
+  entry_key: string;
+  data: Buffer;
+  expires_at: number | null;
+}
+
+interface LockEntity {
+  token: string;
+  expires_at: number;
+}
+
+const CAPABILITIES: BackendCapabilities = {
+  nativeTtl: false,
+  sharedAcrossProcesses: true,
+  sharedAcrossHosts: true,
+  ttlResolutionMs: 1,
+};
+const DEFAULT_KIND = 'beaker_cache';
+const DEFAULT_LEASE_MS = 30_000;
+const CALL_TIMEOUT_MS = 10_000;
+/** Datastore takes at most 500 mutations per commit. */
+const BATCH = 500;
+const UNINDEXED = ['namespace', 'entry_key', 'data'];
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function isLive(entity: { expires_at: number | null }, now: number): boolean {
+  return entity.expires_at === null || entity.expires_at > now;
+}
+
+export class GoogleBackend implements Backend {
+  readonly type = 'ext:google';
+  readonly capabilities = CAPABILITIES;
+  readonly locks: LeaseLockProvider;
+  readonly #client: Datastore;
+  readonly #owned: boolean;
+  readonly #kind: string;
+  readonly #clock: () => number;
+  readonly #reads = new ReadCoalescer<EntryEntity | undefined>();
+  readonly #call = { gaxOptions: { timeout: CALL_TIMEOUT_MS } };
+
+  constructor(client: Datastore, owned: boolean, kind: string, leaseMs: number, context: BackendContext) {
+    this.#client = client;
+    this.#owned = owned;
+    this.#kind = kind;
+    this.#clock = context.clock;
+    this.locks = new LeaseLockProvider(new DatastoreLeaseStore(client, `${kind}_lock`), {
+      prefix: 'lock:',
+      leaseMs,
+      backend: this.type,
+      context,
+    });
+  }
+
+  #key(namespace: string, key: string): Key {
+    return this.#client.key([this.#kind, `${digest(namespace)}:${digest(key)}`]);
+  }
+
+  #run<R>(what: string, command: () => Promise<R>): Promise<R> {
+    return storeCommand(this.type, what, command);
+  }
+
+  async #read(namespace: string, key: string): Promise<EntryEntity | undefined> {
+    const target = this.#key(namespace, key);
+    const entity = await this.#reads.read(target.name ?? '', async () => {
+      const found = (await this.#run('lookup', () => this.#client.get(target, this.#call)))[0] as unknown;
+      return found as EntryEntity | undefined;
+    });
+    return entity && isLive(entity, this.#clock()) ? entity : undefined;
+  }
+
+  async get(namespace: string, key: string): Promise<unknown> {
+    return (await this.#read(namespace, key))?.data.toString('utf8');
+  }
+
+  async set(namespace: string, key: string, data: unknown, options: SetOptions = {}): Promise<void> {
+    if (typeof data !== 'string') throw new TypeError('the ext:google back-end stores text entries');
+    const target = this.#key(namespace, key);
+    this.#reads.forget(target.name ?? '');
+    const entity: EntryEntity = {
+      ns: digest(namespace),
+      namespace,
+      entry_key: key,
+      data: Buffer.from(data, 'utf8'),
+      expires_at: options.ttlMs === undefined ? null : Math.ceil(this.#clock() + options.ttlMs),
+    };
+    await this.#run('upsert', () =>
+      this.#client.save({ key: target, data: entity, excludeFromIndexes: UNINDEXED }, this.#call.gaxOptions),
+    );
+  }
+
+  async delete(namespace: string, key: string): Promise<boolean> {
+    const existed = (await this.#read(namespace, key)) !== undefined;
+    const target = this.#key(namespace, key);
+    this.#reads.forget(target.name ?? '');
+    await this.#run('delete', () => this.#client.delete(target, this.#call.gaxOptions));
+    return existed;
+  }
+
+  async has(namespace: string, key: string): Promise<boolean> {
+    return (await this.#read(namespace, key)) !== undefined;
+  }
+
+  async keys(namespace: string): Promise<string[]> {
+    const query = this.#client.createQuery(this.#kind).filter('ns', '=', digest(namespace));
+    const [entities] = await this.#run('query', () => this.#client.runQuery(query, this.#call));
+    const now = this.#clock();
+    return (entities as EntryEntity[])
+      .filter((entity) => isLive(entity, now))
+      .map((entity) => entity.entry_key);
+  }
+
+  async clear(namespace: string): Promise<void> {
+    this.#reads.forgetAll();
+    const query = this.#client.createQuery(this.#kind).filter('ns', '=', digest(namespace)).select('__key__');
+    await this.#deleteMatching(query);
+  }
+
+  async prune(): Promise<number> {
+    // Null sorts before numbers in Datastore: the lower bound keeps entries without expiry out.
+    const query = this.#client
+      .createQuery(this.#kind)
+      .filter('expires_at', '>=', 0)
+      .filter('expires_at', '<=', this.#clock())
+      .select('__key__');
+    return this.#deleteMatching(query);
+  }
+
+  async #deleteMatching(query: ReturnType<Datastore['createQuery']>): Promise<number> {
+    const [entities] = await this.#run('query', () => this.#client.runQuery(query, this.#call));
+    const keys = (entities as Record<symbol, Key>[]).map((entity) => entity[this.#client.KEY]) as Key[];
+    for (let start = 0; start < keys.length; start += BATCH) {
+      const batch = keys.slice(start, start + BATCH);
+      await this.#run('delete', () => this.#client.delete(batch, this.#call.gaxOptions));
+    }
+    return keys.length;
+  }
+
+  async close(): Promise<void> {
+    await this.locks.close();
+    if (!this.#owned) return;
+    // The gapic clients hold the gRPC channels.
+    for (const stub of this.#client.clients_.values()) {
+      await Promise.resolve((stub as { close?: () => unknown }).close?.());
+    }
+  }
+}
+
+/** Leases as entities, changed only in transactions: two takers cannot both commit. */
+class DatastoreLeaseStore implements LeaseStore {
+  readonly #client: Datastore;
+  readonly #kind: string;
+
+  constructor(client: Datastore, kind: string) {
+    this.#client = client;
+    this.#kind = kind;
+  }
+
+  /** Runs `change` in a transaction; false when it declines or another transaction won. */
+  async #transact(
+    key: string,
+    change: (lock: LockEntity | undefined, target: Key) => { save?: LockEntity; remove?: true } | undefined,
+  ): Promise<boolean> {
+    const target = this.#client.key([this.#kind, key]);
+    const transaction = this.#client.transaction();
+    try {
+      await transaction.run();
+      const found = (await transaction.get(target))[0] as LockEntity | undefined;
+      const decision = change(found, target);
+      if (!decision) {
+        await transaction.rollback();
+        return false;
+      }
+      if (decision.save) transaction.save({ key: target, data: decision.save });
+      if (decision.remove) transaction.delete(target);
+      await transaction.commit();
+      return true;
+    } catch {
+      // Contention (another holder committed first) or a failed call: not taken.
+      await transaction.rollback().catch(() => undefined);
+      return false;
+    }
+  }
+
+  async take(key: string, token: string, leaseMs: number): Promise<boolean> {
+    // A plain read first: waiters that find a live lease start no transaction.
+    const current = (await this.#client.get(this.#client.key([this.#kind, key])))[0] as
+      LockEntity | undefined;
+    if (current && current.expires_at > Date.now()) return false;
+    return this.#transact(key, (lock) => {
+      const now = Date.now();
+      return lock && lock.expires_at > now ? undefined : { save: { token, expires_at: now + leaseMs } };
+    });
+  }
+
+  renew(key: string, token: string, leaseMs: number): Promise<boolean> {
+    return this.#transact(key, (lock) =>
+      lock?.token === token ? { save: { token, expires_at: Date.now() + leaseMs } } : undefined,
+    );
+  }
+
+  release(key: string, token: string): Promise<boolean> {
+    return this.#transact(key, (lock) => (lock?.token === token ? { remove: true } : undefined));
+  }
+}
+
+function kindOf(value: unknown): string {
+  if (value === undefined || value === null || value === '') return DEFAULT_KIND;
+  if (typeof value !== 'string' || value.startsWith('__')) {
+    throw new ConfigError('table_name must be a Datastore kind name (not starting with __).', {
+      option: 'table_name',
+      value,
+    });
+  }
+  return value;
+}
+
+/** The factory registered as `ext:google`. */
+export const googleBackend: BackendFactory = async (options, context) => {
+  const typed = options as GoogleBackendOptions;
+  const kind = kindOf(typed.table_name);
+  const leaseMs = typeof typed.lock_lease === 'number' ? typed.lock_lease * 1000 : DEFAULT_LEASE_MS;
+  if (typed.bind) return new GoogleBackend(typed.bind, false, kind, leaseMs, context);
+  let module: typeof import('@google-cloud/datastore');
+  try {
+    module = await import('@google-cloud/datastore');
+  } catch (error) {
+    throw new MissingDependencyError('@google-cloud/datastore', 'The ext:google back-end', { cause: error });
+  }
+  const client = new module.Datastore({
+    ...(typed.url ? { apiEndpoint: typed.url } : {}),
+    ...(typed.project_id ? { projectId: typed.project_id } : {}),
+    ...(typed.datastore_namespace ? { namespace: typed.datastore_namespace } : {}),
+  });
+  const backend = new GoogleBackend(client, true, kind, leaseMs, context);
+  // Fail at start-up, not on the first request, when the service cannot be reached.
+  await backend.get('beaker-ts', 'connection-check').catch(async (error: unknown) => {
+    await backend.close().catch(() => undefined);
+    throw new BackendError('ext:google', `cannot reach Datastore${typed.url ? ` at ${typed.url}` : ''}`, {
+      cause: error,
+    });
+  });
+  return backend;
+};

@@ -1,0 +1,277 @@
+/**
+ * `ext:mongodb`, through the official driver (`mongodb`, an optional peer dependency, loaded on first use).
+ *
+ * - `url` must name a default database (`mongodb://host/db`); or pass a connected `MongoClient` (never closed by us).
+ * - One document per entry in the collection `table_name` (default `beaker_cache`; Beaker used `backer_cache`):
+ *   `_id` is the SHA-256 of the namespace and of the key, `ns` the namespace's digest (indexed, matched exactly:
+ *   Beaker's unescaped regex also cleared other namespaces), `expiresAt` a date under a TTL index, so the server
+ *   removes expired documents by itself; reads also skip them before the TTL monitor (every 60 s) gets to them.
+ * - Creation locks are lease documents in `<table_name>_lock`: an insert that fails on the duplicate `_id` when
+ *   another holder has the lock, renewed while held, deleted by their holder only.
+ * - Every operation has a socket timeout, and server selection fails after 5 s when the server is down.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import type { Collection, MongoClient } from 'mongodb';
+import { BackendError, ConfigError, MissingDependencyError } from '../../errors.js';
+import { storeCommand } from '../store-command.js';
+import { ReadCoalescer } from '../read-coalescer.js';
+import { LeaseLockProvider, type LeaseStore } from '../../locks/lease.js';
+import type {
+  Backend,
+  BackendCapabilities,
+  BackendContext,
+  BackendFactory,
+  SetOptions,
+} from '../contract.js';
+
+/** Options of the ext:mongodb back-end. */
+export interface MongodbBackendOptions {
+  /** `mongodb://host:port/database` (the database is required), or a connected MongoClient. */
+  url?: string | MongoClient;
+  /** The collection (default `beaker_cache`). */
+  table_name?: string | null;
+  /** Lease of a creation lock whose holder stopped, in seconds. */
+  lock_lease?: number | null;
+}
+
+interface EntryDocument {
+  _id: string;
+  ns: string;
+  namespace: string;
+  key: string;
+  data: string;
+  expiresAt: Date | null;
+}
+
+interface LockDocument {
+  _id: string;
+  token: string;
+  expiresAt: Date;
+}
+
+const CAPABILITIES: BackendCapabilities = {
+  nativeTtl: false,
+  sharedAcrossProcesses: true,
+  sharedAcrossHosts: true,
+  ttlResolutionMs: 1,
+};
+const DEFAULT_COLLECTION = 'beaker_cache';
+const DEFAULT_LEASE_MS = 30_000;
+const OPERATION_TIMEOUT_MS = 10_000;
+const DUPLICATE_KEY = 11000;
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function liveFilter(now: number): { $or: object[] } {
+  return { $or: [{ expiresAt: null }, { expiresAt: { $gt: new Date(now) } }] };
+}
+
+export class MongodbBackend implements Backend {
+  readonly type = 'ext:mongodb';
+  readonly capabilities = CAPABILITIES;
+  readonly locks: LeaseLockProvider;
+  readonly #client: MongoClient;
+  readonly #owned: boolean;
+  readonly #entries: Collection<EntryDocument>;
+  readonly #clock: () => number;
+  readonly #reads = new ReadCoalescer<EntryDocument | null>();
+
+  constructor(
+    client: MongoClient,
+    owned: boolean,
+    collections: { entries: Collection<EntryDocument>; locks: Collection<LockDocument> },
+    leaseMs: number,
+    context: BackendContext,
+  ) {
+    this.#client = client;
+    this.#owned = owned;
+    this.#entries = collections.entries;
+    this.#clock = context.clock;
+    this.locks = new LeaseLockProvider(new MongoLeaseStore(collections.locks), {
+      prefix: 'lock:',
+      leaseMs,
+      backend: this.type,
+      context,
+    });
+  }
+
+  #run<R>(what: string, command: () => Promise<R>): Promise<R> {
+    return storeCommand(this.type, what, command);
+  }
+
+  async #read(namespace: string, key: string): Promise<EntryDocument | null> {
+    const id = `${digest(namespace)}:${digest(key)}`;
+    const found = await this.#reads.read(id, () =>
+      this.#run('findOne', () => this.#entries.findOne({ _id: id })),
+    );
+    return found && (found.expiresAt === null || found.expiresAt.getTime() > this.#clock()) ? found : null;
+  }
+
+  async get(namespace: string, key: string): Promise<unknown> {
+    return (await this.#read(namespace, key))?.data;
+  }
+
+  async set(namespace: string, key: string, data: unknown, options: SetOptions = {}): Promise<void> {
+    if (typeof data !== 'string') throw new TypeError('the ext:mongodb back-end stores text entries');
+    const ns = digest(namespace);
+    const id = `${ns}:${digest(key)}`;
+    this.#reads.forget(id);
+    const expiresAt = options.ttlMs === undefined ? null : new Date(Math.ceil(this.#clock() + options.ttlMs));
+    await this.#run('replaceOne', () =>
+      this.#entries.replaceOne({ _id: id }, { ns, namespace, key, data, expiresAt }, { upsert: true }),
+    );
+  }
+
+  async delete(namespace: string, key: string): Promise<boolean> {
+    const id = `${digest(namespace)}:${digest(key)}`;
+    this.#reads.forget(id);
+    const { deletedCount } = await this.#run('deleteOne', () =>
+      this.#entries.deleteOne({ _id: id, ...liveFilter(this.#clock()) }),
+    );
+    return deletedCount > 0;
+  }
+
+  async has(namespace: string, key: string): Promise<boolean> {
+    return (await this.#read(namespace, key)) !== null;
+  }
+
+  async keys(namespace: string): Promise<string[]> {
+    const filter = { ns: digest(namespace), ...liveFilter(this.#clock()) };
+    const found = await this.#run('find', () =>
+      this.#entries.find(filter, { projection: { key: 1 } }).toArray(),
+    );
+    return found.map((document) => document.key);
+  }
+
+  async clear(namespace: string): Promise<void> {
+    this.#reads.forgetAll();
+    await this.#run('deleteMany', () => this.#entries.deleteMany({ ns: digest(namespace) }));
+  }
+
+  async prune(): Promise<number> {
+    const { deletedCount } = await this.#run('deleteMany', () =>
+      this.#entries.deleteMany({ expiresAt: { $ne: null, $lte: new Date(this.#clock()) } }),
+    );
+    return deletedCount;
+  }
+
+  async close(): Promise<void> {
+    await this.locks.close();
+    if (this.#owned) await this.#client.close();
+  }
+}
+
+/** Leases as documents: the unique `_id` lets one insert win. */
+class MongoLeaseStore implements LeaseStore {
+  readonly #locks: Collection<LockDocument>;
+
+  constructor(locks: Collection<LockDocument>) {
+    this.#locks = locks;
+  }
+
+  async take(key: string, token: string, leaseMs: number): Promise<boolean> {
+    const now = Date.now();
+    if (await this.#locks.findOne({ _id: key, expiresAt: { $gt: new Date(now) } })) return false;
+    await this.#locks.deleteOne({ _id: key, expiresAt: { $lte: new Date(now) } });
+    try {
+      await this.#locks.insertOne({ _id: key, token, expiresAt: new Date(now + leaseMs) });
+      return true;
+    } catch (error) {
+      if ((error as { code?: number }).code === DUPLICATE_KEY) return false;
+      throw error;
+    }
+  }
+
+  async renew(key: string, token: string, leaseMs: number): Promise<boolean> {
+    const { matchedCount } = await this.#locks.updateOne(
+      { _id: key, token },
+      { $set: { expiresAt: new Date(Date.now() + leaseMs) } },
+    );
+    return matchedCount === 1;
+  }
+
+  async release(key: string, token: string): Promise<boolean> {
+    return (await this.#locks.deleteOne({ _id: key, token })).deletedCount === 1;
+  }
+}
+
+function collectionName(value: unknown): string {
+  if (value === undefined || value === null || value === '') return DEFAULT_COLLECTION;
+  if (typeof value !== 'string' || value.includes('$') || value.startsWith('system.')) {
+    throw new ConfigError('table_name must be a MongoDB collection name (no $, not system.*).', {
+      option: 'table_name',
+      value,
+    });
+  }
+  return value;
+}
+
+function isClient(value: unknown): value is MongoClient {
+  return typeof value === 'object' && value !== null && typeof (value as { db?: unknown }).db === 'function';
+}
+
+/** The database a URL names (`mongodb://host/db`), or a typed error. */
+export function defaultDatabase(url: string): string {
+  const match = /^mongodb(?:\+srv)?:\/\/[^/]*\/([^?]+)/.exec(url);
+  const name = match?.[1] === undefined ? '' : decodeURIComponent(match[1]);
+  if (name === '') {
+    throw new ConfigError('url must name a default database: mongodb://host:port/database.', {
+      option: 'url',
+      value: url.replace(/\/\/[^@/]*@/, '//***@'),
+    });
+  }
+  return name;
+}
+
+async function openCollections(
+  client: MongoClient,
+  database: string | undefined,
+  collection: string,
+): Promise<{ entries: Collection<EntryDocument>; locks: Collection<LockDocument> }> {
+  const db = client.db(database);
+  const entries = db.collection<EntryDocument>(collection);
+  const locks = db.collection<LockDocument>(`${collection}_lock`);
+  await entries.createIndex({ ns: 1 });
+  await entries.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 }, undefined);
+  await locks.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 }, undefined);
+  return { entries, locks };
+}
+
+/** The factory registered as `ext:mongodb`. */
+export const mongodbBackend: BackendFactory = async (options, context) => {
+  const typed = options as MongodbBackendOptions;
+  const collection = collectionName(typed.table_name);
+  const leaseMs = typeof typed.lock_lease === 'number' ? typed.lock_lease * 1000 : DEFAULT_LEASE_MS;
+  if (isClient(typed.url)) {
+    const collections = await openCollections(typed.url, undefined, collection);
+    return new MongodbBackend(typed.url, false, collections, leaseMs, context);
+  }
+  if (typeof typed.url !== 'string' || typed.url === '') {
+    throw new BackendError('ext:mongodb', 'url is required: mongodb://host:port/database, or a MongoClient');
+  }
+  const database = defaultDatabase(typed.url);
+  let driver: typeof import('mongodb');
+  try {
+    driver = await import('mongodb');
+  } catch (error) {
+    throw new MissingDependencyError('mongodb', 'The ext:mongodb back-end', { cause: error });
+  }
+  const client = new driver.MongoClient(typed.url, {
+    serverSelectionTimeoutMS: 5000,
+    connectTimeoutMS: 5000,
+    socketTimeoutMS: OPERATION_TIMEOUT_MS,
+  });
+  try {
+    await client.connect();
+    const collections = await openCollections(client, database, collection);
+    return new MongodbBackend(client, true, collections, leaseMs, context);
+  } catch (error) {
+    await client.close().catch(() => undefined);
+    throw new BackendError('ext:mongodb', `cannot connect to ${database} on the MongoDB server`, {
+      cause: error,
+    });
+  }
+};

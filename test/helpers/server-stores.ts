@@ -1,0 +1,84 @@
+/**
+ * The real servers the back-end tests use, with the options that reach them. Addresses can be changed through the
+ * BEAKER_TEST_* environment variables; scripts/services.sh starts what the machine does not already run.
+ */
+import { unreachable } from './services.js';
+
+export const REDIS_URL = process.env.BEAKER_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/3';
+export const REDIS_CLUSTER_URLS =
+  process.env.BEAKER_TEST_REDIS_CLUSTER_URLS ??
+  'redis://127.0.0.1:7000,redis://127.0.0.1:7001,redis://127.0.0.1:7002';
+export const MEMCACHED_SERVERS =
+  process.env.BEAKER_TEST_MEMCACHED_URL ?? '127.0.0.1:11211;127.0.0.1:11212;127.0.0.1:11213';
+export const POSTGRES_URL =
+  process.env.BEAKER_TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+export const MARIADB_URL = process.env.BEAKER_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+export const DATASTORE_URL = process.env.BEAKER_TEST_DATASTORE_URL ?? 'http://127.0.0.1:8081';
+/** MongoDB cannot be installed on these machines: its tests run only where this names a server. */
+export const MONGODB_URL = process.env.BEAKER_TEST_MONGODB_URL;
+
+/** A store on a real server: what the suites call it, its options, and why it is unavailable (if it is). */
+export interface ServerStore {
+  label: string;
+  options: Record<string, unknown>;
+  unavailable?: string;
+}
+
+function hostPort(address: string, defaultPort: number): [string, number] {
+  const parsed = new URL(address.includes('://') ? address : `tcp://${address}`);
+  return [parsed.hostname, Number(parsed.port || defaultPort)];
+}
+
+async function check(what: string, addresses: [string, number][]): Promise<{ unavailable?: string }> {
+  for (const [host, port] of addresses) {
+    const reason = await unreachable(host, port, what);
+    if (reason !== undefined) return { unavailable: reason };
+  }
+  return {};
+}
+
+/** Every server store, each with its reachability checked. */
+export async function serverStores(): Promise<ServerStore[]> {
+  return [
+    {
+      label: 'ext:redis',
+      options: { type: 'ext:redis', url: REDIS_URL },
+      ...(await check('Redis', [hostPort(REDIS_URL, 6379)])),
+    },
+    {
+      label: 'ext:rediscluster',
+      options: { type: 'ext:rediscluster', urls: REDIS_CLUSTER_URLS },
+      ...(await check(
+        'The Redis Cluster',
+        REDIS_CLUSTER_URLS.split(',').map((url) => hostPort(url.trim(), 6379)),
+      )),
+    },
+    {
+      label: 'ext:memcached',
+      options: { type: 'ext:memcached', url: MEMCACHED_SERVERS },
+      ...(await check(
+        'memcached',
+        MEMCACHED_SERVERS.split(';').map((server) => hostPort(server, 11211)),
+      )),
+    },
+    {
+      label: 'ext:database on PostgreSQL',
+      options: { type: 'ext:database', url: POSTGRES_URL },
+      ...(await check('PostgreSQL', [hostPort(POSTGRES_URL, 5432)])),
+    },
+    {
+      label: 'ext:database on MariaDB',
+      options: { type: 'ext:database', url: MARIADB_URL },
+      ...(await check('MariaDB', [hostPort(MARIADB_URL, 3306)])),
+    },
+    {
+      label: 'ext:google (Datastore emulator)',
+      options: { type: 'ext:google', url: DATASTORE_URL, project_id: 'beaker-ts-test' },
+      ...(await check('The Datastore emulator', [hostPort(DATASTORE_URL, 8081)])),
+    },
+    // MongoDB only where a server is named: none can be installed here (test/backends/mongodb.test.ts says so).
+    ...(MONGODB_URL === undefined
+      ? []
+      : [{ label: 'ext:mongodb', options: { type: 'ext:mongodb', url: MONGODB_URL } }]),
+  ];
+}
