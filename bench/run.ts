@@ -5,8 +5,7 @@
  * (b) file and dbm get and put rates;
  * (c) the cross-process stampede: creations of one cold key by 4 processes × 50 callers, for beaker-ts and peers.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +15,7 @@ import { createCache } from 'cache-manager';
 import { LRUCache } from 'lru-cache';
 import { Bench } from 'tinybench';
 import { CacheManager } from '../src/index.js';
+import { formatNumber, rate, stampede, type RateRow, type StampedeRow } from './common.js';
 
 const KEYS = 10_000;
 const BENCH_TIME_MS = Number(process.env.BENCH_TIME_MS ?? 1500);
@@ -127,29 +127,6 @@ async function memoryGetHits(): Promise<Row[]> {
   return rowsOf(bench);
 }
 
-interface RateRow {
-  name: string;
-  opsPerSecond: number;
-  ops: number;
-}
-
-/** Ops per second of `operation` over `count` calls, `inFlight` at a time. */
-async function rate(
-  name: string,
-  count: number,
-  inFlight: number,
-  operation: (index: number) => Promise<unknown>,
-): Promise<RateRow> {
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next < count) await operation((next += 1) % KEYS);
-    }),
-  );
-  return { name, ops: count, opsPerSecond: count / ((performance.now() - started) / 1000) };
-}
-
 async function diskRates(): Promise<RateRow[]> {
   const rows: RateRow[] = [];
   for (const type of ['file', 'dbm'] as const) {
@@ -160,30 +137,27 @@ async function diskRates(): Promise<RateRow[]> {
     const count = type === 'file' ? 4000 : 20_000;
     rows.push(
       await rate(`${type} put, sequential`, count, 1, (index) =>
-        cache.put(keys[index] as string, value(index)),
+        cache.put(keys[index % KEYS] as string, value(index % KEYS)),
       ),
     );
     rows.push(
-      await rate(`${type} get (hit), sequential`, count, 1, (index) => cache.get(keys[index] as string)),
+      await rate(`${type} get (hit), sequential`, count, 1, (index) =>
+        cache.get(keys[index % KEYS] as string),
+      ),
     );
     rows.push(
       await rate(`${type} put, 64 in flight`, count, 64, (index) =>
-        cache.put(keys[index] as string, value(index)),
+        cache.put(keys[index % KEYS] as string, value(index % KEYS)),
       ),
     );
     rows.push(
-      await rate(`${type} get (hit), 64 in flight`, count, 64, (index) => cache.get(keys[index] as string)),
+      await rate(`${type} get (hit), 64 in flight`, count, 64, (index) =>
+        cache.get(keys[index % KEYS] as string),
+      ),
     );
     await manager.close();
   }
   return rows;
-}
-
-interface StampedeRow {
-  library: string;
-  creations: number;
-  callers: number;
-  distinctValues: number;
 }
 
 const STAMPEDE_LIBRARIES = [
@@ -193,46 +167,6 @@ const STAMPEDE_LIBRARIES = [
   'cache-manager 7 (keyv-file)',
 ];
 
-async function stampede(library: string, processes = 4, callers = 50, createMs = 300): Promise<StampedeRow> {
-  const dir = mkdtempSync(join(scratch, 'stampede-'));
-  const countFile = join(dir, 'count');
-  writeFileSync(countFile, '');
-  const child = fileURLToPath(new URL('./stampede-child.ts', import.meta.url));
-  const task = JSON.stringify({ library, dir, countFile, callers, createMs });
-  const workers = Array.from({ length: processes }, () => {
-    const worker = spawn(process.execPath, ['--import', 'tsx', child, task], { stdio: 'pipe' });
-    let out = '';
-    let err = '';
-    worker.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    worker.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    const ready = new Promise<void>((resolve) =>
-      worker.stdout.on('data', () => out.includes('ready\n') && resolve()),
-    );
-    const done = new Promise<string>((resolve, reject) =>
-      worker.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${library}: ${err}`)))),
-    );
-    return { worker, ready, done };
-  });
-  await Promise.all(workers.map(({ ready }) => ready));
-  for (const { worker } of workers) worker.stdin.write('go\n');
-  const outputs = await Promise.all(workers.map(({ done }) => done));
-  const received = outputs.flatMap(
-    (output) => JSON.parse(output.trim().split('\n').at(-1) ?? '[]') as unknown[],
-  );
-  return {
-    library,
-    callers: processes * callers,
-    creations: readFileSync(countFile, 'utf8').split('\n').filter(Boolean).length,
-    distinctValues: new Set(received.map((value) => JSON.stringify(value))).size,
-  };
-}
-
-function formatNumber(value: number, digits = 0): string {
-  return Number.isFinite(value)
-    ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
-    : 'n/a';
-}
-
 const command = 'npm run bench';
 const started = new Date();
 console.log('(a) memory get hits...');
@@ -241,7 +175,7 @@ console.log('(b) file and dbm rates...');
 const disk = await diskRates();
 console.log('(c) cross-process stampede...');
 const stampedes: StampedeRow[] = [];
-for (const library of STAMPEDE_LIBRARIES) stampedes.push(await stampede(library));
+for (const library of STAMPEDE_LIBRARIES) stampedes.push(await stampede(library, scratch));
 rmSync(scratch, { recursive: true, force: true });
 
 const floor = memory[0]?.nsPerOp ?? NaN;

@@ -8,11 +8,24 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 interface Task {
-  library: 'beaker-ts file' | 'beaker-ts dbm' | 'BentoCache (file L2)' | 'cache-manager 7 (keyv-file)';
+  library:
+    | 'beaker-ts file'
+    | 'beaker-ts dbm'
+    | 'beaker-ts server'
+    | 'BentoCache (file L2)'
+    | 'BentoCache (Redis L2)'
+    | 'cache-manager 7 (keyv-file)'
+    | 'cache-manager 7 (@keyv/redis)';
   dir: string;
   countFile: string;
   callers: number;
   createMs: number;
+  /** beaker-ts on a server: the back-end options. */
+  options?: Record<string, unknown>;
+  /** Redis URL of the peers on Redis. */
+  redisUrl?: string;
+  /** A key or namespace no earlier run used (servers keep data between runs). */
+  unique?: string;
 }
 
 const task = JSON.parse(process.argv[2] ?? '{}') as Task;
@@ -36,6 +49,47 @@ async function open(): Promise<{ getOrCreate: () => Promise<unknown>; close: () 
       });
       const cache = manager.getCache('stampede');
       return { getOrCreate: () => cache.get('key', { createfunc: create }), close: () => manager.close() };
+    }
+    case 'beaker-ts server': {
+      const { CacheManager } = await import('../src/index.js');
+      const manager = new CacheManager({ ...task.options });
+      const cache = manager.getCache(`stampede-${task.unique ?? ''}`);
+      // Connect before the start signal, as a running application would be.
+      await cache.has('warm-up');
+      return { getOrCreate: () => cache.get('key', { createfunc: create }), close: () => manager.close() };
+    }
+    case 'BentoCache (Redis L2)': {
+      const { BentoCache, bentostore } = await import('bentocache');
+      const { redisDriver } = await import('bentocache/drivers/redis');
+      const { memoryDriver } = await import('bentocache/drivers/memory');
+      const bento = new BentoCache({
+        default: 'shared',
+        stores: {
+          shared: bentostore()
+            .useL1Layer(memoryDriver({}))
+            .useL2Layer(redisDriver({ connection: { host: '127.0.0.1', port: 6379, db: 5 } })),
+        },
+      });
+      const key = `stampede-${task.unique ?? ''}`;
+      await bento.has({ key: 'warm-up' });
+      return {
+        getOrCreate: () => bento.getOrSet({ key, factory: create, ttl: '1h' }),
+        close: () => bento.disconnect(),
+      };
+    }
+    case 'cache-manager 7 (@keyv/redis)': {
+      const { createCache } = await import('cache-manager');
+      const { Keyv } = await import('keyv');
+      const { default: KeyvRedis } = await import('@keyv/redis');
+      const cache = createCache({ stores: [new Keyv({ store: new KeyvRedis(task.redisUrl) })] });
+      const key = `stampede-${task.unique ?? ''}`;
+      await cache.get('warm-up');
+      return {
+        getOrCreate: () => cache.wrap(key, create, 3_600_000),
+        close: async () => {
+          await cache.disconnect();
+        },
+      };
     }
     case 'BentoCache (file L2)': {
       const { BentoCache, bentostore } = await import('bentocache');

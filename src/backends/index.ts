@@ -11,3 +11,4 @@ export type {
   SetOptions,
 } from './contract.js';
 export type { LockHandle, LockProvider } from '../locks/contract.js';
+export type { SqlClient, SqlDialect, SqlResult } from './database/sql-client.js';

@@ -8,6 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackendContext } from '../backends/contract.js';
+import { storeCommand } from '../backends/store-command.js';
 import type { LockHandle, LockProvider } from './contract.js';
 
 /** What a store offers to hold leases. */
@@ -51,7 +52,10 @@ export class LeaseLockProvider implements LockProvider {
     const deadline = Date.now() + waitMs;
     let pause = MIN_POLL_MS;
     for (;;) {
-      if (await this.#store.take(key, token, this.#leaseMs)) return this.#held(key, token);
+      const taken = await storeCommand(this.#backend, 'taking a lock', () =>
+        this.#store.take(key, token, this.#leaseMs),
+      );
+      if (taken) return this.#held(key, token);
       const left = deadline - Date.now();
       if (left <= 0) return undefined;
       // Jitter keeps waiters from retrying in step.

@@ -267,7 +267,7 @@ export class Session<T extends Record<string, unknown> = Record<string, unknown>
   async lock(): Promise<void> {
     await this.load();
     if (this.#heldLock) return;
-    const lock = await this.#s.locks().acquire(this.#lockName(), LOCK_WAIT_MS);
+    const lock = await this.#acquireLock();
     if (!lock) throw new SessionStoreError(`could not lock session ${this.id} within ${LOCK_WAIT_MS} ms`);
     this.#heldLock = lock;
   }
@@ -502,7 +502,7 @@ export class Session<T extends Record<string, unknown> = Record<string, unknown>
   async #writeServer(): Promise<void> {
     const id = this.#meta.id;
     const held = this.#heldLock;
-    const lock = held ?? (await this.#s.locks().acquire(this.#lockName(), LOCK_WAIT_MS));
+    const lock = held ?? (await this.#acquireLock());
     if (!lock)
       this.#s.report({
         type: 'lock-timeout',
@@ -559,6 +559,11 @@ export class Session<T extends Record<string, unknown> = Record<string, unknown>
     const id = this.#meta.id;
     await this.#store('delete the session', (backend) => backend.delete(NAMESPACE, id));
     this.#stored = false;
+  }
+
+  /** This session's lock, or undefined after {@link LOCK_WAIT_MS}; a lock store that fails is a store failure. */
+  #acquireLock(): Promise<LockHandle | undefined> {
+    return this.#store('lock the session', () => this.#s.locks().acquire(this.#lockName(), LOCK_WAIT_MS));
   }
 
   /** Runs a store operation, turning its failure into a {@link SessionStoreError}. */

@@ -19,3 +19,14 @@ it('moves only the removed server’s keys when a server leaves the pool', () =>
     if (before !== POOL[1]) expect(after).toBe(before);
   }
 });
+
+it('names the accepted client libraries when memcache_module is another', async () => {
+  const { memcachedBackend } = await import('../../src/backends/memcached/index.js');
+  const { ConfigError } = await import('../../src/index.js');
+  const attempt = memcachedBackend(
+    { url: '127.0.0.1:11211', memcache_module: 'pylibmc' },
+    { clock: Date.now, report: () => undefined },
+  );
+  await expect(attempt).rejects.toThrow(ConfigError);
+  await expect(attempt).rejects.toThrow(/memcache_module must be auto, memjs or memcached.*pylibmc/);
+});

@@ -62,6 +62,14 @@ export async function serverStores(): Promise<ServerStore[]> {
       )),
     },
     {
+      label: 'ext:memcached (memcache_module = memcached)',
+      options: { type: 'ext:memcached', url: MEMCACHED_SERVERS, memcache_module: 'memcached' },
+      ...(await check(
+        'memcached',
+        MEMCACHED_SERVERS.split(';').map((server) => hostPort(server, 11211)),
+      )),
+    },
+    {
       label: 'ext:database on PostgreSQL',
       options: { type: 'ext:database', url: POSTGRES_URL },
       ...(await check('PostgreSQL', [hostPort(POSTGRES_URL, 5432)])),

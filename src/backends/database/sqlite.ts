@@ -87,7 +87,7 @@ export function openSqlite(file: string, statementTimeoutMs: number): SqlClient 
     else waiter.resolve({ rows: reply.rows ?? [], affected: reply.affected ?? 0 });
   };
   worker.on('message', settle);
-  worker.on('error', (error) => {
+  worker.on('error', (error: Error) => {
     failure = error;
     for (const id of [...pending.keys()]) settle({ id, error: { message: error.message } });
   });

@@ -12,7 +12,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import type { Datastore, Key } from '@google-cloud/datastore';
+import type { Datastore, Key, PropertyFilter } from '@google-cloud/datastore';
 import { BackendError, ConfigError, MissingDependencyError } from '../../errors.js';
 import { storeCommand } from '../store-command.js';
 import { ReadCoalescer } from '../read-coalescer.js';
@@ -85,8 +85,15 @@ export class GoogleBackend implements Backend {
   readonly #clock: () => number;
   readonly #reads = new ReadCoalescer<EntryEntity | undefined>();
   readonly #call = { gaxOptions: { timeout: CALL_TIMEOUT_MS } };
+  readonly #filter: typeof PropertyFilter;
 
-  constructor(client: Datastore, owned: boolean, kind: string, leaseMs: number, context: BackendContext) {
+  constructor(
+    client: Datastore,
+    options: { owned: boolean; kind: string; leaseMs: number; filter: typeof PropertyFilter },
+    context: BackendContext,
+  ) {
+    const { owned, kind, leaseMs } = options;
+    this.#filter = options.filter;
     this.#client = client;
     this.#owned = owned;
     this.#kind = kind;
@@ -149,7 +156,7 @@ export class GoogleBackend implements Backend {
   }
 
   async keys(namespace: string): Promise<string[]> {
-    const query = this.#client.createQuery(this.#kind).filter('ns', '=', digest(namespace));
+    const query = this.#client.createQuery(this.#kind).filter(new this.#filter('ns', '=', digest(namespace)));
     const [entities] = await this.#run('query', () => this.#client.runQuery(query, this.#call));
     const now = this.#clock();
     return (entities as EntryEntity[])
@@ -159,7 +166,10 @@ export class GoogleBackend implements Backend {
 
   async clear(namespace: string): Promise<void> {
     this.#reads.forgetAll();
-    const query = this.#client.createQuery(this.#kind).filter('ns', '=', digest(namespace)).select('__key__');
+    const query = this.#client
+      .createQuery(this.#kind)
+      .filter(new this.#filter('ns', '=', digest(namespace)))
+      .select('__key__');
     await this.#deleteMatching(query);
   }
 
@@ -167,8 +177,8 @@ export class GoogleBackend implements Backend {
     // Null sorts before numbers in Datastore: the lower bound keeps entries without expiry out.
     const query = this.#client
       .createQuery(this.#kind)
-      .filter('expires_at', '>=', 0)
-      .filter('expires_at', '<=', this.#clock())
+      .filter(new this.#filter('expires_at', '>=', 0))
+      .filter(new this.#filter('expires_at', '<=', this.#clock()))
       .select('__key__');
     return this.#deleteMatching(query);
   }
@@ -267,19 +277,20 @@ export const googleBackend: BackendFactory = async (options, context) => {
   const typed = options as GoogleBackendOptions;
   const kind = kindOf(typed.table_name);
   const leaseMs = typeof typed.lock_lease === 'number' ? typed.lock_lease * 1000 : DEFAULT_LEASE_MS;
-  if (typed.bind) return new GoogleBackend(typed.bind, false, kind, leaseMs, context);
   let module: typeof import('@google-cloud/datastore');
   try {
     module = await import('@google-cloud/datastore');
   } catch (error) {
     throw new MissingDependencyError('@google-cloud/datastore', 'The ext:google back-end', { cause: error });
   }
+  const settings = { kind, leaseMs, filter: module.PropertyFilter };
+  if (typed.bind) return new GoogleBackend(typed.bind, { ...settings, owned: false }, context);
   const client = new module.Datastore({
     ...(typed.url ? { apiEndpoint: typed.url } : {}),
     ...(typed.project_id ? { projectId: typed.project_id } : {}),
     ...(typed.datastore_namespace ? { namespace: typed.datastore_namespace } : {}),
   });
-  const backend = new GoogleBackend(client, true, kind, leaseMs, context);
+  const backend = new GoogleBackend(client, { ...settings, owned: true }, context);
   // Fail at start-up, not on the first request, when the service cannot be reached.
   await backend.get('beaker-ts', 'connection-check').catch(async (error: unknown) => {
     await backend.close().catch(() => undefined);

@@ -13,9 +13,9 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import type { Client } from 'memjs';
-import { BackendError, ConfigError, MissingDependencyError } from '../../errors.js';
-import { commandError, storeCommand } from '../store-command.js';
+import { BackendError, ConfigError } from '../../errors.js';
+import { storeCommand } from '../store-command.js';
+import { openMemcacheClient, type MemcacheClient } from './clients.js';
 import { LeaseLockProvider, type LeaseStore } from '../../locks/lease.js';
 import type {
   Backend,
@@ -29,7 +29,7 @@ import type {
 export interface MemcachedBackendOptions {
   /** Servers: `host:port;host:port` (or comma-separated). */
   url?: string;
-  /** The client library: `auto` (memjs) or `memjs`. */
+  /** The client library: `auto` (memjs if installed, else memcached), `memjs` or `memcached`. */
   memcache_module?: string | null;
   /** Lease of a creation lock whose holder stopped, in seconds. */
   lock_lease?: number | null;
@@ -54,7 +54,9 @@ function digest(text: string, length = 43): string {
 
 function expiresOf(ttlMs: number | undefined): number {
   if (ttlMs === undefined) return 0;
-  const seconds = Math.max(1, Math.ceil(ttlMs / 1000));
+  // memcached's clock ticks once a second, so a TTL of n seconds can end after n - 1: one more second keeps the
+  // entry for at least the time asked (entries carry their own freshness; this only bounds how long they stay).
+  const seconds = Math.ceil(ttlMs / 1000) + 1;
   return seconds > MAX_RELATIVE_TTL_SECONDS ? Math.floor(Date.now() / 1000) + seconds : seconds;
 }
 
@@ -76,10 +78,10 @@ export class MemcachedBackend implements Backend {
   readonly type = 'ext:memcached';
   readonly capabilities = CAPABILITIES;
   readonly locks: LeaseLockProvider;
-  readonly #client: Client;
+  readonly #client: MemcacheClient;
   readonly #generations = new Map<string, { generation: string; at: number }>();
 
-  constructor(client: Client, leaseMs: number, context: BackendContext) {
+  constructor(client: MemcacheClient, leaseMs: number, context: BackendContext) {
     this.#client = client;
     this.locks = new LeaseLockProvider(new MemcachedLeaseStore(client), {
       prefix: 'bk:lock:',
@@ -102,12 +104,12 @@ export class MemcachedBackend implements Backend {
     const cached = this.#generations.get(namespace);
     if (cached && Date.now() - cached.at < GENERATION_CACHE_MS) return cached.generation;
     const key = `bk:gen:${this.#namespaceId(namespace)}`;
-    let value = (await this.#run('GET', () => this.#client.get(key))).value;
+    let value = await this.#run('GET', () => this.#client.get(key));
     if (value === null) {
-      await this.#run('ADD', () => this.#client.add(key, '1'));
-      value = (await this.#run('GET', () => this.#client.get(key))).value;
+      await this.#run('ADD', () => this.#client.add(key, '1', 0));
+      value = await this.#run('GET', () => this.#client.get(key));
     }
-    const generation = value?.toString() ?? '1';
+    const generation = value ?? '1';
     this.#generations.set(namespace, { generation, at: Date.now() });
     return generation;
   }
@@ -122,9 +124,8 @@ export class MemcachedBackend implements Backend {
 
   async #read(namespace: string, key: string): Promise<{ key: string; data: string } | undefined> {
     const target = await this.#keyOf(namespace, key);
-    const { value } = await this.#run('GET', () => this.#client.get(target));
-    if (value === null) return undefined;
-    const text = value.toString('utf8');
+    const text = await this.#run('GET', () => this.#client.get(target));
+    if (text === null) return undefined;
     const newline = text.indexOf('\n');
     return { key: JSON.parse(text.slice(0, newline)) as string, data: text.slice(newline + 1) };
   }
@@ -137,25 +138,16 @@ export class MemcachedBackend implements Backend {
     if (typeof data !== 'string') throw new TypeError('the ext:memcached back-end stores text entries');
     const target = await this.#keyOf(namespace, key);
     const stored = await this.#run('SET', () =>
-      this.#client.set(target, `${JSON.stringify(key)}\n${data}`, { expires: expiresOf(options.ttlMs) }),
+      this.#client.set(target, `${JSON.stringify(key)}\n${data}`, expiresOf(options.ttlMs)),
     );
     if (!stored)
       throw new BackendError(this.type, 'SET was refused (is the value larger than the item size limit?)');
     const index = await this.#indexOf(namespace);
     const line = `${JSON.stringify(key)}\n`;
-    if (!(await this.#append(index, line))) {
+    const append = (): Promise<boolean> => this.#run('APPEND', () => this.#client.append(index, line));
+    if (!(await append())) {
       // No index yet: create it; if another process created it meanwhile, append to theirs.
-      if (!(await this.#run('ADD', () => this.#client.add(index, line)))) await this.#append(index, line);
-    }
-  }
-
-  /** Appends to an existing item; false when there is none (memjs reports that as an error). */
-  async #append(key: string, text: string): Promise<boolean> {
-    try {
-      return await this.#client.append(key, text);
-    } catch (error) {
-      if (error instanceof Error && error.message.includes('Item not stored')) return false;
-      throw commandError(this.type, 'APPEND', error);
+      if (!(await this.#run('ADD', () => this.#client.add(index, line, 0)))) await append();
     }
   }
 
@@ -170,11 +162,10 @@ export class MemcachedBackend implements Backend {
 
   async keys(namespace: string): Promise<string[]> {
     const index = await this.#indexOf(namespace);
-    const { value } = await this.#run('GET', () => this.#client.get(index));
+    const value = await this.#run('GET', () => this.#client.get(index));
     if (value === null) return [];
     const listed = new Set(
       value
-        .toString('utf8')
         .split('\n')
         .filter(Boolean)
         .map((line) => JSON.parse(line) as string),
@@ -188,26 +179,26 @@ export class MemcachedBackend implements Backend {
   async clear(namespace: string): Promise<void> {
     const key = `bk:gen:${this.#namespaceId(namespace)}`;
     await this.#generation(namespace);
-    const { value } = await this.#run('INCR', () => this.#client.increment(key, 1, { initial: 2 }));
-    this.#generations.set(namespace, { generation: String(value ?? 2), at: Date.now() });
+    const value = await this.#run('INCR', () => this.#client.increment(key, 2));
+    this.#generations.set(namespace, { generation: String(value), at: Date.now() });
   }
 
   async close(): Promise<void> {
     await this.locks.close();
-    this.#client.quit();
+    this.#client.close();
   }
 }
 
 /** Leases on memcached: `add` with the lease as TTL; renewal and release check the owner token first. */
 export class MemcachedLeaseStore implements LeaseStore {
-  readonly #client: Client;
+  readonly #client: MemcacheClient;
 
-  constructor(client: Client) {
+  constructor(client: MemcacheClient) {
     this.#client = client;
   }
 
   take(key: string, token: string, leaseMs: number): Promise<boolean> {
-    return this.#client.add(key, token, { expires: expiresOf(leaseMs) });
+    return this.#client.add(key, token, expiresOf(leaseMs));
   }
 
   async renew(key: string, token: string, leaseMs: number): Promise<boolean> {
@@ -215,13 +206,13 @@ export class MemcachedLeaseStore implements LeaseStore {
   }
 
   async release(key: string, token: string): Promise<boolean> {
-    // memjs has no CAS: the token is checked, then the key deleted (a narrow window, see docs/backends.md).
+    // memcached has no compare-and-delete: the token is checked, then the key deleted (a narrow window, see
+    // docs/backends.md).
     return (await this.#owns(key, token)) && this.#client.delete(key);
   }
 
   async #owns(key: string, token: string): Promise<boolean> {
-    const { value } = await this.#client.get(key);
-    return value?.toString() === token;
+    return (await this.#client.get(key)) === token;
   }
 }
 
@@ -229,31 +220,27 @@ export class MemcachedLeaseStore implements LeaseStore {
 export const memcachedBackend: BackendFactory = async (options, context) => {
   const typed = options as MemcachedBackendOptions;
   const module = typed.memcache_module ?? 'auto';
-  if (module !== 'auto' && module !== 'memjs') {
-    throw new ConfigError('memcache_module must be auto or memjs (the memjs client is the one supported).', {
-      option: 'memcache_module',
-      value: module,
-    });
+  if (module !== 'auto' && module !== 'memjs' && module !== 'memcached') {
+    throw new ConfigError(
+      'memcache_module must be auto, memjs or memcached (the Node.js client libraries).',
+      {
+        option: 'memcache_module',
+        value: module,
+      },
+    );
   }
   if (typeof typed.url !== 'string' || typed.url.trim() === '') {
     throw new BackendError('ext:memcached', 'url is required: host:port;host:port');
-  }
-  let memjs: typeof import('memjs');
-  try {
-    memjs = await import('memjs');
-  } catch (error) {
-    throw new MissingDependencyError('memjs', 'The ext:memcached back-end', { cause: error });
   }
   const servers = typed.url
     .split(/[;,]/)
     .map((server) => server.trim())
     .filter(Boolean);
-  const client = memjs.Client.create(servers.join(','), {
-    timeout: COMMAND_TIMEOUT_SECONDS,
-    retries: 0,
-    logger: { log: () => undefined },
+  const client = await openMemcacheClient(module, {
+    servers,
+    timeoutSeconds: COMMAND_TIMEOUT_SECONDS,
+    pickServer: rendezvous,
   });
-  (client as unknown as { getServer: (key: string) => number }).getServer = (key) => rendezvous(servers, key);
   const leaseMs = typeof typed.lock_lease === 'number' ? typed.lock_lease * 1000 : DEFAULT_LEASE_MS;
   return new MemcachedBackend(client, leaseMs, context);
 };

@@ -69,9 +69,10 @@ function storageKey(namespace: string, key: string): string {
   return `${namespacePrefix(namespace)}${isHashedKey(key) ? `#${digest(key)}` : key}`;
 }
 
-async function loadIoredis(): Promise<typeof import('ioredis')> {
+async function loadIoredis(): Promise<{ Redis: typeof Redis; Cluster: typeof Cluster }> {
   try {
-    return await import('ioredis');
+    const { Redis, Cluster } = await import('ioredis');
+    return { Redis, Cluster };
   } catch (error) {
     throw new MissingDependencyError('ioredis', 'The ext:redis back-end', { cause: error });
   }

@@ -1,0 +1,344 @@
+/**
+ * The server back-ends benchmark: `npm run bench` (or `npm run bench:backends`) from the repository root, with the
+ * servers of `bash scripts/services.sh start` running. Writes bench/results/backends.md.
+ * (a) cache get (hit) and put through beaker-ts next to the raw client (the floor) and the peers on the same
+ *     server, sequentially and with 64 operations in flight: Redis (raw ioredis, BentoCache, cache-manager 7 with
+ *     @keyv/redis), memcached (raw memjs), PostgreSQL (raw pg);
+ * (b) the cross-process stampede on each back-end: creations of one cold key by 4 processes × 50 callers.
+ * Each rate is the median of 3 rounds, the contenders taking turns within a round.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
+import { BentoCache, bentostore } from 'bentocache';
+import { redisDriver } from 'bentocache/drivers/redis';
+import { createCache } from 'cache-manager';
+import KeyvRedis from '@keyv/redis';
+import { Keyv } from 'keyv';
+import { Redis } from 'ioredis';
+import memjs from 'memjs';
+import pg from 'pg';
+import { CacheManager } from '../src/index.js';
+import { formatNumber, rate, stampede, type StampedeRow } from './common.js';
+
+const REDIS_URL = 'redis://127.0.0.1:6379/5';
+const MEMCACHED = '127.0.0.1:11211;127.0.0.1:11212;127.0.0.1:11213';
+const POSTGRES_URL = 'postgresql://postgres@127.0.0.1:5432/test';
+const MARIADB_URL = 'mysql://root@127.0.0.1:3306/test';
+const KEYS = 1000;
+const SEQUENTIAL_OPS = Number(process.env.BENCH_SEQUENTIAL_OPS ?? 4000);
+const PARALLEL_OPS = Number(process.env.BENCH_PARALLEL_OPS ?? 24_000);
+const ROUNDS = 3;
+const scratch = mkdtempSync(join(tmpdir(), 'beaker-bench-backends-'));
+const run = randomUUID().slice(0, 8);
+
+/** A small user record, about 200 bytes of JSON. */
+const record = (index: number): Record<string, unknown> => ({
+  id: index,
+  name: `User number ${String(index)}`,
+  email: `user${String(index)}@example.com`,
+  tags: ['alpha', 'beta', String(index % 7)],
+  score: index * 1.5,
+  active: index % 2 === 0,
+  createdAt: new Date(1_700_000_000_000 + index * 1000).toISOString(),
+});
+const keyOf = (index: number): string => `user:${String(index % KEYS)}`;
+
+/** One library on one store: a get of a present key and a put. */
+interface Contender {
+  name: string;
+  get(index: number): Promise<unknown>;
+  put(index: number): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+interface Measured {
+  store: string;
+  name: string;
+  getSequential: number;
+  getParallel: number;
+  putSequential: number;
+  putParallel: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
+async function reachable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, host);
+    socket.once('connect', () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.once('error', () => {
+      resolve(false);
+    });
+  });
+}
+
+/** Fills every contender's keys, then measures them in turns; the medians of {@link ROUNDS} rounds. */
+async function measure(store: string, contenders: Contender[]): Promise<Measured[]> {
+  for (const contender of contenders) {
+    for (let index = 0; index < KEYS; index += 1) await contender.put(index);
+  }
+  const samples = new Map(contenders.map((contender) => [contender.name, [[], [], [], []] as number[][]]));
+  for (let round = 0; round < ROUNDS; round += 1) {
+    // Each round starts with a different contender, so none always runs on a cold or warm server.
+    const turn = [
+      ...contenders.slice(round % contenders.length),
+      ...contenders.slice(0, round % contenders.length),
+    ];
+    for (const contender of turn) {
+      const rows = samples.get(contender.name) as number[][];
+      const get = (index: number): Promise<unknown> => contender.get(index);
+      const put = (index: number): Promise<unknown> => contender.put(index);
+      rows[0]?.push((await rate('get', SEQUENTIAL_OPS, 1, get)).opsPerSecond);
+      rows[1]?.push((await rate('get', PARALLEL_OPS, 64, get)).opsPerSecond);
+      rows[2]?.push((await rate('put', SEQUENTIAL_OPS, 1, put)).opsPerSecond);
+      rows[3]?.push((await rate('put', PARALLEL_OPS, 64, put)).opsPerSecond);
+    }
+  }
+  for (const contender of contenders) await contender.close();
+  return contenders.map((contender) => {
+    const [getSequential, getParallel, putSequential, putParallel] = (
+      samples.get(contender.name) as number[][]
+    ).map(median) as [number, number, number, number];
+    return { store, name: contender.name, getSequential, getParallel, putSequential, putParallel };
+  });
+}
+
+function beakerContender(name: string, options: Record<string, unknown>): Contender {
+  const manager = new CacheManager({ ...options, expire: 3600 });
+  const cache = manager.getCache(`bench-${run}`);
+  return {
+    name,
+    get: (index) => cache.get(keyOf(index)),
+    put: (index) => cache.put(keyOf(index), record(index % KEYS)),
+    close: () => manager.close(),
+  };
+}
+
+function redisContenders(): Contender[] {
+  const raw = new Redis(REDIS_URL);
+  const bento = new BentoCache({
+    default: 'redis',
+    stores: {
+      redis: bentostore().useL2Layer(redisDriver({ connection: { host: '127.0.0.1', port: 6379, db: 5 } })),
+    },
+  });
+  const keyv = createCache({
+    stores: [new Keyv({ store: new KeyvRedis(REDIS_URL), namespace: `cm-${run}` })],
+  });
+  return [
+    {
+      name: 'ioredis GET/SET + JSON (raw client, the floor)',
+      get: async (index) => JSON.parse((await raw.get(`raw-${run}:${keyOf(index)}`)) ?? 'null') as unknown,
+      put: (index) =>
+        raw.set(`raw-${run}:${keyOf(index)}`, JSON.stringify(record(index % KEYS)), 'PX', 3_600_000),
+      close: async () => {
+        await raw.quit();
+      },
+    },
+    beakerContender('beaker-ts ext:redis', { type: 'ext:redis', url: REDIS_URL }),
+    {
+      name: 'BentoCache 1.6 (Redis L2 only)',
+      get: (index) => bento.get({ key: `bento-${run}:${keyOf(index)}` }),
+      put: (index) =>
+        bento.set({ key: `bento-${run}:${keyOf(index)}`, value: record(index % KEYS), ttl: '1h' }),
+      close: () => bento.disconnect(),
+    },
+    {
+      name: 'cache-manager 7 (@keyv/redis)',
+      get: (index) => keyv.get(keyOf(index)),
+      put: (index) => keyv.set(keyOf(index), record(index % KEYS), 3_600_000),
+      close: async () => {
+        await keyv.disconnect();
+      },
+    },
+  ];
+}
+
+function memcachedContenders(): Contender[] {
+  const raw = memjs.Client.create(MEMCACHED.replaceAll(';', ','), { logger: { log: () => undefined } });
+  return [
+    {
+      name: 'memjs get/set + JSON (raw client, the floor)',
+      get: async (index) => {
+        const { value } = await raw.get(`raw-${run}:${keyOf(index)}`);
+        return JSON.parse(value?.toString() ?? 'null') as unknown;
+      },
+      put: (index) =>
+        raw.set(`raw-${run}:${keyOf(index)}`, JSON.stringify(record(index % KEYS)), { expires: 3600 }),
+      close: () => {
+        raw.quit();
+        return Promise.resolve();
+      },
+    },
+    beakerContender('beaker-ts ext:memcached (memjs)', { type: 'ext:memcached', url: MEMCACHED }),
+  ];
+}
+
+async function postgresContenders(): Promise<Contender[]> {
+  const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 10 });
+  const table = `bench_raw_${run}`;
+  await pool.query(`CREATE TABLE ${table} (k TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at BIGINT)`);
+  return [
+    {
+      name: 'pg SELECT / INSERT … ON CONFLICT + JSON (raw client, the floor)',
+      get: async (index) => {
+        const { rows } = await pool.query<{ data: string }>(
+          `SELECT data FROM ${table} WHERE k = $1 AND (expires_at IS NULL OR expires_at > $2)`,
+          [keyOf(index), Date.now()],
+        );
+        return JSON.parse(rows[0]?.data ?? 'null') as unknown;
+      },
+      put: (index) =>
+        pool.query(
+          `INSERT INTO ${table} VALUES ($1, $2, $3) ON CONFLICT (k) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at`,
+          [keyOf(index), JSON.stringify(record(index % KEYS)), Date.now() + 3_600_000],
+        ),
+      close: async () => {
+        await pool.query(`DROP TABLE ${table}`);
+        await pool.end();
+      },
+    },
+    beakerContender('beaker-ts ext:database (pg)', {
+      type: 'ext:database',
+      url: POSTGRES_URL,
+      table_name: 'beaker_bench',
+    }),
+  ];
+}
+
+const command = 'npm run bench:backends';
+const started = new Date();
+const throughput: Measured[] = [];
+const missing: string[] = [];
+if (await reachable('127.0.0.1', 6379)) {
+  console.log('(a) Redis...');
+  throughput.push(...(await measure('Redis', redisContenders())));
+} else missing.push('Redis (127.0.0.1:6379)');
+if (await reachable('127.0.0.1', 11211)) {
+  console.log('(a) memcached...');
+  throughput.push(...(await measure('memcached', memcachedContenders())));
+} else missing.push('memcached (127.0.0.1:11211-11213)');
+if (await reachable('127.0.0.1', 5432)) {
+  console.log('(a) PostgreSQL...');
+  throughput.push(...(await measure('PostgreSQL', await postgresContenders())));
+} else missing.push('PostgreSQL (127.0.0.1:5432)');
+
+const STAMPEDES: { name: string; port: number; library: string; extra: Record<string, unknown> }[] = [
+  {
+    name: 'beaker-ts ext:redis',
+    port: 6379,
+    library: 'beaker-ts server',
+    extra: { options: { type: 'ext:redis', url: REDIS_URL } },
+  },
+  {
+    name: 'beaker-ts ext:rediscluster',
+    port: 7000,
+    library: 'beaker-ts server',
+    extra: { options: { type: 'ext:rediscluster', urls: 'redis://127.0.0.1:7000,redis://127.0.0.1:7001' } },
+  },
+  {
+    name: 'beaker-ts ext:memcached',
+    port: 11211,
+    library: 'beaker-ts server',
+    extra: { options: { type: 'ext:memcached', url: MEMCACHED } },
+  },
+  {
+    name: 'beaker-ts ext:database (PostgreSQL)',
+    port: 5432,
+    library: 'beaker-ts server',
+    extra: { options: { type: 'ext:database', url: POSTGRES_URL, table_name: 'beaker_bench' } },
+  },
+  {
+    name: 'beaker-ts ext:database (MariaDB)',
+    port: 3306,
+    library: 'beaker-ts server',
+    extra: { options: { type: 'ext:database', url: MARIADB_URL, table_name: 'beaker_bench' } },
+  },
+  {
+    name: 'beaker-ts ext:database (SQLite file)',
+    port: 0,
+    library: 'beaker-ts server',
+    extra: { options: { type: 'ext:database', url: `sqlite:///${join(scratch, 'stampede.db')}` } },
+  },
+  {
+    name: 'beaker-ts ext:google (Datastore emulator)',
+    port: 8081,
+    library: 'beaker-ts server',
+    extra: { options: { type: 'ext:google', url: 'http://127.0.0.1:8081', project_id: 'beaker-ts-bench' } },
+  },
+  { name: 'BentoCache 1.6 (Redis L2)', port: 6379, library: 'BentoCache (Redis L2)', extra: {} },
+  {
+    name: 'cache-manager 7 (@keyv/redis)',
+    port: 6379,
+    library: 'cache-manager 7 (@keyv/redis)',
+    extra: { redisUrl: REDIS_URL },
+  },
+];
+const stampedes: (StampedeRow & { name: string })[] = [];
+for (const target of STAMPEDES) {
+  if (target.port !== 0 && !(await reachable('127.0.0.1', target.port))) {
+    missing.push(`${target.name} stampede (port ${String(target.port)})`);
+    continue;
+  }
+  console.log(`(b) stampede: ${target.name}...`);
+  const row = await stampede(target.library, scratch, { ...target.extra, unique: `${run}-${target.name}` });
+  stampedes.push({ ...row, name: target.name });
+}
+
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+const ratio = (value: number, floor: number | undefined): string =>
+  floor === undefined ? '' : ` (${formatNumber(value / floor, 2)})`;
+const stores = [...new Set(throughput.map((row) => row.store))];
+const report = `# Server back-ends benchmark
+
+Run ${started.toISOString()} with \`${command}\` (also part of \`npm run bench\`), one run.
+Node ${process.version}, ${process.platform}/${process.arch}, ${String(cpus().length)} × ${cpu}, ${formatNumber(totalmem() / 2 ** 30, 1)} GiB.
+Every server on 127.0.0.1 of the same machine (scripts/services.sh), so the client's CPU cost counts as much as
+the network. ${missing.length > 0 ? `Not measured (server not reachable): ${missing.join(', ')}.` : ''}
+
+## (a) Cache get (hit) and put, operations per second
+
+Values are ~200-byte JSON records over ${String(KEYS)} keys. "Sequential" awaits each operation before the next
+(${formatNumber(SEQUENTIAL_OPS)} ops); "64 in flight" keeps 64 outstanding (${formatNumber(PARALLEL_OPS)} ops).
+Median of ${String(ROUNDS)} rounds; in brackets, the ratio to the raw client on the same store (the floor: a
+plain GET/SET of the JSON, with no expiry bookkeeping, no namespace and no locking).
+
+${stores
+  .map((store) => {
+    const rows = throughput.filter((row) => row.store === store);
+    const floor = rows[0];
+    return `### ${store}
+
+| library | get, sequential | get, 64 in flight | put, sequential | put, 64 in flight |
+|---|---:|---:|---:|---:|
+${rows
+  .map(
+    (row) =>
+      `| ${row.name} | ${formatNumber(row.getSequential)}${ratio(row.getSequential, floor?.getSequential)} | ${formatNumber(row.getParallel)}${ratio(row.getParallel, floor?.getParallel)} | ${formatNumber(row.putSequential)}${ratio(row.putSequential, floor?.putSequential)} | ${formatNumber(row.putParallel)}${ratio(row.putParallel, floor?.putParallel)} |`,
+  )
+  .join('\n')}
+`;
+  })
+  .join('\n')}
+## (b) Cross-process stampede: one cold key, 4 processes × 50 concurrent callers, a 300 ms creation
+
+| store and library | callers | creations (1 is perfect) | distinct values received |
+|---|---:|---:|---:|
+${stampedes.map((row) => `| ${row.name} | ${String(row.callers)} | ${String(row.creations)} | ${String(row.distinctValues)} |`).join('\n')}
+`;
+const out = fileURLToPath(new URL('./results/backends.md', import.meta.url));
+writeFileSync(out, report);
+rmSync(scratch, { recursive: true, force: true });
+console.log(report);
+console.log(`written to ${out}`);
+process.exit(0);

@@ -1,0 +1,197 @@
+/**
+ * The two memcached client libraries behind one small interface, chosen by `memcache_module`: memjs (binary
+ * protocol; servers picked by rendezvous hashing) and memcached (text protocol; its own consistent hashing).
+ * Each is an optional peer dependency, loaded on first use.
+ * @module
+ */
+import { MissingDependencyError } from '../../errors.js';
+
+/** What the memcached back-end and its locks need from a client. `expires` is memcached's TTL field. */
+export interface MemcacheClient {
+  readonly module: 'memjs' | 'memcached';
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, expires: number): Promise<boolean>;
+  /** Stores only if absent; false when the key exists. */
+  add(key: string, value: string, expires: number): Promise<boolean>;
+  /** Appends to an existing item; false when there is none. */
+  append(key: string, value: string): Promise<boolean>;
+  delete(key: string): Promise<boolean>;
+  /** Adds 1, starting from `initial` when the counter does not exist; the new value. */
+  increment(key: string, initial: number): Promise<number>;
+  touch(key: string, expires: number): Promise<boolean>;
+  close(): void;
+}
+
+/** Settings every client gets. */
+export interface ClientSettings {
+  servers: string[];
+  timeoutSeconds: number;
+  /** Picks the server of a key (memjs only; the memcached library hashes by itself). */
+  pickServer: (servers: readonly string[], key: string) => number;
+}
+
+function missing(name: string, cause: unknown): MissingDependencyError {
+  return new MissingDependencyError(name, `The ext:memcached back-end with memcache_module = ${name}`, {
+    cause,
+  });
+}
+
+async function memjsClient(settings: ClientSettings): Promise<MemcacheClient> {
+  let memjs: typeof import('memjs');
+  try {
+    memjs = await import('memjs');
+  } catch (error) {
+    throw missing('memjs', error);
+  }
+  const client = memjs.Client.create(settings.servers.join(','), {
+    timeout: settings.timeoutSeconds,
+    retries: 0,
+    logger: { log: () => undefined },
+  });
+  (client as unknown as { getServer: (key: string) => number }).getServer = (key) =>
+    settings.pickServer(settings.servers, key);
+  return {
+    module: 'memjs',
+    get: async (key) => (await client.get(key)).value?.toString('utf8') ?? null,
+    set: (key, value, expires) => client.set(key, value, { expires }),
+    add: (key, value, expires) => client.add(key, value, { expires }),
+    async append(key, value) {
+      try {
+        return await client.append(key, value);
+      } catch (error) {
+        // memjs reports a missing item as an error.
+        if (error instanceof Error && error.message.includes('Item not stored')) return false;
+        throw error;
+      }
+    },
+    delete: (key) => client.delete(key),
+    increment: async (key, initial) => (await client.increment(key, 1, { initial })).value ?? initial,
+    touch: (key, expires) => client.touch(key, expires),
+    close: () => {
+      client.quit();
+    },
+  };
+}
+
+/** The memcached library's error for an add of an existing key or an append to a missing one. */
+function isNotStored(error: unknown): boolean {
+  return (error as { notStored?: boolean } | null)?.notStored === true;
+}
+
+async function memcachedClient(settings: ClientSettings): Promise<MemcacheClient> {
+  let Memcached: typeof import('memcached');
+  try {
+    // A CommonJS module: its export is the client class.
+    const loaded = (await import('memcached')) as unknown as { default: typeof import('memcached') };
+    Memcached = loaded.default;
+  } catch (error) {
+    throw missing('memcached', error);
+  }
+  // factor, minTimeout and maxTimeout are the library's pool-retry options; its type definitions omit them.
+  const options: import('memcached').options & { factor: number; minTimeout: number; maxTimeout: number } = {
+    timeout: settings.timeoutSeconds * 1000,
+    poolSize: 25,
+    // When every connection is busy, wait briefly for one (the library's default first wait is 1 s).
+    retries: 5,
+    factor: 2,
+    minTimeout: 10,
+    maxTimeout: 200,
+    // A server that fails is retried after 1 s rather than dropped from the pool.
+    retry: 1000,
+    remove: false,
+    idle: 30_000,
+  };
+  const client = new Memcached(settings.servers, options);
+  const call = <R>(run: (done: (error: unknown, result: R) => void) => void): Promise<R> =>
+    new Promise((resolve, reject) => {
+      run((error, result) => {
+        if (error) reject(error instanceof Error ? error : new Error(JSON.stringify(error)));
+        else resolve(result);
+      });
+    });
+  const increment = async (key: string, initial: number): Promise<number> => {
+    const value = await call<number | boolean>((done) => {
+      client.incr(key, 1, done);
+    });
+    if (typeof value === 'number') return value;
+    // No counter yet: create it; if another process did meanwhile, increment theirs.
+    if (
+      await call<boolean>((done) => {
+        client.add(key, String(initial), 0, done);
+      })
+    )
+      return initial;
+    return increment(key, initial);
+  };
+  return {
+    module: 'memcached',
+    async get(key) {
+      const value = await call<unknown>((done) => {
+        client.get(key, done);
+      });
+      if (value === undefined || value === false) return null;
+      // Values are stored as strings; the library may give numbers back for numeric ones (counters).
+      if (Buffer.isBuffer(value)) return value.toString('utf8');
+      return typeof value === 'string' ? value : JSON.stringify(value);
+    },
+    set: (key, value, expires) =>
+      call((done) => {
+        client.set(key, value, expires, done);
+      }),
+    async add(key, value, expires) {
+      try {
+        return await call<boolean>((done) => {
+          client.add(key, value, expires, done);
+        });
+      } catch (error) {
+        // The memcached library reports an existing key as an error.
+        if (isNotStored(error)) return false;
+        throw error;
+      }
+    },
+    async append(key, value) {
+      try {
+        return await call<boolean>((done) => {
+          client.append(key, value, done);
+        });
+      } catch (error) {
+        if (isNotStored(error)) return false;
+        throw error;
+      }
+    },
+    delete: (key) =>
+      call((done) => {
+        client.del(key, done);
+      }),
+    increment,
+    touch: async (key, expires) => {
+      await call<undefined>((done) => {
+        client.touch(key, expires, (error: unknown) => {
+          done(error, undefined);
+        });
+      });
+      return true;
+    },
+    close: () => {
+      client.end();
+    },
+  };
+}
+
+/** The client for `memcache_module`: `auto` takes memjs, or the memcached library when only it is installed. */
+export async function openMemcacheClient(module: string, settings: ClientSettings): Promise<MemcacheClient> {
+  if (module === 'memjs') return memjsClient(settings);
+  if (module === 'memcached') return memcachedClient(settings);
+  try {
+    return await memjsClient(settings);
+  } catch (memjsError) {
+    if (!(memjsError instanceof MissingDependencyError)) throw memjsError;
+    return memcachedClient(settings).catch((error: unknown) => {
+      throw error instanceof MissingDependencyError
+        ? new MissingDependencyError('memjs', 'The ext:memcached back-end (or the "memcached" package)', {
+            cause: error,
+          })
+        : error;
+    });
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * Each server killed and restarted under load. The test starts its own server of each kind on a spare port (never
+ * the machine's shared ones), runs sessions and cached reads against it from several concurrent loops, kills it
+ * with SIGKILL (PostgreSQL: an immediate shutdown, its crash), and starts it again. Checked:
+ * - while it is down, cache reads fall back to the creator and report a `backend-error`; session saves fail with a
+ *   typed SessionStoreError; nothing hangs;
+ * - once it is back, service resumes by itself (no reconnect call);
+ * - on the durable stores (Redis with appendfsync always, PostgreSQL, MariaDB) every session save that was
+ *   acknowledged, before or after the crash, loads with its value. memcached keeps nothing over a restart by design.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CacheManager, type CacheEvent } from '../../src/index.js';
+import { SessionManager, SessionStoreError } from '../../src/session/index.js';
+import { describeWhenAvailable } from '../helpers/services.js';
+
+const isRoot = process.getuid?.() === 0;
+
+/** A server this test owns: how to start it, crash it, and reach it. */
+interface OwnServer {
+  name: string;
+  /** Why it cannot run here, if it cannot. */
+  unavailable: string | undefined;
+  /** Prepares the data directory (once). */
+  init?(dir: string): void;
+  start(dir: string): ChildProcess | undefined;
+  crash(dir: string, process: ChildProcess | undefined): void;
+  /** Runs after the first start (create the database). */
+  ready?(dir: string): void;
+  options: Record<string, unknown>;
+  durable: boolean;
+}
+
+function installed(command: string, args: string[] = ['--version']): boolean {
+  return spawnSync(command, args, { stdio: 'ignore' }).status === 0;
+}
+
+/** Runs a command as `user` when this process is root (PostgreSQL and MariaDB refuse to run as root). */
+function runAs(user: string, command: string, args: string[]): void {
+  const result = isRoot
+    ? spawnSync('su', [user, '-s', '/bin/sh', '-c', [command, ...args].map((a) => `'${a}'`).join(' ')])
+    : spawnSync(command, args);
+  if (result.status !== 0) throw new Error(`${command} failed: ${result.stderr.toString()}`);
+}
+
+function ownedBy(dir: string, user: string): string {
+  if (isRoot) {
+    const uid = Number(spawnSync('id', ['-u', user]).stdout.toString());
+    const gid = Number(spawnSync('id', ['-g', user]).stdout.toString());
+    chownSync(dir, uid, gid);
+  }
+  return dir;
+}
+
+const PG_BIN = spawnSync('sh', ['-c', 'ls -d /usr/lib/postgresql/*/bin | tail -n1']).stdout.toString().trim();
+
+const SERVERS: OwnServer[] = [
+  {
+    name: 'Redis',
+    unavailable: installed('redis-server') ? undefined : 'redis-server is not installed',
+    start: (dir) =>
+      spawn(
+        'redis-server',
+        [
+          '--port',
+          '6391',
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'yes',
+          '--appendfsync',
+          'always',
+        ],
+        { cwd: dir, stdio: 'ignore' },
+      ),
+    crash: (_dir, server) => server?.kill('SIGKILL'),
+    options: { type: 'ext:redis', url: 'redis://127.0.0.1:6391/0' },
+    durable: true,
+  },
+  {
+    name: 'memcached',
+    unavailable: installed('memcached', ['-h']) ? undefined : 'memcached is not installed',
+    start: () =>
+      spawn(
+        'memcached',
+        ['-l', '127.0.0.1', '-p', '11291', '-U', '0', '-m', '64', ...(isRoot ? ['-u', 'root'] : [])],
+        {
+          stdio: 'ignore',
+        },
+      ),
+    crash: (_dir, server) => server?.kill('SIGKILL'),
+    options: { type: 'ext:memcached', url: '127.0.0.1:11291' },
+    durable: false,
+  },
+  {
+    name: 'PostgreSQL',
+    unavailable:
+      PG_BIN !== '' && installed(join(PG_BIN, 'pg_ctl')) ? undefined : 'PostgreSQL is not installed',
+    init: (dir) => {
+      runAs('postgres', join(PG_BIN, 'initdb'), [
+        '-D',
+        join(ownedBy(dir, 'postgres'), 'data'),
+        '-U',
+        'postgres',
+      ]);
+    },
+    start: (dir) => {
+      runAs('postgres', join(PG_BIN, 'pg_ctl'), [
+        '-D',
+        join(dir, 'data'),
+        '-l',
+        join(dir, 'log'),
+        '-w',
+        '-o',
+        `-p 5439 -k ${dir} -c listen_addresses=127.0.0.1`,
+        'start',
+      ]);
+      return undefined;
+    },
+    // An immediate shutdown is PostgreSQL's crash: no checkpoint, recovery from the WAL at the next start.
+    crash: (dir) => {
+      runAs('postgres', join(PG_BIN, 'pg_ctl'), ['-D', join(dir, 'data'), '-m', 'immediate', 'stop']);
+    },
+    options: { type: 'ext:database', url: 'postgresql://postgres@127.0.0.1:5439/postgres' },
+    durable: true,
+  },
+  {
+    name: 'MariaDB',
+    unavailable: installed('mariadbd', ['--version']) ? undefined : 'MariaDB is not installed',
+    init: (dir) => {
+      const result = spawnSync('mariadb-install-db', [
+        '--no-defaults',
+        ...(isRoot ? ['--user=mysql'] : []),
+        `--datadir=${join(ownedBy(dir, 'mysql'), 'data')}`,
+        '--auth-root-authentication-method=normal',
+        '--skip-test-db',
+      ]);
+      if (result.status !== 0) throw new Error(`mariadb-install-db failed: ${result.stderr.toString()}`);
+    },
+    start: (dir) =>
+      spawn(
+        'mariadbd',
+        [
+          '--no-defaults',
+          ...(isRoot ? ['--user=mysql'] : []),
+          `--datadir=${join(dir, 'data')}`,
+          '--bind-address=127.0.0.1',
+          '--port=3316',
+          `--socket=${join(dir, 'sock')}`,
+          `--pid-file=${join(dir, 'pid')}`,
+        ],
+        { stdio: 'ignore' },
+      ),
+    ready: () => {
+      const result = spawnSync('mariadb', [
+        '--no-defaults',
+        '-h127.0.0.1',
+        '-P3316',
+        '-uroot',
+        '-e',
+        'CREATE DATABASE IF NOT EXISTS test',
+      ]);
+      if (result.status !== 0) throw new Error(`creating the database failed: ${result.stderr.toString()}`);
+    },
+    crash: (_dir, server) => server?.kill('SIGKILL'),
+    options: { type: 'ext:database', url: 'mysql://root@127.0.0.1:3316/test' },
+    durable: true,
+  },
+];
+
+async function waitUntil(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await sleep(100);
+  }
+  throw new Error('condition not met in time');
+}
+
+/** Concurrent loops of session saves and cached reads, recording what was acknowledged and what failed. */
+class Load {
+  readonly acknowledged = new Map<string, number>();
+  saveFailures = 0;
+  otherErrors: unknown[] = [];
+  #running = true;
+  readonly #loops: Promise<void>[];
+
+  constructor(sessions: SessionManager, cache: ReturnType<CacheManager['getCache']>, loops = 8) {
+    let counter = 0;
+    this.#loops = Array.from({ length: loops }, async () => {
+      while (this.#running) {
+        const n = (counter += 1);
+        const session = sessions.session<{ n: number }>(undefined);
+        try {
+          await session.set('n', n);
+          await session.save();
+          this.acknowledged.set(session.id, n);
+        } catch (error) {
+          if (error instanceof SessionStoreError) this.saveFailures += 1;
+          else this.otherErrors.push(error);
+        }
+        // A cached read never fails: it falls back to the creator while the store is down.
+        await cache
+          .get(`key-${String(n % 20)}`, { createfunc: () => `value ${String(n)}` })
+          .catch((error: unknown) => {
+            this.otherErrors.push(error);
+          });
+        await sleep(5);
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    await Promise.all(this.#loops);
+  }
+}
+
+describe('server outages under load', () => {
+  for (const server of SERVERS) {
+    describeWhenAvailable(`${server.name} killed and restarted under load`, server.unavailable, () => {
+      const dir = mkdtempSync(join(tmpdir(), `beaker-outage-${server.name.toLowerCase()}-`));
+      let running: ChildProcess | undefined;
+      afterAll(async () => {
+        const exited =
+          running && running.exitCode === null ? once(running, 'exit').catch(() => undefined) : undefined;
+        server.crash(dir, running);
+        await exited;
+        // The database servers' data directories are large: do not leave them behind.
+        rmSync(dir, { recursive: true, force: true });
+      });
+
+      it('fails fast and typed while down, resumes by itself, and loses nothing acknowledged', async () => {
+        server.init?.(dir);
+        running = server.start(dir);
+        const events: CacheEvent[] = [];
+        const cache = new CacheManager({ ...server.options, onEvent: (event) => events.push(event) });
+        const sessions = new SessionManager({
+          ...server.options,
+          secret: 'outage-test-secret-of-32-bytes-or-more!!',
+        });
+        await waitUntil(async () => {
+          server.ready?.(dir);
+          const probe = sessions.session(undefined);
+          await probe.set('probe', true);
+          await probe.save();
+          return true;
+        });
+        const load = new Load(sessions, cache.getCache('outage'));
+        await sleep(800);
+        const beforeCrash = load.acknowledged.size;
+
+        server.crash(dir, running);
+        await sleep(1500);
+        const failuresWhileDown = load.saveFailures;
+        const fallbacks = events.filter((event) => event.type === 'backend-error').length;
+
+        running = server.start(dir);
+        const acknowledgedAtRestart = load.acknowledged.size;
+        await waitUntil(() => Promise.resolve(load.acknowledged.size > acknowledgedAtRestart + 20));
+        await load.stop();
+
+        expect(beforeCrash).toBeGreaterThan(20);
+        expect(failuresWhileDown).toBeGreaterThan(0);
+        expect(fallbacks).toBeGreaterThan(0);
+        expect(load.otherErrors).toEqual([]);
+        if (server.durable) {
+          const lost: string[] = [];
+          for (const [id, n] of load.acknowledged) {
+            const loaded = await sessions.getById<{ n: number }>(id);
+            if ((await loaded?.get('n')) !== n) lost.push(id);
+          }
+          expect(lost).toEqual([]);
+        }
+        await cache.close();
+        await sessions.close();
+      }, 90_000);
+    });
+  }
+});
