@@ -517,6 +517,19 @@ function describeAcrossProcesses(
       expect(values.filter((value) => value === 'stale value')).toHaveLength(processes * callers - 1);
     }, 60_000);
 
+    it('takes over the creation lock of a holder killed with SIGKILL mid-creation, within the lease', async () => {
+      const namespace = freshNamespace();
+      // A short lease, and a lock wait far longer than the test: only a takeover can end it in time.
+      const leased = { ...options, lock_lease: 5, lock_timeout: 120 };
+      const holder = startWorker({ ...task('holder', namespace, join(scratch, 'unused')), options: leased });
+      await holder.waitFor('creating');
+      holder.child.kill('SIGKILL');
+      const cache = manager(leased, Date.now).getCache<string>(namespace);
+      expect(await cache.get('shared-key', { createfunc: () => 'created after the takeover' })).toBe(
+        'created after the takeover',
+      );
+    }, 30_000);
+
     it('never leaves a torn entry when a writer is killed with SIGKILL mid-write', async () => {
       const namespace = freshNamespace();
       const reader = manager({}, Date.now).getCache(namespace);

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 
 /** What a worker is asked to do. */
 export interface WorkerTask {
-  mode: 'stampede' | 'writer';
+  mode: 'stampede' | 'writer' | 'holder';
   type: string;
   options: Record<string, unknown>;
   /** A module exporting `register(manager)`, for back-ends that are not built in. */

@@ -4,6 +4,7 @@
  * - `stampede`: after "go" on stdin, `callers` concurrent `get`s of one key with a slow createfunc; each creation
  *   appends a line to `countFile`; prints the values received as JSON.
  * - `writer`: writes self-checking values to `keys` keys in a loop until killed; prints "ready" after the first.
+ * - `holder`: starts creating `key` with a createfunc that never ends, prints "creating", and waits to be killed.
  * @module
  */
 import { appendFileSync } from 'node:fs';
@@ -51,6 +52,18 @@ async function writer(manager: CacheManager, task: WorkerTask): Promise<void> {
   }
 }
 
+async function holder(manager: CacheManager, task: WorkerTask): Promise<void> {
+  const cache = manager.getCache(task.namespace);
+  // Keeps the process alive: the lock's renewal timer does not.
+  setInterval(() => undefined, 1000);
+  await cache.get(task.key, {
+    createfunc: () => {
+      process.stdout.write('creating\n');
+      return new Promise<never>(() => undefined);
+    },
+  });
+}
+
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? '{}') as WorkerTask;
   const manager = new CacheManager({ type: task.type, ...task.options, onEvent: () => undefined });
@@ -61,6 +74,7 @@ async function main(): Promise<void> {
     module.register(manager);
   }
   if (task.mode === 'stampede') await stampede(manager, task);
+  else if (task.mode === 'holder') await holder(manager, task);
   else await writer(manager, task);
   await manager.close();
   process.exit(0);

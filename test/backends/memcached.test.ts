@@ -1,6 +1,11 @@
 /** ext:memcached against a pool of three real servers (scripts/services.sh starts them). */
+import { expect, it } from 'vitest';
+import memjs from 'memjs';
 import { describeBackendConformance } from '../../src/testing/index.js';
-import { serverStores } from '../helpers/server-stores.js';
+import { memcachedBackend, rendezvous } from '../../src/backends/memcached/index.js';
+import { sha256Hex } from '../../src/backends/digest.js';
+import { describeWhenAvailable } from '../helpers/services.js';
+import { MEMCACHED_SERVERS, serverStores } from '../helpers/server-stores.js';
 
 for (const store of (await serverStores()).filter(({ label }) => label.startsWith('ext:memcached'))) {
   const { type, ...options } = store.options;
@@ -11,3 +16,28 @@ for (const store of (await serverStores()).filter(({ label }) => label.startsWit
     ...(store.unavailable === undefined ? {} : { unavailable: store.unavailable }),
   });
 }
+
+const unavailable = (await serverStores()).find(({ label }) => label === 'ext:memcached')?.unavailable;
+describeWhenAvailable('ext:memcached key index', unavailable, () => {
+  it('lists a rewritten key once, so rewrites do not grow the index toward the item size limit', async () => {
+    const backend = await memcachedBackend(
+      { url: MEMCACHED_SERVERS },
+      { clock: Date.now, report: () => undefined },
+    );
+    const namespace = `index-${String(Date.now())}`;
+    for (let round = 0; round < 200; round += 1)
+      await backend.set(namespace, 'same key', `value ${String(round)}`);
+    await backend.set(namespace, 'other key', 'v');
+    expect((await backend.keys(namespace)).sort()).toEqual(['other key', 'same key']);
+    const raw = memjs.Client.create(MEMCACHED_SERVERS.replaceAll(';', ','), {
+      logger: { log: () => undefined },
+    });
+    // Read the index the way the back-end names it: on the server rendezvous hashing picks.
+    const servers = MEMCACHED_SERVERS.split(';');
+    (raw as unknown as { getServer: (key: string) => number }).getServer = (key) => rendezvous(servers, key);
+    const index = `bk:idx:${sha256Hex(namespace).slice(0, 32)}:1`;
+    expect((await raw.get(index)).value?.toString()).toBe('"same key"\n"other key"\n');
+    raw.quit();
+    await backend.close();
+  });
+});

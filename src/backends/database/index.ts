@@ -11,8 +11,8 @@
  * - Every statement has a timeout, and the pool a bounded wait for a connection.
  * @module
  */
-import { createHash } from 'node:crypto';
 import { BackendError, ConfigError } from '../../errors.js';
+import { namespaceDigest, sha256Hex } from '../digest.js';
 import { storeCommand } from '../store-command.js';
 import { ReadCoalescer } from '../read-coalescer.js';
 import { LeaseLockProvider, type LeaseStore } from '../../locks/lease.js';
@@ -65,10 +65,6 @@ const DEFAULT_POOL: PoolSettings = {
 const LOCK_NAMESPACE = 'lock';
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const COLUMNS = 'ns_hash, key_hash, namespace, entry_key, data, expires_at';
-
-function digest(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
 
 /** The SQL of one dialect for one table. */
 interface Statements {
@@ -199,7 +195,7 @@ export class DatabaseBackend implements Backend {
   }
 
   get(namespace: string, key: string): Promise<unknown> {
-    const [namespaceHash, keyHash] = [digest(namespace), digest(key)];
+    const [namespaceHash, keyHash] = [namespaceDigest(namespace), sha256Hex(key)];
     return this.#reads.read(`${namespaceHash}:${keyHash}`, () => this.#select(namespaceHash, keyHash));
   }
 
@@ -213,7 +209,7 @@ export class DatabaseBackend implements Backend {
   async set(namespace: string, key: string, data: unknown, options: SetOptions = {}): Promise<void> {
     if (typeof data !== 'string') throw new TypeError(`the ${this.type} back-end stores text entries`);
     const expiresAt = options.ttlMs === undefined ? null : Math.ceil(this.#clock() + options.ttlMs);
-    const [namespaceHash, keyHash] = [digest(namespace), digest(key)];
+    const [namespaceHash, keyHash] = [namespaceDigest(namespace), sha256Hex(key)];
     this.#reads.forget(`${namespaceHash}:${keyHash}`);
     await this.#run('INSERT', this.#sql.upsert, [
       namespaceHash,
@@ -227,7 +223,7 @@ export class DatabaseBackend implements Backend {
   }
 
   async delete(namespace: string, key: string): Promise<boolean> {
-    const params = [digest(namespace), digest(key), this.#clock()];
+    const params = [namespaceDigest(namespace), sha256Hex(key), this.#clock()];
     this.#reads.forget(`${params[0]}:${params[1]}`);
     return (await this.#run('DELETE', this.#sql.delete, params)).affected > 0;
   }
@@ -237,13 +233,13 @@ export class DatabaseBackend implements Backend {
   }
 
   async keys(namespace: string): Promise<string[]> {
-    const { rows } = await this.#run('SELECT', this.#sql.keys, [digest(namespace), this.#clock()]);
+    const { rows } = await this.#run('SELECT', this.#sql.keys, [namespaceDigest(namespace), this.#clock()]);
     return rows.map((row) => JSON.parse(String(row.entry_key)) as string);
   }
 
   async clear(namespace: string): Promise<void> {
     this.#reads.forgetAll();
-    await this.#run('DELETE', this.#sql.clear, [digest(namespace)]);
+    await this.#run('DELETE', this.#sql.clear, [namespaceDigest(namespace)]);
   }
 
   async prune(): Promise<number> {
@@ -325,20 +321,19 @@ function poolSettings(
 }
 
 async function prepareTable(type: string, client: SqlClient, sql: Statements, table: string): Promise<void> {
+  let createError: unknown;
   try {
     for (const statement of sql.create) await client.query(statement);
   } catch (error) {
-    // Several processes creating the table at once: one wins, the others see it exist.
-    await client.query(sql.checkLayout).catch(() => {
-      throw new BackendError(type, `cannot create the table ${table}`, { cause: error });
-    });
+    // Several processes creating the table at once: one wins, and the others find it below.
+    createError = error;
   }
   await client.query(sql.checkLayout).catch((error: unknown) => {
     throw new BackendError(
       type,
-      `the table ${table} exists with another layout (Beaker's one-row-per-namespace table?); ` +
-        'set table_name to a new table',
-      { cause: error },
+      `the table ${table} cannot be created, or exists with another layout (Beaker's one-row-per-namespace ` +
+        'table?); set table_name to a new table',
+      { cause: createError ?? error },
     );
   });
 }

@@ -182,8 +182,9 @@ export function wrapBoundClient(bind: unknown): SqlClient {
   if (typeof given.query === 'function' && ('totalCount' in given || 'connectionParameters' in given)) {
     return pgClient(given as unknown as PgQueryable, keepOpen);
   }
-  // mysql2: the callback API has promise(), which gives the promise API.
-  if (typeof given.query === 'function' && 'config' in given) {
+  // mysql2: the callback API has config and promise(), which gives the promise API; the promise API wraps its
+  // callback pool or connection.
+  if (typeof given.query === 'function' && ('config' in given || 'pool' in given || 'connection' in given)) {
     const promised =
       typeof given.promise === 'function' ? (given.promise as () => unknown).call(given) : given;
     return mysqlClient(promised as MysqlQueryable, keepOpen);

@@ -11,9 +11,9 @@
  *   `DATASTORE_EMULATOR_HOST` or Google's service with the application's default credentials.
  * @module
  */
-import { createHash } from 'node:crypto';
 import type { Datastore, Key, PropertyFilter } from '@google-cloud/datastore';
 import { BackendError, ConfigError, MissingDependencyError } from '../../errors.js';
+import { namespaceDigest, sha256Hex } from '../digest.js';
 import { storeCommand } from '../store-command.js';
 import { ReadCoalescer } from '../read-coalescer.js';
 import { LeaseLockProvider, type LeaseStore } from '../../locks/lease.js';
@@ -67,10 +67,6 @@ const CALL_TIMEOUT_MS = 10_000;
 const BATCH = 500;
 const UNINDEXED = ['namespace', 'entry_key', 'data'];
 
-function digest(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
 function isLive(entity: { expires_at: number | null }, now: number): boolean {
   return entity.expires_at === null || entity.expires_at > now;
 }
@@ -107,7 +103,7 @@ export class GoogleBackend implements Backend {
   }
 
   #key(namespace: string, key: string): Key {
-    return this.#client.key([this.#kind, `${digest(namespace)}:${digest(key)}`]);
+    return this.#client.key([this.#kind, `${namespaceDigest(namespace)}:${sha256Hex(key)}`]);
   }
 
   #run<R>(what: string, command: () => Promise<R>): Promise<R> {
@@ -132,7 +128,7 @@ export class GoogleBackend implements Backend {
     const target = this.#key(namespace, key);
     this.#reads.forget(target.name ?? '');
     const entity: EntryEntity = {
-      ns: digest(namespace),
+      ns: namespaceDigest(namespace),
       namespace,
       entry_key: key,
       data: Buffer.from(data, 'utf8'),
@@ -156,7 +152,9 @@ export class GoogleBackend implements Backend {
   }
 
   async keys(namespace: string): Promise<string[]> {
-    const query = this.#client.createQuery(this.#kind).filter(new this.#filter('ns', '=', digest(namespace)));
+    const query = this.#client
+      .createQuery(this.#kind)
+      .filter(new this.#filter('ns', '=', namespaceDigest(namespace)));
     const [entities] = await this.#run('query', () => this.#client.runQuery(query, this.#call));
     const now = this.#clock();
     return (entities as EntryEntity[])
@@ -168,7 +166,7 @@ export class GoogleBackend implements Backend {
     this.#reads.forgetAll();
     const query = this.#client
       .createQuery(this.#kind)
-      .filter(new this.#filter('ns', '=', digest(namespace)))
+      .filter(new this.#filter('ns', '=', namespaceDigest(namespace)))
       .select('__key__');
     await this.#deleteMatching(query);
   }

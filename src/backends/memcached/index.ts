@@ -14,6 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { BackendError, ConfigError } from '../../errors.js';
+import { namespaceDigest } from '../digest.js';
 import { storeCommand } from '../store-command.js';
 import { openMemcacheClient, type MemcacheClient } from './clients.js';
 import { LeaseLockProvider, type LeaseStore } from '../../locks/lease.js';
@@ -47,6 +48,8 @@ const COMMAND_TIMEOUT_SECONDS = 5;
 /** memcached reads TTLs above 30 days as absolute Unix times. */
 const MAX_RELATIVE_TTL_SECONDS = 30 * 24 * 3600;
 const DEFAULT_LEASE_MS = 30_000;
+/** How many listed keys a process remembers before it forgets them all (and appends again on the next writes). */
+const MAX_REMEMBERED_INDEXED = 100_000;
 
 function digest(text: string, length = 43): string {
   return createHash('sha256').update(text).digest('base64url').slice(0, length);
@@ -80,6 +83,9 @@ export class MemcachedBackend implements Backend {
   readonly locks: LeaseLockProvider;
   readonly #client: MemcacheClient;
   readonly #generations = new Map<string, { generation: string; at: number }>();
+  /** The keys this process already listed in each key index (by index key), so that rewrites do not append. */
+  readonly #indexed = new Map<string, Set<string>>();
+  #indexedCount = 0;
 
   constructor(client: MemcacheClient, leaseMs: number, context: BackendContext) {
     this.#client = client;
@@ -96,7 +102,7 @@ export class MemcachedBackend implements Backend {
   }
 
   #namespaceId(namespace: string): string {
-    return digest(namespace, 24);
+    return namespaceDigest(namespace).slice(0, 32);
   }
 
   /** The namespace's current generation (cached briefly; created at 1 on first use). */
@@ -137,18 +143,44 @@ export class MemcachedBackend implements Backend {
   async set(namespace: string, key: string, data: unknown, options: SetOptions = {}): Promise<void> {
     if (typeof data !== 'string') throw new TypeError('the ext:memcached back-end stores text entries');
     const target = await this.#keyOf(namespace, key);
-    const stored = await this.#run('SET', () =>
-      this.#client.set(target, `${JSON.stringify(key)}\n${data}`, expiresOf(options.ttlMs)),
-    );
+    // The entry and its line in the key index are written at once: one round trip, not two. keys() checks that
+    // each listed key is present, so an index line written before its entry is harmless.
+    const [stored] = await Promise.all([
+      this.#run('SET', () =>
+        this.#client.set(target, `${JSON.stringify(key)}\n${data}`, expiresOf(options.ttlMs)),
+      ),
+      this.#index(namespace, key),
+    ]);
     if (!stored)
       throw new BackendError(this.type, 'SET was refused (is the value larger than the item size limit?)');
+  }
+
+  /**
+   * Appends `key` to the namespace's key index, once per process and generation: rewriting a key does not grow the
+   * index (memcached items are at most 1 MB by default).
+   */
+  async #index(namespace: string, key: string): Promise<void> {
     const index = await this.#indexOf(namespace);
+    let listed = this.#indexed.get(index);
+    if (listed?.has(key)) return;
     const line = `${JSON.stringify(key)}\n`;
     const append = (): Promise<boolean> => this.#run('APPEND', () => this.#client.append(index, line));
-    if (!(await append())) {
-      // No index yet: create it; if another process created it meanwhile, append to theirs.
-      if (!(await this.#run('ADD', () => this.#client.add(index, line, 0)))) await append();
+    let done = await append();
+    // No index yet: create it; if another process created it meanwhile, append to theirs.
+    if (!done) done = (await this.#run('ADD', () => this.#client.add(index, line, 0))) || (await append());
+    if (!done) return;
+    if (!listed) {
+      if (this.#indexedCount >= MAX_REMEMBERED_INDEXED) this.#forgetIndexed();
+      listed = new Set();
+      this.#indexed.set(index, listed);
     }
+    listed.add(key);
+    this.#indexedCount += 1;
+  }
+
+  #forgetIndexed(): void {
+    this.#indexed.clear();
+    this.#indexedCount = 0;
   }
 
   async delete(namespace: string, key: string): Promise<boolean> {

@@ -11,9 +11,9 @@
  * - Every operation has a socket timeout, and server selection fails after 5 s when the server is down.
  * @module
  */
-import { createHash } from 'node:crypto';
 import type { Collection, MongoClient } from 'mongodb';
 import { BackendError, ConfigError, MissingDependencyError } from '../../errors.js';
+import { namespaceDigest, sha256Hex } from '../digest.js';
 import { storeCommand } from '../store-command.js';
 import { ReadCoalescer } from '../read-coalescer.js';
 import { LeaseLockProvider, type LeaseStore } from '../../locks/lease.js';
@@ -61,10 +61,6 @@ const DEFAULT_LEASE_MS = 30_000;
 const OPERATION_TIMEOUT_MS = 10_000;
 const DUPLICATE_KEY = 11000;
 
-function digest(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
 function liveFilter(now: number): { $or: object[] } {
   return { $or: [{ expiresAt: null }, { expiresAt: { $gt: new Date(now) } }] };
 }
@@ -103,7 +99,7 @@ export class MongodbBackend implements Backend {
   }
 
   async #read(namespace: string, key: string): Promise<EntryDocument | null> {
-    const id = `${digest(namespace)}:${digest(key)}`;
+    const id = `${namespaceDigest(namespace)}:${sha256Hex(key)}`;
     const found = await this.#reads.read(id, () =>
       this.#run('findOne', () => this.#entries.findOne({ _id: id })),
     );
@@ -116,8 +112,8 @@ export class MongodbBackend implements Backend {
 
   async set(namespace: string, key: string, data: unknown, options: SetOptions = {}): Promise<void> {
     if (typeof data !== 'string') throw new TypeError('the ext:mongodb back-end stores text entries');
-    const ns = digest(namespace);
-    const id = `${ns}:${digest(key)}`;
+    const ns = namespaceDigest(namespace);
+    const id = `${ns}:${sha256Hex(key)}`;
     this.#reads.forget(id);
     const expiresAt = options.ttlMs === undefined ? null : new Date(Math.ceil(this.#clock() + options.ttlMs));
     await this.#run('replaceOne', () =>
@@ -126,7 +122,7 @@ export class MongodbBackend implements Backend {
   }
 
   async delete(namespace: string, key: string): Promise<boolean> {
-    const id = `${digest(namespace)}:${digest(key)}`;
+    const id = `${namespaceDigest(namespace)}:${sha256Hex(key)}`;
     this.#reads.forget(id);
     const { deletedCount } = await this.#run('deleteOne', () =>
       this.#entries.deleteOne({ _id: id, ...liveFilter(this.#clock()) }),
@@ -139,7 +135,7 @@ export class MongodbBackend implements Backend {
   }
 
   async keys(namespace: string): Promise<string[]> {
-    const filter = { ns: digest(namespace), ...liveFilter(this.#clock()) };
+    const filter = { ns: namespaceDigest(namespace), ...liveFilter(this.#clock()) };
     const found = await this.#run('find', () =>
       this.#entries.find(filter, { projection: { key: 1 } }).toArray(),
     );
@@ -148,7 +144,7 @@ export class MongodbBackend implements Backend {
 
   async clear(namespace: string): Promise<void> {
     this.#reads.forgetAll();
-    await this.#run('deleteMany', () => this.#entries.deleteMany({ ns: digest(namespace) }));
+    await this.#run('deleteMany', () => this.#entries.deleteMany({ ns: namespaceDigest(namespace) }));
   }
 
   async prune(): Promise<number> {

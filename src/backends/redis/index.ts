@@ -10,9 +10,9 @@
  * - Every command has a timeout, so a server that is down fails calls instead of hanging them.
  * @module
  */
-import { createHash } from 'node:crypto';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { BackendError, MissingDependencyError } from '../../errors.js';
+import { namespaceDigest, sha256Hex } from '../digest.js';
 import { storeCommand } from '../store-command.js';
 import { LeaseLockProvider, type LeaseStore } from '../../locks/lease.js';
 import type {
@@ -53,12 +53,8 @@ const RENEW_SCRIPT =
 const RELEASE_SCRIPT =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
-function digest(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
 function namespacePrefix(namespace: string): string {
-  return `${PREFIX}${digest(namespace).slice(0, 32)}:`;
+  return `${PREFIX}${namespaceDigest(namespace).slice(0, 32)}:`;
 }
 
 function isHashedKey(key: string): boolean {
@@ -66,7 +62,7 @@ function isHashedKey(key: string): boolean {
 }
 
 function storageKey(namespace: string, key: string): string {
-  return `${namespacePrefix(namespace)}${isHashedKey(key) ? `#${digest(key)}` : key}`;
+  return `${namespacePrefix(namespace)}${isHashedKey(key) ? `#${sha256Hex(key)}` : key}`;
 }
 
 async function loadIoredis(): Promise<{ Redis: typeof Redis; Cluster: typeof Cluster }> {
@@ -281,6 +277,8 @@ const CLIENT_OPTIONS: RedisOptions = {
   // Fail fast while the server is down instead of queueing calls indefinitely.
   enableOfflineQueue: false,
   lazyConnect: true,
+  // Commands issued in the same tick go out as one pipeline: concurrent requests share round trips.
+  enableAutoPipelining: true,
 };
 
 function isClient(value: unknown): value is Client {
@@ -324,6 +322,7 @@ export const redisClusterBackend: BackendFactory = async (options, context) => {
     redisOptions: CLIENT_OPTIONS,
     enableOfflineQueue: false,
     lazyConnect: true,
+    enableAutoPipelining: true,
   });
   cluster.on('error', () => undefined);
   await cluster.connect().catch((error: unknown) => {

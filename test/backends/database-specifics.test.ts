@@ -1,0 +1,140 @@
+/**
+ * ext:database and ext:sqla beyond the conformance suite: SQLAlchemy URLs, options, a table with Beaker's old
+ * layout, and the application's own pools (pg, mysql2 callback and promise APIs, a hand-written SqlClient).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import mysql from 'mysql2';
+import mysqlPromise from 'mysql2/promise';
+import { BackendError, ConfigError } from '../../src/index.js';
+import type { BackendEvent } from '../../src/backends/index.js';
+import { databaseBackend, sqlaBackend, type SqlClient } from '../../src/backends/database/index.js';
+import { parseDatabaseUrl } from '../../src/backends/database/sql-client.js';
+import { describeWhenAvailable } from '../helpers/services.js';
+import { MARIADB_URL, POSTGRES_URL, serverStores } from '../helpers/server-stores.js';
+
+const events: BackendEvent[] = [];
+const context = { clock: Date.now, report: (event: BackendEvent) => events.push(event) };
+const stores = await serverStores();
+const unavailable = (label: string): string | undefined =>
+  stores.find((store) => store.label === label)?.unavailable;
+
+describe('SQLAlchemy URLs', () => {
+  it.each([
+    [
+      'postgresql://u:p@db:5433/app',
+      { dialect: 'postgres', connectionString: 'postgresql://u:p@db:5433/app' },
+    ],
+    ['postgresql+psycopg2://u@db/app', { dialect: 'postgres', connectionString: 'postgresql://u@db/app' }],
+    ['postgres://db/app', { dialect: 'postgres', connectionString: 'postgresql://db/app' }],
+    [
+      'mysql+pymysql://root@db/app?charset=utf8mb4',
+      { dialect: 'mysql', uri: 'mysql://root@db/app?charset=utf8mb4' },
+    ],
+    ['mariadb://root@db/app', { dialect: 'mysql', uri: 'mysql://root@db/app' }],
+    ['sqlite:///cache.db', { dialect: 'sqlite', file: 'cache.db' }],
+    ['sqlite:////var/lib/app/cache.db', { dialect: 'sqlite', file: '/var/lib/app/cache.db' }],
+    ['sqlite://', { dialect: 'sqlite', file: ':memory:' }],
+  ])('reads %s', (url, target) => {
+    expect(parseDatabaseUrl(url)).toEqual(target);
+  });
+
+  it('refuses what is not a database URL, naming the option', async () => {
+    expect(() => parseDatabaseUrl('oracle://db/app')).toThrow(ConfigError);
+    expect(() => parseDatabaseUrl('oracle://db/app')).toThrow(/option "url"/);
+    await expect(databaseBackend({}, context)).rejects.toThrow(/url \(or sa.url\) is required/);
+  });
+
+  it('refuses table and schema names that are not plain SQL identifiers', async () => {
+    await expect(
+      databaseBackend({ url: 'sqlite://', table_name: 'x; DROP TABLE y' }, context),
+    ).rejects.toThrow(/table_name must be a SQL identifier/);
+    await expect(databaseBackend({ url: 'sqlite://', schema_name: 'a.b' }, context)).rejects.toThrow(
+      ConfigError,
+    );
+  });
+
+  it('takes sa.url from sa_opts, reports the sa.* options it ignores and checks the numbers', async () => {
+    events.length = 0;
+    const backend = await databaseBackend({ sa_opts: { 'sa.url': 'sqlite://', 'sa.echo': 'true' } }, context);
+    await backend.set('ns', 'k', 'v');
+    expect(await backend.get('ns', 'k')).toBe('v');
+    expect(backend.capabilities.sharedAcrossProcesses).toBe(false);
+    await backend.close();
+    expect(events.map((event) => event.message)).toEqual([
+      'sa.echo is a SQLAlchemy option beaker-ts does not use; it is ignored',
+    ]);
+    await expect(
+      databaseBackend({ url: 'sqlite://', sa_opts: { 'sa.pool_size': 'ten' } }, context),
+    ).rejects.toThrow(/sa.pool_size must be a number/);
+  });
+});
+
+describeWhenAvailable(
+  'ext:database and ext:sqla on PostgreSQL',
+  unavailable('ext:database on PostgreSQL'),
+  () => {
+    const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 3 });
+    afterAll(async () => {
+      await pool.query('DROP TABLE IF EXISTS beaker_old_layout');
+      await pool.end();
+    });
+
+    it('refuses a table with Beaker’s one-row-per-namespace layout, saying what to do', async () => {
+      await pool.query(`CREATE TABLE IF NOT EXISTS beaker_old_layout (id SERIAL PRIMARY KEY,
+      namespace VARCHAR(255) NOT NULL UNIQUE, accessed TIMESTAMP NOT NULL, created TIMESTAMP NOT NULL,
+      data BYTEA NOT NULL)`);
+      const attempt = databaseBackend({ url: POSTGRES_URL, table_name: 'beaker_old_layout' }, context);
+      await expect(attempt).rejects.toThrow(BackendError);
+      await expect(attempt).rejects.toThrow(/or exists with another layout .*set table_name to a new table/);
+    });
+
+    it('works on the application’s pg Pool and leaves it open', async () => {
+      const backend = await sqlaBackend({ bind: pool, table: 'beaker_sqla' }, context);
+      await backend.set('ns', 'k', 'from sqla');
+      expect(await backend.get('ns', 'k')).toBe('from sqla');
+      await backend.close();
+      expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    });
+
+    it('works on a hand-written SqlClient', async () => {
+      const client: SqlClient = {
+        dialect: 'postgres',
+        async query(sql, params = []) {
+          let index = 0;
+          const result = await pool.query(
+            sql.replace(/\?/g, () => `$${String((index += 1))}`),
+            [...params],
+          );
+          return { rows: result.rows as Record<string, unknown>[], affected: result.rowCount ?? 0 };
+        },
+        close: () => Promise.reject(new Error('beaker-ts must not close a client it was given')),
+      };
+      const backend = await sqlaBackend({ bind: client, table_name: 'beaker_sqla' }, context);
+      await backend.set('ns', 'own client', 'yes');
+      expect(await backend.keys('ns')).toContain('own client');
+      await backend.close();
+    });
+
+    it('refuses a bind it does not know', async () => {
+      await expect(sqlaBackend({ bind: { query: 1 } }, context)).rejects.toThrow(/bind must be a pg Pool/);
+    });
+  },
+);
+
+describeWhenAvailable('ext:sqla on MariaDB', unavailable('ext:database on MariaDB'), () => {
+  it.each([
+    ['callback', () => mysql.createPool({ uri: MARIADB_URL, connectionLimit: 2 })],
+    ['promise', () => mysqlPromise.createPool({ uri: MARIADB_URL, connectionLimit: 2 })],
+  ])('works on a mysql2 pool (%s API) and leaves it open', async (_api, create) => {
+    const pool = create();
+    const backend = await sqlaBackend({ bind: pool, table: 'beaker_sqla' }, context);
+    await backend.set('ns', 'k', `via ${_api}`);
+    expect(await backend.get('ns', 'k')).toBe(`via ${_api}`);
+    await backend.close();
+    const promised = 'promise' in pool && typeof pool.promise === 'function' ? pool.promise() : pool;
+    const [rows] = await (promised as mysqlPromise.Pool).query('SELECT 1 AS one');
+    expect(rows).toEqual([{ one: 1 }]);
+    await (promised as mysqlPromise.Pool).end();
+  });
+});
