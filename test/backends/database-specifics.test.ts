@@ -116,6 +116,30 @@ describeWhenAvailable(
       await backend.close();
     });
 
+    it('wakes a lock waiter through LISTEN/NOTIFY when the lock is released', async () => {
+      const [owner, waiter] = await Promise.all([
+        databaseBackend({ url: POSTGRES_URL, table_name: 'beaker_ts_conformance' }, context),
+        databaseBackend({ url: POSTGRES_URL, table_name: 'beaker_ts_conformance' }, context),
+      ]);
+      const name = `wake-${String(Date.now())}`;
+      const lock = await owner.locks?.acquire(name, 0);
+      expect(lock).toBeDefined();
+      let acquiredAt = 0;
+      const waiting = waiter.locks?.acquire(name, 10_000).then((handle) => {
+        acquiredAt = Date.now();
+        return handle;
+      });
+      // After a second of waiting, the waiter's poll interval is at its 200 ms cap: only a notification is faster.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const releasedAt = Date.now();
+      await lock?.release();
+      const handle = await waiting;
+      expect(handle).toBeDefined();
+      expect(acquiredAt - releasedAt).toBeLessThan(100);
+      await handle?.release();
+      await Promise.all([owner.close(), waiter.close()]);
+    });
+
     it('refuses a bind it does not know', async () => {
       await expect(sqlaBackend({ bind: { query: 1 } }, context)).rejects.toThrow(/bind must be a pg Pool/);
     });

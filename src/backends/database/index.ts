@@ -255,14 +255,62 @@ export class DatabaseBackend implements Backend {
   }
 }
 
-/** Leases as rows: an insert that does nothing when the row exists takes the lock. */
+/** The PostgreSQL channel a released lock is announced on (the payload is the lock's key). */
+const RELEASE_CHANNEL = 'beaker_lock_released';
+
+/**
+ * Leases as rows: an insert that does nothing when the row exists takes the lock. On PostgreSQL a release is
+ * announced by NOTIFY, which wakes waiters at once; elsewhere (and if a notification is lost) they poll.
+ */
 class SqlLeaseStore implements LeaseStore {
   readonly #client: SqlClient;
   readonly #sql: Statements;
+  readonly #waiters = new Map<string, Set<() => void>>();
+  #listening: Promise<boolean> | undefined;
 
   constructor(client: SqlClient, sql: Statements) {
     this.#client = client;
     this.#sql = sql;
+  }
+
+  /** Whether release notifications arrive (listening starts on first use). */
+  #listen(): Promise<boolean> {
+    if (!this.#client.listen) return Promise.resolve(false);
+    this.#listening ??= this.#client
+      .listen(RELEASE_CHANNEL, (key) => {
+        for (const wake of [...(this.#waiters.get(key) ?? [])]) wake();
+      })
+      .then(
+        () => true,
+        () => {
+          this.#listening = undefined;
+          return false;
+        },
+      );
+    return this.#listening;
+  }
+
+  async waitForRelease(key: string, ms: number): Promise<void> {
+    if (!(await this.#listen())) {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return;
+    }
+    let waiting = this.#waiters.get(key);
+    if (!waiting) {
+      waiting = new Set();
+      this.#waiters.set(key, waiting);
+    }
+    const listeners = waiting;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        listeners.delete(done);
+        if (listeners.size === 0 && this.#waiters.get(key) === listeners) this.#waiters.delete(key);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      listeners.add(done);
+    });
   }
 
   async take(key: string, token: string, leaseMs: number): Promise<boolean> {
@@ -283,7 +331,10 @@ class SqlLeaseStore implements LeaseStore {
   }
 
   async release(key: string, token: string): Promise<boolean> {
-    return (await this.#client.query(this.#sql.releaseLock, [key, Buffer.from(token)])).affected === 1;
+    const released =
+      (await this.#client.query(this.#sql.releaseLock, [key, Buffer.from(token)])).affected === 1;
+    if (released) await this.#client.notify?.(RELEASE_CHANNEL, key).catch(() => undefined);
+    return released;
   }
 }
 

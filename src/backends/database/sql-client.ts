@@ -24,6 +24,13 @@ export interface SqlClient {
   query(sql: string, params?: readonly unknown[]): Promise<SqlResult>;
   /** Closes the pool; never called for a client the application passed in. */
   close(): Promise<void>;
+  /**
+   * Calls `onMessage` with the payload of each notification on `channel` (PostgreSQL's LISTEN), on a connection
+   * of its own; resolves once listening. Absent where the database cannot notify.
+   */
+  listen?(channel: string, onMessage: (payload: string) => void): Promise<void>;
+  /** Sends a notification on `channel` (PostgreSQL's NOTIFY), when {@link listen} is there. */
+  notify?(channel: string, payload: string): Promise<void>;
 }
 
 /** Pool settings read from Beaker's `sa_opts` (`sa.pool_size`, `sa.pool_timeout`, `sa.pool_recycle`). */
@@ -103,6 +110,59 @@ export function pgClient(pool: PgQueryable, close: () => Promise<void>): SqlClie
   };
 }
 
+/**
+ * LISTEN on one connection taken from the pool for good. A connection that drops is replaced by the next
+ * listen() call (waiters fall back to polling meanwhile).
+ */
+class PgListener {
+  readonly #pool: import('pg').Pool;
+  #connection: Promise<import('pg').PoolClient> | undefined;
+  readonly #handlers = new Map<string, (payload: string) => void>();
+
+  constructor(pool: import('pg').Pool) {
+    this.#pool = pool;
+  }
+
+  async listen(channel: string, onMessage: (payload: string) => void): Promise<void> {
+    const known = this.#handlers.has(channel);
+    this.#handlers.set(channel, onMessage);
+    const connection = await this.#connect();
+    if (!known) await connection.query(`LISTEN "${channel}"`);
+  }
+
+  #connect(): Promise<import('pg').PoolClient> {
+    if (!this.#connection) {
+      const connecting = this.#pool.connect().then(async (connection) => {
+        connection.on('notification', (message) => {
+          this.#handlers.get(message.channel)?.(message.payload ?? '');
+        });
+        connection.on('error', () => {
+          this.#connection = undefined;
+          connection.release(true);
+        });
+        // A replaced connection listens again on every channel.
+        for (const channel of this.#handlers.keys()) await connection.query(`LISTEN "${channel}"`);
+        return connection;
+      });
+      connecting.catch(() => {
+        this.#connection = undefined;
+      });
+      this.#connection = connecting;
+    }
+    return this.#connection;
+  }
+
+  close(): void {
+    void this.#connection?.then(
+      (connection) => {
+        connection.release(true);
+      },
+      () => undefined,
+    );
+    this.#connection = undefined;
+  }
+}
+
 interface MysqlQueryable {
   query(sql: string, params?: unknown[]): Promise<[unknown, unknown]>;
 }
@@ -147,7 +207,17 @@ export async function openSqlClient(target: DatabaseTarget, pool: PoolSettings):
       });
       // An idle connection that drops (server restart) is replaced on the next checkout.
       created.on('error', () => undefined);
-      return pgClient(created, () => created.end());
+      const listener = new PgListener(created);
+      return {
+        ...pgClient(created, async () => {
+          listener.close();
+          await created.end();
+        }),
+        listen: (channel, onMessage) => listener.listen(channel, onMessage),
+        notify: async (channel, payload) => {
+          await created.query('SELECT pg_notify($1, $2)', [channel, payload]);
+        },
+      };
     }
     case 'mysql': {
       const mysql = await loadPackage('mysql2', () => import('mysql2/promise'));
