@@ -30,9 +30,11 @@ function statement(sql) {
 parentPort.on('message', ({ id, sql, params }) => {
   try {
     if (!db) {
-      db = new Database(workerData.file);
-      if (workerData.file !== ':memory:') db.exec('PRAGMA journal_mode = WAL');
-      db.exec('PRAGMA busy_timeout = ' + workerData.busyTimeoutMs);
+      const opened = new Database(workerData.file);
+      // The busy timeout first: switching to WAL needs a lock that other processes opening the file may hold.
+      opened.exec('PRAGMA busy_timeout = ' + workerData.busyTimeoutMs);
+      if (workerData.file !== ':memory:') opened.exec('PRAGMA journal_mode = WAL');
+      db = opened;
     }
     const prepared = statement(sql);
     // Bytes arrive as Uint8Array (structured clone); the driver binds Buffers as blobs.

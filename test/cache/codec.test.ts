@@ -1,0 +1,21 @@
+/** The cache codec's plain-JSON fast path gives what the general (tagging) path gives. */
+import { describe, expect, it } from 'vitest';
+import { decodeValue, encodeValue } from '../../src/cache/codec.js';
+
+describe('the plain-JSON fast path', () => {
+  it.each([
+    ['a sparse array', [1, , 3]], // eslint-disable-line no-sparse-arrays
+    ['undefined in an array', [1, undefined]],
+    ['an object property that is undefined', { a: 1, b: undefined }],
+    ['a null-prototype object', Object.assign(Object.create(null) as object, { a: [1, { b: 'c' }] })],
+    ['an object with a $beaker key', { $beaker: 'Date' }],
+    ['a deep plain value', JSON.parse('['.repeat(40) + '1' + ']'.repeat(40)) as unknown],
+  ])('gives %s the same text as the tagging encoder', (_label, value) => {
+    expect(decodeValue(encodeValue(value))).toEqual(value);
+  });
+});
+
+it('keeps a sparse array’s hole as undefined, as the general path always did', () => {
+  // eslint-disable-next-line no-sparse-arrays
+  expect(decodeValue(encodeValue([1, , 3]))).toEqual([1, undefined, 3]);
+});
