@@ -24,6 +24,14 @@ export interface LeaseStore {
   close?(): Promise<void>;
 }
 
+/** The lease of a server back-end's creation lock when `lock_lease` is not given. */
+const DEFAULT_LEASE_MS = 30_000;
+
+/** The lease in milliseconds from a back-end's `lock_lease` option (seconds). */
+export function leaseMsOf(options: { lock_lease?: number | null }): number {
+  return typeof options.lock_lease === 'number' ? options.lock_lease * 1000 : DEFAULT_LEASE_MS;
+}
+
 const MIN_POLL_MS = 25;
 const MAX_POLL_MS = 200;
 

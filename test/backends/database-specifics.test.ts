@@ -11,6 +11,7 @@ import type { BackendEvent } from '../../src/backends/index.js';
 import { databaseBackend, sqlaBackend, type SqlClient } from '../../src/backends/database/index.js';
 import { parseDatabaseUrl } from '../../src/backends/database/sql-client.js';
 import { describeWhenAvailable } from '../helpers/services.js';
+import { expectWokenOnRelease } from '../helpers/locks.js';
 import { MARIADB_URL, POSTGRES_URL, serverStores } from '../helpers/server-stores.js';
 
 const events: BackendEvent[] = [];
@@ -121,22 +122,8 @@ describeWhenAvailable(
         databaseBackend({ url: POSTGRES_URL, table_name: 'beaker_ts_conformance' }, context),
         databaseBackend({ url: POSTGRES_URL, table_name: 'beaker_ts_conformance' }, context),
       ]);
-      const name = `wake-${String(Date.now())}`;
-      const lock = await owner.locks?.acquire(name, 0);
-      expect(lock).toBeDefined();
-      let acquiredAt = 0;
-      const waiting = waiter.locks?.acquire(name, 10_000).then((handle) => {
-        acquiredAt = Date.now();
-        return handle;
-      });
-      // After a second of waiting, the waiter's poll interval is at its 200 ms cap: only a notification is faster.
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      const releasedAt = Date.now();
-      await lock?.release();
-      const handle = await waiting;
-      expect(handle).toBeDefined();
-      expect(acquiredAt - releasedAt).toBeLessThan(100);
-      await handle?.release();
+      if (!owner.locks || !waiter.locks) throw new Error('ext:database has creation locks');
+      await expectWokenOnRelease(owner.locks, waiter.locks, `wake-${String(Date.now())}`);
       await Promise.all([owner.close(), waiter.close()]);
     });
 

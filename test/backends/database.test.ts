@@ -3,17 +3,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeBackendConformance } from '../../src/testing/index.js';
-import { serverStores } from '../helpers/server-stores.js';
+import { describeServerConformance } from '../helpers/server-stores.js';
 
-for (const store of (await serverStores()).filter(({ label }) => label.startsWith('ext:database'))) {
-  const { type, ...options } = store.options;
-  describeBackendConformance({
-    type: String(type),
-    label: store.label,
-    options: () => ({ ...options, table_name: 'beaker_ts_conformance' }),
-    ...(store.unavailable === undefined ? {} : { unavailable: store.unavailable }),
-  });
-}
+await describeServerConformance((label) => label.startsWith('ext:database'), {
+  table_name: 'beaker_ts_conformance',
+});
 
 const sqliteDir = mkdtempSync(join(tmpdir(), 'beaker-sqlite-'));
 describeBackendConformance({

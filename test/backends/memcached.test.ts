@@ -1,21 +1,12 @@
 /** ext:memcached against a pool of three real servers (scripts/services.sh starts them). */
 import { expect, it } from 'vitest';
 import memjs from 'memjs';
-import { describeBackendConformance } from '../../src/testing/index.js';
 import { memcachedBackend, rendezvous } from '../../src/backends/memcached/index.js';
 import { sha256Hex } from '../../src/backends/digest.js';
 import { describeWhenAvailable } from '../helpers/services.js';
-import { MEMCACHED_SERVERS, serverStores } from '../helpers/server-stores.js';
+import { MEMCACHED_SERVERS, describeServerConformance, serverStores } from '../helpers/server-stores.js';
 
-for (const store of (await serverStores()).filter(({ label }) => label.startsWith('ext:memcached'))) {
-  const { type, ...options } = store.options;
-  describeBackendConformance({
-    type: String(type),
-    label: store.label,
-    options: () => options,
-    ...(store.unavailable === undefined ? {} : { unavailable: store.unavailable }),
-  });
-}
+await describeServerConformance((label) => label.startsWith('ext:memcached'));
 
 const unavailable = (await serverStores()).find(({ label }) => label === 'ext:memcached')?.unavailable;
 describeWhenAvailable('ext:memcached key index', unavailable, () => {

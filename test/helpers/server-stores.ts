@@ -90,3 +90,20 @@ export async function serverStores(): Promise<ServerStore[]> {
       : [{ label: 'ext:mongodb', options: { type: 'ext:mongodb', url: MONGODB_URL } }]),
   ];
 }
+
+/** Declares the conformance suite for each server store whose label passes `select`. */
+export async function describeServerConformance(
+  select: (label: string) => boolean,
+  extraOptions: Record<string, unknown> = {},
+): Promise<void> {
+  const { describeBackendConformance } = await import('../../src/testing/index.js');
+  for (const store of (await serverStores()).filter(({ label }) => select(label))) {
+    const { type, ...options } = store.options;
+    describeBackendConformance({
+      type: String(type),
+      label: store.label,
+      options: () => ({ ...options, ...extraOptions }),
+      ...(store.unavailable === undefined ? {} : { unavailable: store.unavailable }),
+    });
+  }
+}

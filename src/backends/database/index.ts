@@ -15,7 +15,7 @@ import { BackendError, ConfigError } from '../../errors.js';
 import { namespaceDigest, sha256Hex } from '../digest.js';
 import { storeCommand } from '../store-command.js';
 import { ReadCoalescer } from '../read-coalescer.js';
-import { LeaseLockProvider, type LeaseStore } from '../../locks/lease.js';
+import { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
 import type {
   Backend,
   BackendCapabilities,
@@ -53,7 +53,6 @@ export interface DatabaseBackendOptions {
 }
 
 const DEFAULT_TABLE = 'beaker_cache';
-const DEFAULT_LEASE_MS = 30_000;
 const STATEMENT_TIMEOUT_MS = 10_000;
 const DEFAULT_POOL: PoolSettings = {
   size: 10,
@@ -389,10 +388,6 @@ async function prepareTable(type: string, client: SqlClient, sql: Statements, ta
   });
 }
 
-function leaseOf(options: DatabaseBackendOptions): number {
-  return typeof options.lock_lease === 'number' ? options.lock_lease * 1000 : DEFAULT_LEASE_MS;
-}
-
 async function createBackend(
   type: string,
   client: SqlClient,
@@ -408,7 +403,7 @@ async function createBackend(
     await client.close().catch(() => undefined);
     throw error;
   }
-  return new DatabaseBackend(type, client, sql, { leaseMs: leaseOf(options), inMemory }, context);
+  return new DatabaseBackend(type, client, sql, { leaseMs: leaseMsOf(options), inMemory }, context);
 }
 
 /** The factory registered as `ext:database`. */

@@ -14,16 +14,11 @@
 import type { Datastore, Key, PropertyFilter } from '@google-cloud/datastore';
 import { BackendError, ConfigError, MissingDependencyError } from '../../errors.js';
 import { namespaceDigest, sha256Hex } from '../digest.js';
+import { serverCapabilities } from '../server-capabilities.js';
 import { storeCommand } from '../store-command.js';
 import { ReadCoalescer } from '../read-coalescer.js';
-import { LeaseLockProvider, type LeaseStore } from '../../locks/lease.js';
-import type {
-  Backend,
-  BackendCapabilities,
-  BackendContext,
-  BackendFactory,
-  SetOptions,
-} from '../contract.js';
+import { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
+import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
 
 /** Options of the ext:google back-end. */
 export interface GoogleBackendOptions {
@@ -54,14 +49,8 @@ interface LockEntity {
   expires_at: number;
 }
 
-const CAPABILITIES: BackendCapabilities = {
-  nativeTtl: false,
-  sharedAcrossProcesses: true,
-  sharedAcrossHosts: true,
-  ttlResolutionMs: 1,
-};
+const CAPABILITIES = serverCapabilities(false);
 const DEFAULT_KIND = 'beaker_cache';
-const DEFAULT_LEASE_MS = 30_000;
 const CALL_TIMEOUT_MS = 10_000;
 /** Datastore takes at most 500 mutations per commit. */
 const BATCH = 500;
@@ -274,7 +263,7 @@ function kindOf(value: unknown): string {
 export const googleBackend: BackendFactory = async (options, context) => {
   const typed = options as GoogleBackendOptions;
   const kind = kindOf(typed.table_name);
-  const leaseMs = typeof typed.lock_lease === 'number' ? typed.lock_lease * 1000 : DEFAULT_LEASE_MS;
+  const leaseMs = leaseMsOf(typed);
   let module: typeof import('@google-cloud/datastore');
   try {
     module = await import('@google-cloud/datastore');

@@ -15,16 +15,11 @@
 import { createHash } from 'node:crypto';
 import { BackendError, ConfigError } from '../../errors.js';
 import { namespaceDigest } from '../digest.js';
+import { serverCapabilities } from '../server-capabilities.js';
 import { storeCommand } from '../store-command.js';
 import { openMemcacheClient, type MemcacheClient } from './clients.js';
-import { LeaseLockProvider, type LeaseStore } from '../../locks/lease.js';
-import type {
-  Backend,
-  BackendCapabilities,
-  BackendContext,
-  BackendFactory,
-  SetOptions,
-} from '../contract.js';
+import { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
+import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
 
 /** Options of the memcached back-end. */
 export interface MemcachedBackendOptions {
@@ -36,18 +31,12 @@ export interface MemcachedBackendOptions {
   lock_lease?: number | null;
 }
 
-const CAPABILITIES: BackendCapabilities = {
-  nativeTtl: true,
-  sharedAcrossProcesses: true,
-  sharedAcrossHosts: true,
-  ttlResolutionMs: 1000,
-};
+const CAPABILITIES = serverCapabilities(true, 1000);
 /** How long a process trusts its copy of a namespace's generation (another process's clear shows after this). */
 export const GENERATION_CACHE_MS = 1000;
 const COMMAND_TIMEOUT_SECONDS = 5;
 /** memcached reads TTLs above 30 days as absolute Unix times. */
 const MAX_RELATIVE_TTL_SECONDS = 30 * 24 * 3600;
-const DEFAULT_LEASE_MS = 30_000;
 /** How many listed keys a process remembers before it forgets them all (and appends again on the next writes). */
 const MAX_REMEMBERED_INDEXED = 100_000;
 
@@ -273,6 +262,6 @@ export const memcachedBackend: BackendFactory = async (options, context) => {
     timeoutSeconds: COMMAND_TIMEOUT_SECONDS,
     pickServer: rendezvous,
   });
-  const leaseMs = typeof typed.lock_lease === 'number' ? typed.lock_lease * 1000 : DEFAULT_LEASE_MS;
+  const leaseMs = leaseMsOf(typed);
   return new MemcachedBackend(client, leaseMs, context);
 };

@@ -14,16 +14,11 @@
 import type { Collection, MongoClient } from 'mongodb';
 import { BackendError, ConfigError, MissingDependencyError } from '../../errors.js';
 import { namespaceDigest, sha256Hex } from '../digest.js';
+import { serverCapabilities } from '../server-capabilities.js';
 import { storeCommand } from '../store-command.js';
 import { ReadCoalescer } from '../read-coalescer.js';
-import { LeaseLockProvider, type LeaseStore } from '../../locks/lease.js';
-import type {
-  Backend,
-  BackendCapabilities,
-  BackendContext,
-  BackendFactory,
-  SetOptions,
-} from '../contract.js';
+import { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
+import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
 
 /** Options of the ext:mongodb back-end. */
 export interface MongodbBackendOptions {
@@ -50,14 +45,8 @@ interface LockDocument {
   expiresAt: Date;
 }
 
-const CAPABILITIES: BackendCapabilities = {
-  nativeTtl: false,
-  sharedAcrossProcesses: true,
-  sharedAcrossHosts: true,
-  ttlResolutionMs: 1,
-};
+const CAPABILITIES = serverCapabilities(false);
 const DEFAULT_COLLECTION = 'beaker_cache';
-const DEFAULT_LEASE_MS = 30_000;
 const OPERATION_TIMEOUT_MS = 10_000;
 const DUPLICATE_KEY = 11000;
 
@@ -240,7 +229,7 @@ async function openCollections(
 export const mongodbBackend: BackendFactory = async (options, context) => {
   const typed = options as MongodbBackendOptions;
   const collection = collectionName(typed.table_name);
-  const leaseMs = typeof typed.lock_lease === 'number' ? typed.lock_lease * 1000 : DEFAULT_LEASE_MS;
+  const leaseMs = leaseMsOf(typed);
   if (isClient(typed.url)) {
     const collections = await openCollections(typed.url, undefined, collection);
     return new MongodbBackend(typed.url, false, collections, leaseMs, context);

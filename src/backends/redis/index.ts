@@ -13,15 +13,10 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { BackendError, MissingDependencyError } from '../../errors.js';
 import { namespaceDigest, sha256Hex } from '../digest.js';
+import { serverCapabilities } from '../server-capabilities.js';
 import { storeCommand } from '../store-command.js';
-import { LeaseLockProvider, type LeaseStore } from '../../locks/lease.js';
-import type {
-  Backend,
-  BackendCapabilities,
-  BackendContext,
-  BackendFactory,
-  SetOptions,
-} from '../contract.js';
+import { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
+import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
 
 /** Options of the Redis back-ends. */
 export interface RedisBackendOptions {
@@ -37,17 +32,11 @@ export interface RedisBackendOptions {
 
 type Client = Redis | Cluster;
 
-const CAPABILITIES: BackendCapabilities = {
-  nativeTtl: true,
-  sharedAcrossProcesses: true,
-  sharedAcrossHosts: true,
-  ttlResolutionMs: 1,
-};
+const CAPABILITIES = serverCapabilities(true);
 const PREFIX = 'beaker:';
 const MAX_RAW_KEY_BYTES = 900;
 const COMMAND_TIMEOUT_MS = 5000;
 const SCAN_COUNT = 500;
-const DEFAULT_LEASE_MS = 30_000;
 const RENEW_SCRIPT =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
 const RELEASE_SCRIPT =
@@ -94,7 +83,7 @@ export class RedisBackend implements Backend {
     this.#owned = owned;
     const timeout = Number(options.timeout);
     this.#defaultTtlMs = Number.isFinite(timeout) && timeout > 0 ? timeout * 1000 : undefined;
-    const leaseMs = typeof options.lock_lease === 'number' ? options.lock_lease * 1000 : DEFAULT_LEASE_MS;
+    const leaseMs = leaseMsOf(options);
     this.locks = redisLocks(client, leaseMs, context, type);
   }
 
