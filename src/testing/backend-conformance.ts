@@ -341,10 +341,17 @@ export function describeBackendConformance(target: BackendConformanceTarget): vo
         await cache.put('k', 'stale');
         clock.advance(11);
         let finishCreation: (value: string) => void = () => undefined;
+        let started: () => void = () => undefined;
+        const inCreation = new Promise<void>((resolve) => (started = resolve));
         const creating = cache.get('k', {
-          createfunc: () => new Promise<string>((resolve) => (finishCreation = resolve)),
+          createfunc: () =>
+            new Promise<string>((resolve) => {
+              finishCreation = resolve;
+              started();
+            }),
         });
-        await sleep(20);
+        // The creator holds the lock once its createfunc runs (on a slow store that takes more than a tick).
+        await inCreation;
         const others = await Promise.all(
           Array.from({ length: 5 }, () => cache.get('k', { createfunc: () => 'second' })),
         );
