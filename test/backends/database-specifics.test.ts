@@ -2,6 +2,7 @@
  * ext:database and ext:sqla beyond the conformance suite: SQLAlchemy URLs, options, a table with Beaker's old
  * layout, and the application's own pools (pg, mysql2 callback and promise APIs, a hand-written SqlClient).
  */
+import { EventEmitter } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import mysql from 'mysql2';
@@ -98,7 +99,10 @@ describeWhenAvailable(
       expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
     });
 
-    it('works on a hand-written SqlClient', async () => {
+    it('works on a hand-written SqlClient and keeps its notifications for lock waiters', async () => {
+      // Notifications go through an in-process emitter, so only the client's own listen/notify can wake the waiter.
+      const bus = new EventEmitter();
+      const notified: string[] = [];
       const client: SqlClient = {
         dialect: 'postgres',
         async query(sql, params = []) {
@@ -110,11 +114,26 @@ describeWhenAvailable(
           return { rows: result.rows as Record<string, unknown>[], affected: result.rowCount ?? 0 };
         },
         close: () => Promise.reject(new Error('beaker-ts must not close a client it was given')),
+        listen: (channel, onMessage) => {
+          bus.on(channel, onMessage);
+          return Promise.resolve();
+        },
+        notify: (channel, payload) => {
+          notified.push(channel);
+          bus.emit(channel, payload);
+          return Promise.resolve();
+        },
       };
-      const backend = await sqlaBackend({ bind: client, table_name: 'beaker_sqla' }, context);
-      await backend.set('ns', 'own client', 'yes');
-      expect(await backend.keys('ns')).toContain('own client');
-      await backend.close();
+      const [owner, waiter] = await Promise.all([
+        sqlaBackend({ bind: client, table_name: 'beaker_sqla' }, context),
+        sqlaBackend({ bind: client, table_name: 'beaker_sqla' }, context),
+      ]);
+      await owner.set('ns', 'own client', 'yes');
+      expect(await waiter.keys('ns')).toContain('own client');
+      if (!owner.locks || !waiter.locks) throw new Error('ext:sqla has creation locks');
+      await expectWokenOnRelease(owner.locks, waiter.locks, `own-client-${String(Date.now())}`);
+      expect(notified).toEqual(['beaker_lock_released', 'beaker_lock_released']);
+      await Promise.all([owner.close(), waiter.close()]);
     });
 
     it('wakes a lock waiter through LISTEN/NOTIFY when the lock is released', async () => {

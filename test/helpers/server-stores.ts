@@ -39,6 +39,10 @@ async function check(what: string, addresses: [string, number][]): Promise<{ una
 
 /** Every server store, each with its reachability checked. */
 export async function serverStores(): Promise<ServerStore[]> {
+  const memcached = await check(
+    'memcached',
+    MEMCACHED_SERVERS.split(';').map((server) => hostPort(server, 11211)),
+  );
   return [
     {
       label: 'ext:redis',
@@ -56,18 +60,12 @@ export async function serverStores(): Promise<ServerStore[]> {
     {
       label: 'ext:memcached',
       options: { type: 'ext:memcached', url: MEMCACHED_SERVERS },
-      ...(await check(
-        'memcached',
-        MEMCACHED_SERVERS.split(';').map((server) => hostPort(server, 11211)),
-      )),
+      ...memcached,
     },
     {
       label: 'ext:memcached (memcache_module = memcached)',
       options: { type: 'ext:memcached', url: MEMCACHED_SERVERS, memcache_module: 'memcached' },
-      ...(await check(
-        'memcached',
-        MEMCACHED_SERVERS.split(';').map((server) => hostPort(server, 11211)),
-      )),
+      ...memcached,
     },
     {
       label: 'ext:database on PostgreSQL',

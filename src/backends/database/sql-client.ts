@@ -246,7 +246,16 @@ export function wrapBoundClient(bind: unknown): SqlClient {
   const given = (typeof bind === 'object' && bind !== null ? bind : {}) as Record<string, unknown>;
   if (typeof given.query === 'function' && typeof given.dialect === 'string') {
     const client = given as unknown as SqlClient;
-    return { dialect: client.dialect, query: (sql, params) => client.query(sql, params), close: keepOpen };
+    // Its notifications stay: lock waiters are woken by them instead of polling.
+    const listen = client.listen?.bind(client);
+    const notify = client.notify?.bind(client);
+    const wakeUps: Pick<SqlClient, 'listen' | 'notify'> = listen && notify ? { listen, notify } : {};
+    return {
+      dialect: client.dialect,
+      query: (sql, params) => client.query(sql, params),
+      close: keepOpen,
+      ...wakeUps,
+    };
   }
   // pg: a Pool counts its clients, a Client has its connection parameters.
   if (typeof given.query === 'function' && ('totalCount' in given || 'connectionParameters' in given)) {
