@@ -2,8 +2,8 @@
  * The server back-ends benchmark: `npm run bench` (or `npm run bench:backends`) from the repository root, with the
  * servers of `bash scripts/services.sh start` running. Writes bench/results/backends.md.
  * (a) cache get (hit) and put through beaker-ts next to the raw client (the floor) and the peers on the same
- *     server, sequentially and with 64 operations in flight: Redis (raw ioredis, BentoCache, cache-manager 7 with
- *     @keyv/redis), memcached (raw memjs), PostgreSQL (raw pg);
+ *     server, sequentially and with 64 operations in flight: Redis (raw node-redis and ioredis, BentoCache,
+ *     cache-manager 7 with @keyv/redis), memcached (raw memjs), PostgreSQL (raw pg);
  * (b) the cross-process stampede on each back-end: creations of one cold key by 4 processes × 50 callers.
  * Each rate is the median of 3 rounds, the contenders taking turns within a round.
  */
@@ -19,6 +19,7 @@ import { createCache } from 'cache-manager';
 import KeyvRedis from '@keyv/redis';
 import { Keyv } from 'keyv';
 import { Redis } from 'ioredis';
+import { createClient } from 'redis';
 import memjs from 'memjs';
 import pg from 'pg';
 import { CacheManager } from '../src/index.js';
@@ -124,8 +125,11 @@ function beakerContender(name: string, options: Record<string, unknown>): Conten
   };
 }
 
-function redisContenders(): Contender[] {
-  // The floor uses the client settings beaker-ts uses (auto-pipelining); the default settings are shown too.
+async function redisContenders(): Promise<Contender[]> {
+  // The floor is the client beaker-ts uses by default, set as beaker-ts sets it: node-redis (which pipelines the
+  // commands of one tick) without its per-command timer. ioredis, which beaker-ts uses with redis_module = ioredis
+  // and for Redis Cluster, is shown with and without auto-pipelining.
+  const nodeRedis = await createClient({ url: REDIS_URL, commandOptions: { timeout: 0 } }).connect();
   const raw = new Redis(REDIS_URL, { enableAutoPipelining: true });
   const plain = new Redis(REDIS_URL);
   const bento = new BentoCache({
@@ -138,8 +142,19 @@ function redisContenders(): Contender[] {
     stores: [new Keyv({ store: new KeyvRedis(REDIS_URL), namespace: `cm-${run}` })],
   });
   return [
+    {
+      name: 'node-redis GET/SET + JSON (raw client, the floor)',
+      get: async (index) =>
+        JSON.parse((await nodeRedis.get(`raw-${run}:${keyOf(index)}`)) ?? 'null') as unknown,
+      put: (index) =>
+        nodeRedis.set(`raw-${run}:${keyOf(index)}`, JSON.stringify(record(index % KEYS)), { PX: 3_600_000 }),
+      close: async () => {
+        await nodeRedis.quit();
+      },
+    },
+    beakerContender('beaker-ts ext:redis (node-redis, the default)', { type: 'ext:redis', url: REDIS_URL }),
     ...[
-      { name: 'ioredis GET/SET + JSON, auto-pipelining (raw client, the floor)', client: raw },
+      { name: 'ioredis GET/SET + JSON, auto-pipelining (raw client)', client: raw },
       { name: 'ioredis GET/SET + JSON, default settings (raw client)', client: plain },
     ].map(({ name, client }): Contender => ({
       name,
@@ -150,7 +165,11 @@ function redisContenders(): Contender[] {
         await client.quit();
       },
     })),
-    beakerContender('beaker-ts ext:redis', { type: 'ext:redis', url: REDIS_URL }),
+    beakerContender('beaker-ts ext:redis (redis_module = ioredis)', {
+      type: 'ext:redis',
+      url: REDIS_URL,
+      redis_module: 'ioredis',
+    }),
     {
       name: 'BentoCache 1.6 (Redis L2 only)',
       get: (index) => bento.get({ key: `bento-${run}:${keyOf(index)}` }),
@@ -227,7 +246,7 @@ const throughput: Measured[] = [];
 const missing: string[] = [];
 if (await reachable('127.0.0.1', 6379)) {
   console.log('(a) Redis...');
-  throughput.push(...(await measure('Redis', redisContenders())));
+  throughput.push(...(await measure('Redis', await redisContenders())));
 } else missing.push('Redis (127.0.0.1:6379)');
 if (await reachable('127.0.0.1', 11211)) {
   console.log('(a) memcached...');
@@ -317,8 +336,8 @@ Values are ~200-byte JSON records over ${String(KEYS)} keys. "Sequential" awaits
 (${formatNumber(SEQUENTIAL_OPS)} ops); "64 in flight" keeps 64 outstanding (${formatNumber(PARALLEL_OPS)} ops).
 Median of ${String(ROUNDS)} rounds; in brackets, the ratio to the first row of the store: the raw client with the
 client settings beaker-ts uses (the floor: a plain GET/SET of the JSON, with no expiry bookkeeping, no namespace, no
-key index and no locking). beaker-ts enables ioredis's auto-pipelining; node-redis (under @keyv/redis) pipelines
-the same way by default.
+key index and no locking). On Redis the floor is node-redis, beaker-ts's default client (also under @keyv/redis);
+with \`redis_module = ioredis\` beaker-ts enables ioredis's auto-pipelining.
 
 ${stores
   .map((store) => {

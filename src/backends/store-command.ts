@@ -16,11 +16,16 @@ export function commandError(backend: string, what: string, error: unknown): Bac
   );
 }
 
-/** Runs `command`, turning its failure into a {@link BackendError}. */
-export async function storeCommand<R>(backend: string, what: string, command: () => Promise<R>): Promise<R> {
+/**
+ * Runs `command`, turning its failure into a {@link BackendError}. A `.catch` rather than an async wrapper: it is
+ * on every store call, and each extra promise costs there.
+ */
+export function storeCommand<R>(backend: string, what: string, command: () => Promise<R>): Promise<R> {
   try {
-    return await command();
+    return command().catch((error: unknown) => {
+      throw commandError(backend, what, error);
+    });
   } catch (error) {
-    throw commandError(backend, what, error);
+    return Promise.reject(commandError(backend, what, error));
   }
 }

@@ -70,6 +70,7 @@ export const BACKEND_PASSTHROUGH_OPTIONS: readonly string[] = [
   'url',
   'urls',
   'memcache_module',
+  'redis_module',
   'sa_opts',
   'bind',
   'table',

@@ -39,6 +39,7 @@ async function check(what: string, addresses: [string, number][]): Promise<{ una
 
 /** Every server store, each with its reachability checked. */
 export async function serverStores(): Promise<ServerStore[]> {
+  const redis = await check('Redis', [hostPort(REDIS_URL, 6379)]);
   const memcached = await check(
     'memcached',
     MEMCACHED_SERVERS.split(';').map((server) => hostPort(server, 11211)),
@@ -47,7 +48,12 @@ export async function serverStores(): Promise<ServerStore[]> {
     {
       label: 'ext:redis',
       options: { type: 'ext:redis', url: REDIS_URL },
-      ...(await check('Redis', [hostPort(REDIS_URL, 6379)])),
+      ...redis,
+    },
+    {
+      label: 'ext:redis (redis_module = ioredis)',
+      options: { type: 'ext:redis', url: REDIS_URL, redis_module: 'ioredis' },
+      ...redis,
     },
     {
       label: 'ext:rediscluster',

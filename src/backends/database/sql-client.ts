@@ -4,6 +4,7 @@
  * @module
  */
 import { BackendError, ConfigError, MissingDependencyError } from '../../errors.js';
+import { sha256Hex } from '../digest.js';
 
 /** The SQL dialects the database back-end writes. */
 export type SqlDialect = 'postgres' | 'mysql' | 'sqlite';
@@ -93,17 +94,35 @@ function numberedPlaceholders(sql: string): string {
 
 interface PgQueryable {
   query(
-    sql: string,
+    config: string | { name: string; text: string; values: unknown[] },
     params?: unknown[],
   ): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
 }
 
-/** A pg Pool or Client as a {@link SqlClient}. */
-export function pgClient(pool: PgQueryable, close: () => Promise<void>): SqlClient {
+/** The statement texts in PostgreSQL's form, and their prepared-statement names, by the `?` form. */
+const pgStatements = new Map<string, { name: string; text: string }>();
+
+function pgStatement(sql: string): { name: string; text: string } {
+  let statement = pgStatements.get(sql);
+  if (statement === undefined) {
+    statement = { name: `beaker_${sha256Hex(sql).slice(0, 24)}`, text: numberedPlaceholders(sql) };
+    pgStatements.set(sql, statement);
+  }
+  return statement;
+}
+
+/**
+ * A pg Pool or Client as a {@link SqlClient}. With `prepare`, each statement is prepared once per connection (a
+ * named statement), so the server parses and plans it once rather than on every call; off for a pool the
+ * application passes in, which may sit behind a pooler that does not keep prepared statements.
+ */
+export function pgClient(pool: PgQueryable, close: () => Promise<void>, prepare = false): SqlClient {
   return {
     dialect: 'postgres',
     async query(sql, params = []) {
-      const result = await pool.query(numberedPlaceholders(sql), [...params]);
+      const { name, text } = pgStatement(sql);
+      const values = [...params];
+      const result = await (prepare ? pool.query({ name, text, values }) : pool.query(text, values));
       return { rows: result.rows, affected: result.rowCount ?? 0 };
     },
     close,
@@ -209,10 +228,14 @@ export async function openSqlClient(target: DatabaseTarget, pool: PoolSettings):
       created.on('error', () => undefined);
       const listener = new PgListener(created);
       return {
-        ...pgClient(created, async () => {
-          listener.close();
-          await created.end();
-        }),
+        ...pgClient(
+          created,
+          async () => {
+            listener.close();
+            await created.end();
+          },
+          true,
+        ),
         listen: (channel, onMessage) => listener.listen(channel, onMessage),
         notify: async (channel, payload) => {
           await created.query('SELECT pg_notify($1, $2)', [channel, payload]);

@@ -3,8 +3,8 @@
  *
  * - `url`: `host:port` servers separated by `;` (Beaker's form) or `,`. Keys are placed on servers by rendezvous
  *   hashing, so adding or removing a server moves only the keys of that server.
- * - Entries are `bk:<namespace digest>:<generation>:<sha256(key)>` (memcached keys are short and without spaces);
- *   the value keeps the original key. Native TTL; TTLs are whole seconds.
+ * - Entries are `bk:<namespace digest>:<generation>:<key>`, the key replaced by `#<sha256(key)>` when it is not a
+ *   valid memcached key (spaces, non-ASCII, long); the value keeps the original key. Native TTL in whole seconds.
  * - `clear()` bumps the namespace's generation counter: the old entries become unreachable at once and age out by
  *   their TTL or the server's LRU. Never `flush_all`. Other processes see a clear within {@link GENERATION_CACHE_MS}.
  * - `keys()` reads an index of the namespace's keys (appended on every write) and keeps those still present.
@@ -40,8 +40,19 @@ const MAX_RELATIVE_TTL_SECONDS = 30 * 24 * 3600;
 /** How many listed keys a process remembers before it forgets them all (and appends again on the next writes). */
 const MAX_REMEMBERED_INDEXED = 100_000;
 
-function digest(text: string, length = 43): string {
-  return createHash('sha256').update(text).digest('base64url').slice(0, length);
+/** Keys of this many printable ASCII characters at most are used as they are; others by their SHA-256. */
+const MAX_RAW_KEY_LENGTH = 160;
+const RAW_KEY = /^[\x21-\x7e]+$/;
+
+/**
+ * The key's part of an entry name: the key itself when it is a valid memcached key (printable ASCII, short), else
+ * `#` and its SHA-256 (a raw key never starts with `#`, so the two cannot meet). Hashing only the awkward keys
+ * saves a digest per call on the common ones.
+ */
+function keyPart(key: string): string {
+  return key.length <= MAX_RAW_KEY_LENGTH && !key.startsWith('#') && RAW_KEY.test(key)
+    ? key
+    : `#${createHash('sha256').update(key).digest('base64url')}`;
 }
 
 function expiresOf(ttlMs: number | undefined): number {
@@ -52,12 +63,45 @@ function expiresOf(ttlMs: number | undefined): number {
   return seconds > MAX_RELATIVE_TTL_SECONDS ? Math.floor(Date.now() / 1000) + seconds : seconds;
 }
 
-/** Rendezvous hashing: the server with the highest hash of (server, key). */
+/** Each server's seed for {@link rendezvous}: 32 bits of the SHA-1 of its address, computed once. */
+const serverSeeds = new Map<string, number>();
+
+function seedOf(server: string): number {
+  let seed = serverSeeds.get(server);
+  if (seed === undefined) {
+    seed = createHash('sha1').update(server).digest().readUInt32BE(0);
+    serverSeeds.set(server, seed);
+  }
+  return seed;
+}
+
+/** FNV-1a over the UTF-16 code units of `text`: a fast 32-bit hash (not a cryptographic one). */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index += 1) {
+    hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/** MurmurHash3's finaliser: spreads every input bit over the 32 output bits. */
+function mix32(value: number): number {
+  let hash = value;
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  return (hash ^ (hash >>> 16)) >>> 0;
+}
+
+/**
+ * Rendezvous hashing: the server with the highest score for the key, the score mixing the key's hash with the
+ * server's seed. One hash of the key per call, whatever the pool's size (keys are placed on every call).
+ */
 export function rendezvous(servers: readonly string[], key: string): number {
+  const keyHash = fnv1a(key);
   let best = 0;
   let bestScore = -1;
   servers.forEach((server, index) => {
-    const score = createHash('sha1').update(`${server}\u0000${key}`).digest().readUInt32BE(0);
+    const score = mix32(keyHash ^ seedOf(server));
     if (score > bestScore) {
       bestScore = score;
       best = index;
@@ -94,10 +138,16 @@ export class MemcachedBackend implements Backend {
     return namespaceDigest(namespace).slice(0, 32);
   }
 
+  /** The namespace's generation when this process read it less than {@link GENERATION_CACHE_MS} ago. */
+  #knownGeneration(namespace: string): string | undefined {
+    const cached = this.#generations.get(namespace);
+    return cached && Date.now() - cached.at < GENERATION_CACHE_MS ? cached.generation : undefined;
+  }
+
   /** The namespace's current generation (cached briefly; created at 1 on first use). */
   async #generation(namespace: string): Promise<string> {
-    const cached = this.#generations.get(namespace);
-    if (cached && Date.now() - cached.at < GENERATION_CACHE_MS) return cached.generation;
+    const known = this.#knownGeneration(namespace);
+    if (known !== undefined) return known;
     const key = `bk:gen:${this.#namespaceId(namespace)}`;
     let value = await this.#run('GET', () => this.#client.get(key));
     if (value === null) {
@@ -110,23 +160,25 @@ export class MemcachedBackend implements Backend {
   }
 
   async #keyOf(namespace: string, key: string): Promise<string> {
-    return `bk:${this.#namespaceId(namespace)}:${await this.#generation(namespace)}:${digest(key)}`;
+    // Most calls find the generation known: no extra await for them.
+    const generation = this.#knownGeneration(namespace) ?? (await this.#generation(namespace));
+    return `bk:${this.#namespaceId(namespace)}:${generation}:${keyPart(key)}`;
   }
 
   async #indexOf(namespace: string): Promise<string> {
-    return `bk:idx:${this.#namespaceId(namespace)}:${await this.#generation(namespace)}`;
+    const generation = this.#knownGeneration(namespace) ?? (await this.#generation(namespace));
+    return `bk:idx:${this.#namespaceId(namespace)}:${generation}`;
   }
 
-  async #read(namespace: string, key: string): Promise<{ key: string; data: string } | undefined> {
+  /** The stored text: the original key as a JSON line, then the data. */
+  async #readText(namespace: string, key: string): Promise<string | null> {
     const target = await this.#keyOf(namespace, key);
-    const text = await this.#run('GET', () => this.#client.get(target));
-    if (text === null) return undefined;
-    const newline = text.indexOf('\n');
-    return { key: JSON.parse(text.slice(0, newline)) as string, data: text.slice(newline + 1) };
+    return this.#run('GET', () => this.#client.get(target));
   }
 
   async get(namespace: string, key: string): Promise<unknown> {
-    return (await this.#read(namespace, key))?.data;
+    const text = await this.#readText(namespace, key);
+    return text === null ? undefined : text.slice(text.indexOf('\n') + 1);
   }
 
   async set(namespace: string, key: string, data: unknown, options: SetOptions = {}): Promise<void> {
@@ -178,7 +230,7 @@ export class MemcachedBackend implements Backend {
   }
 
   async has(namespace: string, key: string): Promise<boolean> {
-    return (await this.#read(namespace, key)) !== undefined;
+    return (await this.#readText(namespace, key)) !== null;
   }
 
   async keys(namespace: string): Promise<string[]> {
@@ -192,7 +244,7 @@ export class MemcachedBackend implements Backend {
         .map((line) => JSON.parse(line) as string),
     );
     const present = await Promise.all(
-      [...listed].map(async (key) => ((await this.#read(namespace, key)) ? key : undefined)),
+      [...listed].map(async (key) => ((await this.#readText(namespace, key)) === null ? undefined : key)),
     );
     return present.filter((key): key is string => key !== undefined);
   }

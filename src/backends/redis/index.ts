@@ -1,5 +1,6 @@
 /**
- * `ext:redis` and `ext:rediscluster`, through ioredis (an optional peer dependency, loaded on first use).
+ * `ext:redis` and `ext:rediscluster`. `ext:redis` goes through node-redis (the `redis` package) or ioredis, chosen
+ * by `redis_module`; `ext:rediscluster` through ioredis. Both are optional peer dependencies, loaded on first use.
  *
  * - Entries are `beaker:<namespace digest>:<key>` (keys over 900 bytes, or starting with `#`, are stored under
  *   their SHA-256 and keep the original key in the value), written with a native TTL (`PX`).
@@ -10,18 +11,36 @@
  * - Every command has a timeout, so a server that is down fails calls instead of hanging them.
  * @module
  */
-import type { Cluster, Redis, RedisOptions } from 'ioredis';
-import { BackendError, MissingDependencyError } from '../../errors.js';
+import type { Cluster, Redis } from 'ioredis';
+import { BackendError, ConfigError } from '../../errors.js';
 import { namespaceDigest, sha256Hex } from '../digest.js';
 import { serverCapabilities } from '../server-capabilities.js';
 import { storeCommand } from '../store-command.js';
 import { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
 import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
+import {
+  fromIoredis,
+  fromNodeRedis,
+  isNodeRedis,
+  openIoredisCluster,
+  openRedisClient,
+  type NodeRedisLike,
+  type RedisClient,
+  type RedisNode,
+  type RedisSubscriber,
+} from './clients.js';
+
+export type { RedisClient } from './clients.js';
 
 /** Options of the Redis back-ends. */
 export interface RedisBackendOptions {
-  /** `redis://` or `rediss://` URL (ext:redis), or a connected ioredis client, which is then never closed by us. */
-  url?: string | Redis | Cluster;
+  /**
+   * `redis://` or `rediss://` URL (ext:redis), or a connected client (node-redis or ioredis), which is then never
+   * closed by us.
+   */
+  url?: string | Redis | Cluster | NodeRedisLike;
+  /** ext:redis: the client library, `auto` (node-redis if installed, else ioredis), `redis` or `ioredis`. */
+  redis_module?: string | null;
   /** Comma-separated `redis://host:port` URLs of cluster nodes (ext:rediscluster), or an ioredis Cluster. */
   urls?: string | Cluster;
   /** Default TTL in seconds for entries written without one (Beaker's redis `timeout`). */
@@ -30,12 +49,9 @@ export interface RedisBackendOptions {
   lock_lease?: number | null;
 }
 
-type Client = Redis | Cluster;
-
 const CAPABILITIES = serverCapabilities(true);
 const PREFIX = 'beaker:';
 const MAX_RAW_KEY_BYTES = 900;
-const COMMAND_TIMEOUT_MS = 5000;
 const SCAN_COUNT = 500;
 const RENEW_SCRIPT =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
@@ -54,26 +70,17 @@ function storageKey(namespace: string, key: string): string {
   return `${namespacePrefix(namespace)}${isHashedKey(key) ? `#${sha256Hex(key)}` : key}`;
 }
 
-async function loadIoredis(): Promise<{ Redis: typeof Redis; Cluster: typeof Cluster }> {
-  try {
-    const { Redis, Cluster } = await import('ioredis');
-    return { Redis, Cluster };
-  } catch (error) {
-    throw new MissingDependencyError('ioredis', 'The ext:redis back-end', { cause: error });
-  }
-}
-
 export class RedisBackend implements Backend {
   readonly type: string;
   readonly capabilities = CAPABILITIES;
   readonly locks: LeaseLockProvider;
-  readonly #client: Client;
+  readonly #client: RedisClient;
   readonly #owned: boolean;
   readonly #defaultTtlMs: number | undefined;
 
   constructor(
     type: string,
-    client: Client,
+    client: RedisClient,
     owned: boolean,
     options: RedisBackendOptions,
     context: BackendContext,
@@ -91,10 +98,11 @@ export class RedisBackend implements Backend {
     return storeCommand(this.type, what, command);
   }
 
-  async get(namespace: string, key: string): Promise<unknown> {
-    const value = await this.#run('GET', () => this.#client.get(storageKey(namespace, key)));
-    if (value === null) return undefined;
-    return isHashedKey(key) ? value.slice(value.indexOf('\n') + 1) : value;
+  get(namespace: string, key: string): Promise<unknown> {
+    return this.#run('GET', () => this.#client.get(storageKey(namespace, key))).then((value) => {
+      if (value === null) return undefined;
+      return isHashedKey(key) ? value.slice(value.indexOf('\n') + 1) : value;
+    });
   }
 
   async set(namespace: string, key: string, data: unknown, options: SetOptions = {}): Promise<void> {
@@ -103,9 +111,7 @@ export class RedisBackend implements Backend {
     const ttlMs = options.ttlMs ?? this.#defaultTtlMs;
     const target = storageKey(namespace, key);
     await this.#run('SET', () =>
-      ttlMs === undefined
-        ? this.#client.set(target, value)
-        : this.#client.set(target, value, 'PX', Math.max(1, Math.ceil(ttlMs))),
+      this.#client.set(target, value, ttlMs === undefined ? undefined : Math.max(1, Math.ceil(ttlMs))),
     );
   }
 
@@ -138,24 +144,20 @@ export class RedisBackend implements Backend {
     // Each master UNLINKs the keys its SCAN returned: they live on it, whatever their slots.
     for (const { node, names } of await this.#scan(namespacePrefix(namespace))) {
       for (let start = 0; start < names.length; start += SCAN_COUNT) {
-        const pipeline = node.pipeline();
-        for (const name of names.slice(start, start + SCAN_COUNT)) pipeline.unlink(name);
-        await this.#run('UNLINK', () => pipeline.exec());
+        const batch = names.slice(start, start + SCAN_COUNT);
+        await this.#run('UNLINK', () => node.unlink(batch));
       }
     }
   }
 
   /** The keys under `prefix`, by SCAN on each master (the one server, or every master of a cluster). */
-  async #scan(prefix: string): Promise<{ node: Redis; names: string[] }[]> {
-    const nodes: Redis[] = 'nodes' in this.#client ? this.#client.nodes('master') : [this.#client];
-    const found: { node: Redis; names: string[] }[] = [];
-    for (const node of nodes) {
+  async #scan(prefix: string): Promise<{ node: RedisNode; names: string[] }[]> {
+    const found: { node: RedisNode; names: string[] }[] = [];
+    for (const node of this.#client.masters()) {
       const names = new Set<string>();
       let cursor = '0';
       do {
-        const [next, batch] = await this.#run('SCAN', () =>
-          node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', SCAN_COUNT),
-        );
+        const [next, batch] = await this.#run('SCAN', () => node.scan(cursor, `${prefix}*`, SCAN_COUNT));
         cursor = next;
         for (const name of batch) names.add(name);
       } while (cursor !== '0');
@@ -166,7 +168,7 @@ export class RedisBackend implements Backend {
 
   async close(): Promise<void> {
     await this.locks.close();
-    if (this.#owned) await this.#client.quit().catch(() => undefined);
+    if (this.#owned) await this.#client.quit();
   }
 }
 
@@ -175,24 +177,24 @@ export class RedisBackend implements Backend {
  * scripts, so only the holder can; a release PUBLISHes on the lock's channel, which wakes waiters at once.
  */
 export class RedisLeaseStore implements LeaseStore {
-  readonly #client: Client;
-  #subscriber: Client | undefined;
+  readonly #client: RedisClient;
+  #subscriber: RedisSubscriber | undefined;
   readonly #waiters = new Map<string, Set<() => void>>();
 
-  constructor(client: Client) {
+  constructor(client: RedisClient) {
     this.#client = client;
   }
 
-  async take(key: string, token: string, leaseMs: number): Promise<boolean> {
-    return (await this.#client.set(key, token, 'PX', leaseMs, 'NX')) === 'OK';
+  take(key: string, token: string, leaseMs: number): Promise<boolean> {
+    return this.#client.set(key, token, leaseMs, true);
   }
 
   async renew(key: string, token: string, leaseMs: number): Promise<boolean> {
-    return ((await this.#client.eval(RENEW_SCRIPT, 1, key, token, String(leaseMs))) as number) === 1;
+    return Number(await this.#client.eval(RENEW_SCRIPT, [key], [token, String(leaseMs)])) === 1;
   }
 
   async release(key: string, token: string): Promise<boolean> {
-    const deleted = ((await this.#client.eval(RELEASE_SCRIPT, 1, key, token)) as number) === 1;
+    const deleted = Number(await this.#client.eval(RELEASE_SCRIPT, [key], [token])) === 1;
     if (deleted) await this.#client.publish(channelOf(key), 'released').catch(() => undefined);
     return deleted;
   }
@@ -223,20 +225,15 @@ export class RedisLeaseStore implements LeaseStore {
     }
   }
 
-  #subscriberClient(): Client {
-    if (!this.#subscriber) {
-      const subscriber = this.#client.duplicate();
-      subscriber.on('message', (channel: string) => {
-        for (const wake of [...(this.#waiters.get(channel) ?? [])]) wake();
-      });
-      subscriber.on('error', () => undefined);
-      this.#subscriber = subscriber;
-    }
+  #subscriberClient(): RedisSubscriber {
+    this.#subscriber ??= this.#client.subscriber((channel) => {
+      for (const wake of [...(this.#waiters.get(channel) ?? [])]) wake();
+    });
     return this.#subscriber;
   }
 
   async close(): Promise<void> {
-    await this.#subscriber?.quit().catch(() => undefined);
+    await this.#subscriber?.quit();
     this.#subscriber = undefined;
   }
 }
@@ -245,14 +242,14 @@ function channelOf(lockKey: string): string {
   return lockKey.replace(`${PREFIX}lock:`, `${PREFIX}lockch:`);
 }
 
-/** The Redis creation locks of a client. */
+/** The Redis creation locks of a client (an ioredis or node-redis client is adapted). */
 export function redisLocks(
-  client: Client,
+  client: RedisClient | Redis | Cluster | NodeRedisLike,
   leaseMs: number,
   context: BackendContext,
   backend = 'ext:redis',
 ): LeaseLockProvider {
-  return new LeaseLockProvider(new RedisLeaseStore(client), {
+  return new LeaseLockProvider(new RedisLeaseStore(adapt(client)), {
     prefix: `${PREFIX}lock:`,
     leaseMs,
     backend,
@@ -260,62 +257,60 @@ export function redisLocks(
   });
 }
 
-const CLIENT_OPTIONS: RedisOptions = {
-  commandTimeout: COMMAND_TIMEOUT_MS,
-  maxRetriesPerRequest: 1,
-  // Fail fast while the server is down instead of queueing calls indefinitely.
-  enableOfflineQueue: false,
-  lazyConnect: true,
-  // Commands issued in the same tick go out as one pipeline: concurrent requests share round trips.
-  enableAutoPipelining: true,
-};
+function isRedisClient(value: unknown): value is RedisClient {
+  return typeof value === 'object' && value !== null && 'library' in value && 'masters' in value;
+}
 
-function isClient(value: unknown): value is Client {
+/** A client passed in code, as a {@link RedisClient}. */
+function adapt(client: RedisClient | Redis | Cluster | NodeRedisLike): RedisClient {
+  if (isRedisClient(client)) return client;
+  return isNodeRedis(client) ? fromNodeRedis(client) : fromIoredis(client);
+}
+
+function isGivenClient(value: unknown): value is Redis | Cluster | NodeRedisLike {
   return (
     typeof value === 'object' && value !== null && typeof (value as { get?: unknown }).get === 'function'
   );
 }
 
+function redisModuleOf(options: RedisBackendOptions): string {
+  const module = options.redis_module ?? 'auto';
+  if (module !== 'auto' && module !== 'redis' && module !== 'ioredis') {
+    throw new ConfigError('redis_module must be auto, redis (node-redis) or ioredis.', {
+      option: 'redis_module',
+      value: module,
+    });
+  }
+  return module;
+}
+
 /** The factory registered as `ext:redis`. */
 export const redisBackend: BackendFactory = async (options, context) => {
   const typed = options as RedisBackendOptions;
-  if (isClient(typed.url)) return new RedisBackend('ext:redis', typed.url, false, typed, context);
+  const module = redisModuleOf(typed);
+  if (isGivenClient(typed.url)) return new RedisBackend('ext:redis', adapt(typed.url), false, typed, context);
   if (typeof typed.url !== 'string' || typed.url === '') {
-    throw new BackendError('ext:redis', 'url is required: redis://host:port/db, or an ioredis client');
+    throw new BackendError(
+      'ext:redis',
+      'url is required: redis://host:port/db, or a node-redis or ioredis client',
+    );
   }
-  const { Redis } = await loadIoredis();
-  const client = new Redis(typed.url, CLIENT_OPTIONS);
-  client.on('error', () => undefined);
-  await client.connect().catch((error: unknown) => {
-    throw new BackendError('ext:redis', `cannot connect to ${typed.url as string}`, { cause: error });
-  });
+  const client = await openRedisClient('ext:redis', module, typed.url);
   return new RedisBackend('ext:redis', client, true, typed, context);
 };
 
-/** The factory registered as `ext:rediscluster`. */
+/** The factory registered as `ext:rediscluster` (through ioredis). */
 export const redisClusterBackend: BackendFactory = async (options, context) => {
   const typed = options as RedisBackendOptions;
-  if (isClient(typed.urls)) return new RedisBackend('ext:rediscluster', typed.urls, false, typed, context);
+  if (isGivenClient(typed.urls)) {
+    return new RedisBackend('ext:rediscluster', adapt(typed.urls), false, typed, context);
+  }
   if (typeof typed.urls !== 'string' || typed.urls.trim() === '') {
     throw new BackendError(
       'ext:rediscluster',
       'urls is required: comma-separated redis://host:port URLs, or an ioredis Cluster',
     );
   }
-  const nodes = typed.urls.split(',').map((url) => {
-    const parsed = new URL(url.trim());
-    return { host: parsed.hostname, port: Number(parsed.port || 6379) };
-  });
-  const { Cluster } = await loadIoredis();
-  const cluster = new Cluster(nodes, {
-    redisOptions: CLIENT_OPTIONS,
-    enableOfflineQueue: false,
-    lazyConnect: true,
-    enableAutoPipelining: true,
-  });
-  cluster.on('error', () => undefined);
-  await cluster.connect().catch((error: unknown) => {
-    throw new BackendError('ext:rediscluster', `cannot connect to ${typed.urls as string}`, { cause: error });
-  });
+  const cluster = await openIoredisCluster('ext:rediscluster', typed.urls);
   return new RedisBackend('ext:rediscluster', cluster, true, typed, context);
 };

@@ -1,0 +1,273 @@
+/**
+ * The two Redis client libraries behind one small interface, chosen by `redis_module`: node-redis (the `redis`
+ * package, Redis's official client; the default, measured about twice as fast here) and ioredis (also used for
+ * `ext:rediscluster`). Each is an optional peer dependency, loaded on first use.
+ * @module
+ */
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import { BackendError, MissingDependencyError } from '../../errors.js';
+import { Deadlines } from '../deadlines.js';
+
+/** One Redis server (or one master of a cluster), for SCAN and UNLINK. */
+export interface RedisNode {
+  /** One SCAN step: the next cursor ('0' at the end) and the names found. */
+  scan(cursor: string, match: string, count: number): Promise<[string, string[]]>;
+  unlink(names: string[]): Promise<unknown>;
+}
+
+/** A connection that receives pub/sub messages. */
+export interface RedisSubscriber {
+  subscribe(channel: string): Promise<unknown>;
+  unsubscribe(channel: string): Promise<unknown>;
+  quit(): Promise<void>;
+}
+
+/** What the Redis back-end and its locks need from a client. */
+export interface RedisClient {
+  readonly library: 'redis' | 'ioredis';
+  get(key: string): Promise<string | null>;
+  /** SET with an optional `PX` and `NX`; false when `NX` found the key. */
+  set(key: string, value: string, pxMs?: number, onlyIfAbsent?: boolean): Promise<boolean>;
+  del(key: string): Promise<number>;
+  exists(key: string): Promise<number>;
+  eval(script: string, keys: string[], args: string[]): Promise<unknown>;
+  publish(channel: string, message: string): Promise<unknown>;
+  /** The server, or every master of a cluster. */
+  masters(): RedisNode[];
+  /** A new connection for pub/sub; `onMessage` gets the channel of each message. */
+  subscriber(onMessage: (channel: string) => void): RedisSubscriber;
+  /** Closes the connection (only for a client beaker-ts opened). */
+  quit(): Promise<void>;
+}
+
+/** Every command's timeout: a server that is down fails calls instead of hanging them. */
+export const COMMAND_TIMEOUT_MS = 5000;
+
+function missing(name: string, cause: unknown): MissingDependencyError {
+  return new MissingDependencyError(name, `The ext:redis back-end with redis_module = ${name}`, { cause });
+}
+
+// ---- ioredis ----
+
+const IOREDIS_OPTIONS: RedisOptions = {
+  commandTimeout: COMMAND_TIMEOUT_MS,
+  maxRetriesPerRequest: 1,
+  // Fail fast while the server is down instead of queueing calls indefinitely.
+  enableOfflineQueue: false,
+  lazyConnect: true,
+  // Commands issued in the same tick go out as one pipeline: concurrent requests share round trips.
+  enableAutoPipelining: true,
+};
+
+async function loadIoredis(): Promise<typeof import('ioredis')> {
+  try {
+    return await import('ioredis');
+  } catch (error) {
+    throw missing('ioredis', error);
+  }
+}
+
+/** An ioredis client or cluster as a {@link RedisClient}. */
+export function fromIoredis(client: Redis | Cluster): RedisClient {
+  const nodeOf = (node: Redis): RedisNode => ({
+    scan: (cursor, match, count) => node.scan(cursor, 'MATCH', match, 'COUNT', count),
+    unlink: (names) => node.unlink(...names),
+  });
+  return {
+    library: 'ioredis',
+    get: (key) => client.get(key),
+    async set(key, value, pxMs, onlyIfAbsent) {
+      if (pxMs === undefined) return (await client.set(key, value)) === 'OK';
+      if (onlyIfAbsent) return (await client.set(key, value, 'PX', pxMs, 'NX')) === 'OK';
+      return (await client.set(key, value, 'PX', pxMs)) === 'OK';
+    },
+    del: (key) => client.del(key),
+    exists: (key) => client.exists(key),
+    eval: (script, keys, args) => client.eval(script, keys.length, ...keys, ...args),
+    publish: (channel, message) => client.publish(channel, message),
+    masters: () => ('nodes' in client ? client.nodes('master') : [client]).map(nodeOf),
+    subscriber(onMessage) {
+      const connection = client.duplicate();
+      connection.on('message', (channel: string) => {
+        onMessage(channel);
+      });
+      connection.on('error', () => undefined);
+      return {
+        subscribe: (channel) => connection.subscribe(channel),
+        unsubscribe: (channel) => connection.unsubscribe(channel),
+        quit: async () => {
+          await connection.quit().catch(() => undefined);
+        },
+      };
+    },
+    quit: async () => {
+      await client.quit().catch(() => undefined);
+    },
+  };
+}
+
+/** Connects an ioredis client to `url`. */
+export async function openIoredis(backend: string, url: string): Promise<RedisClient> {
+  const { Redis } = await loadIoredis();
+  const client = new Redis(url, IOREDIS_OPTIONS);
+  client.on('error', () => undefined);
+  await client.connect().catch((error: unknown) => {
+    throw new BackendError(backend, `cannot connect to ${url}`, { cause: error });
+  });
+  return fromIoredis(client);
+}
+
+/** Connects an ioredis Cluster to its nodes. */
+export async function openIoredisCluster(backend: string, urls: string): Promise<RedisClient> {
+  const nodes = urls.split(',').map((url) => {
+    const parsed = new URL(url.trim());
+    return { host: parsed.hostname, port: Number(parsed.port || 6379) };
+  });
+  const { Cluster } = await loadIoredis();
+  const cluster = new Cluster(nodes, {
+    redisOptions: IOREDIS_OPTIONS,
+    enableOfflineQueue: false,
+    lazyConnect: true,
+    enableAutoPipelining: true,
+  });
+  cluster.on('error', () => undefined);
+  await cluster.connect().catch((error: unknown) => {
+    throw new BackendError(backend, `cannot connect to ${urls}`, { cause: error });
+  });
+  return fromIoredis(cluster);
+}
+
+// ---- node-redis ----
+
+/** The part of a node-redis client (v4 to v6) that beaker-ts uses. */
+export interface NodeRedisLike {
+  readonly isOpen: boolean;
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, options?: { PX?: number; NX?: boolean }): Promise<string | null>;
+  del(key: string): Promise<number>;
+  exists(key: string): Promise<number>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  publish(channel: string, message: string): Promise<number>;
+  scan(
+    cursor: string,
+    options: { MATCH: string; COUNT: number },
+  ): Promise<{ cursor: string | number; keys: string[] }>;
+  unlink(names: string[]): Promise<number>;
+  duplicate(): NodeRedisLike;
+  connect(): Promise<unknown>;
+  subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>;
+  unsubscribe(channel: string): Promise<unknown>;
+  quit(): Promise<unknown>;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+}
+
+/** Is `value` a node-redis client (rather than an ioredis one)? */
+export function isNodeRedis(value: unknown): value is NodeRedisLike {
+  return typeof value === 'object' && value !== null && 'isOpen' in value && 'sendCommand' in value;
+}
+
+/**
+ * A node-redis client as a {@link RedisClient}. Its calls fail after {@link COMMAND_TIMEOUT_MS} (node-redis's own
+ * per-command timeout is not used: it costs a timer per command).
+ */
+export function fromNodeRedis(client: NodeRedisLike): RedisClient {
+  const deadlines = new Deadlines(COMMAND_TIMEOUT_MS);
+  return {
+    library: 'redis',
+    get: (key) => deadlines.run(client.get(key)),
+    async set(key, value, pxMs, onlyIfAbsent) {
+      const options = pxMs === undefined ? undefined : onlyIfAbsent ? { PX: pxMs, NX: true } : { PX: pxMs };
+      return (await deadlines.run(client.set(key, value, options))) === 'OK';
+    },
+    del: (key) => deadlines.run(client.del(key)),
+    exists: (key) => deadlines.run(client.exists(key)),
+    eval: (script, keys, args) => deadlines.run(client.eval(script, { keys, arguments: args })),
+    publish: (channel, message) => deadlines.run(client.publish(channel, message)),
+    masters: () => [
+      {
+        async scan(cursor, match, count) {
+          const reply = await deadlines.run(client.scan(cursor, { MATCH: match, COUNT: count }));
+          return [String(reply.cursor), reply.keys];
+        },
+        unlink: (names) => deadlines.run(client.unlink(names)),
+      },
+    ],
+    subscriber(onMessage) {
+      const connection = client.duplicate();
+      connection.on('error', () => undefined);
+      // Connected on first use, and once only.
+      let connected: Promise<unknown> | undefined;
+      const connect = (): Promise<unknown> => (connected ??= connection.connect());
+      return {
+        subscribe: async (channel) => {
+          await connect();
+          return connection.subscribe(channel, (_message, from) => {
+            onMessage(from);
+          });
+        },
+        unsubscribe: async (channel) => {
+          await connect();
+          return connection.unsubscribe(channel);
+        },
+        quit: async () => {
+          if (connected && connection.isOpen) await connection.quit().catch(() => undefined);
+        },
+      };
+    },
+    quit: async () => {
+      if (client.isOpen) await client.quit().catch(() => undefined);
+    },
+  };
+}
+
+/** Connects a node-redis client to `url`. */
+export async function openNodeRedis(backend: string, url: string): Promise<RedisClient> {
+  let createClient: (options: Record<string, unknown>) => NodeRedisLike;
+  try {
+    ({ createClient } = (await import('redis')) as unknown as { createClient: typeof createClient });
+  } catch (error) {
+    throw missing('redis', error);
+  }
+  let everConnected = false;
+  const client = createClient({
+    url,
+    // Fail fast while the server is down instead of queueing calls.
+    disableOfflineQueue: true,
+    // node-redis 6 times each command with an AbortSignal timer of its own (5 s by default), which halved the
+    // throughput measured here: fromNodeRedis's shared deadline check does the same job.
+    commandOptions: { timeout: 0 },
+    socket: {
+      connectTimeout: COMMAND_TIMEOUT_MS,
+      // The first connection fails at once (a wrong URL is reported); later drops are retried, up to every 1 s.
+      reconnectStrategy: (retries: number, cause: Error) =>
+        everConnected ? Math.min(50 * 2 ** Math.min(retries, 5), 1000) : cause,
+    },
+  });
+  client.on('error', () => undefined);
+  await client.connect().catch((error: unknown) => {
+    throw new BackendError(backend, `cannot connect to ${url}`, { cause: error });
+  });
+  everConnected = true;
+  return fromNodeRedis(client);
+}
+
+/**
+ * The client for `redis_module`: `auto` takes node-redis (the `redis` package), or ioredis when only it is
+ * installed.
+ */
+export async function openRedisClient(backend: string, module: string, url: string): Promise<RedisClient> {
+  if (module === 'redis') return openNodeRedis(backend, url);
+  if (module === 'ioredis') return openIoredis(backend, url);
+  try {
+    return await openNodeRedis(backend, url);
+  } catch (nodeRedisError) {
+    if (!(nodeRedisError instanceof MissingDependencyError)) throw nodeRedisError;
+    return openIoredis(backend, url).catch((error: unknown) => {
+      throw error instanceof MissingDependencyError
+        ? new MissingDependencyError('redis', 'The ext:redis back-end (or the "ioredis" package)', {
+            cause: error,
+          })
+        : error;
+    });
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * ext:redis's two client libraries: `redis_module`; a node-redis or ioredis client passed in code (used, never
+ * closed), including the pub/sub wake-up of lock waiters on node-redis; and a server that hangs (SIGSTOP) failing
+ * calls within the command timeout.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from 'redis';
+import { Redis } from 'ioredis';
+import { BackendError, ConfigError } from '../../src/index.js';
+import { redisBackend, redisLocks } from '../../src/backends/redis/index.js';
+import { describeWhenAvailable, unreachable } from '../helpers/services.js';
+import { expectWokenOnRelease } from '../helpers/locks.js';
+
+const REDIS_URL = process.env.BEAKER_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/3';
+const redisAddress = new URL(REDIS_URL);
+const context = { clock: Date.now, report: () => undefined };
+
+it('refuses a redis_module it does not know, naming the accepted ones', async () => {
+  const attempt = redisBackend({ url: REDIS_URL, redis_module: 'redis-py' }, context);
+  await expect(attempt).rejects.toThrow(ConfigError);
+  await expect(attempt).rejects.toThrow(/redis_module must be auto, redis \(node-redis\) or ioredis/);
+});
+
+describeWhenAvailable(
+  'ext:redis on a client passed in code',
+  await unreachable(redisAddress.hostname, Number(redisAddress.port || 6379), 'Redis'),
+  () => {
+    const nodeRedis = createClient({ url: REDIS_URL });
+    const ioredis = new Redis(REDIS_URL);
+    beforeAll(async () => {
+      await nodeRedis.connect();
+    });
+    afterAll(async () => {
+      await nodeRedis.quit();
+      await ioredis.quit();
+    });
+
+    it.each([
+      ['node-redis', () => nodeRedis],
+      ['ioredis', () => ioredis],
+    ])('works on a %s client and leaves it open', async (_library, client) => {
+      const backend = await redisBackend({ url: client() }, context);
+      await backend.set('given', 'k', 'from a given client', { ttlMs: 10_000 });
+      expect(await backend.get('given', 'k')).toBe('from a given client');
+      expect(await backend.keys('given')).toEqual(['k']);
+      await backend.clear('given');
+      expect(await backend.keys('given')).toEqual([]);
+      await backend.close();
+      expect(await client().get('still-open')).toBeNull();
+    });
+
+    it('wakes a lock waiter through pub/sub on node-redis', async () => {
+      const [owner, waiter] = [
+        redisLocks(nodeRedis, 30_000, context),
+        redisLocks(nodeRedis, 30_000, context),
+      ];
+      await expectWokenOnRelease(owner, waiter, `wake-node-redis-${String(Date.now())}`);
+      await Promise.all([owner.close(), waiter.close()]);
+    });
+  },
+);
+
+const HUNG_PORT = 6392;
+
+describeWhenAvailable(
+  'ext:redis on a server that stops answering',
+  spawnSync('redis-server', ['--version']).status === 0 ? undefined : 'redis-server is not installed',
+  () => {
+    const server = spawn('redis-server', ['--port', String(HUNG_PORT), '--bind', '127.0.0.1', '--save', ''], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    beforeAll(async () => {
+      for (;;) {
+        const [chunk] = (await once(server.stdout, 'data')) as [Buffer];
+        if (chunk.toString().includes('Ready to accept connections')) return;
+      }
+    });
+    afterAll(() => {
+      server.kill('SIGCONT');
+      server.kill('SIGKILL');
+    });
+
+    describe.each(['redis', 'ioredis'])('redis_module = %s', (module) => {
+      it('fails a call with a BackendError within the 5 s command timeout, and resumes when it answers again', async () => {
+        const backend = await redisBackend(
+          { url: `redis://127.0.0.1:${String(HUNG_PORT)}/0`, redis_module: module },
+          context,
+        );
+        await backend.set('hung', 'k', 'before');
+        server.kill('SIGSTOP');
+        const started = Date.now();
+        const failure = await backend.get('hung', 'k').then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        const waited = Date.now() - started;
+        server.kill('SIGCONT');
+        expect(failure).toBeInstanceOf(BackendError);
+        expect(waited).toBeGreaterThanOrEqual(4900);
+        expect(waited).toBeLessThan(7000);
+        // Service resumes by itself once the server answers again.
+        let value: unknown;
+        for (let attempt = 0; attempt < 50 && value === undefined; attempt += 1) {
+          value = await backend.get('hung', 'k').catch(() => undefined);
+          if (value === undefined) await sleep(100);
+        }
+        expect(value).toBe('before');
+        await backend.close();
+      }, 20_000);
+    });
+  },
+);
