@@ -4,7 +4,6 @@
  * calls within the command timeout.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
@@ -73,10 +72,17 @@ describeWhenAvailable(
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     beforeAll(async () => {
-      for (;;) {
-        const [chunk] = (await once(server.stdout, 'data')) as [Buffer];
-        if (chunk.toString().includes('Ready to accept connections')) return;
-      }
+      // One listener for the whole output: the line can arrive split, or with other lines in one chunk.
+      await new Promise<void>((resolve, reject) => {
+        let output = '';
+        server.stdout.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          if (output.includes('Ready to accept connections')) resolve();
+        });
+        server.once('exit', (code) => {
+          reject(new Error(`redis-server on port ${String(HUNG_PORT)} exited (${String(code)}): ${output}`));
+        });
+      });
     });
     afterAll(() => {
       server.kill('SIGCONT');

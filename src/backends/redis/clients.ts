@@ -59,9 +59,10 @@ const IOREDIS_OPTIONS: RedisOptions = {
   enableAutoPipelining: true,
 };
 
-async function loadIoredis(): Promise<typeof import('ioredis')> {
+async function loadIoredis(): Promise<{ Redis: typeof Redis; Cluster: typeof Cluster }> {
   try {
-    return await import('ioredis');
+    const { Redis, Cluster } = await import('ioredis');
+    return { Redis, Cluster };
   } catch (error) {
     throw missing('ioredis', error);
   }
@@ -71,7 +72,14 @@ async function loadIoredis(): Promise<typeof import('ioredis')> {
 export function fromIoredis(client: Redis | Cluster): RedisClient {
   const nodeOf = (node: Redis): RedisNode => ({
     scan: (cursor, match, count) => node.scan(cursor, 'MATCH', match, 'COUNT', count),
-    unlink: (names) => node.unlink(...names),
+    // One UNLINK per key, pipelined: a cluster master refuses a multi-key UNLINK across slots (CROSSSLOT).
+    unlink: async (names) => {
+      const pipeline = node.pipeline();
+      for (const name of names) pipeline.unlink(name);
+      // A pipeline reports each command's error in its result rather than rejecting.
+      const failed = (await pipeline.exec())?.find(([error]) => error !== null);
+      if (failed?.[0]) throw failed[0];
+    },
   });
   return {
     library: 'ioredis',
