@@ -5,6 +5,7 @@
  * @module
  */
 import { MissingDependencyError } from '../../errors.js';
+import { preferInstalled } from '../optional-client.js';
 
 /** What the memcached back-end and its locks need from a client. `expires` is memcached's TTL field. */
 export interface MemcacheClient {
@@ -182,16 +183,12 @@ async function memcachedClient(settings: ClientSettings): Promise<MemcacheClient
 export async function openMemcacheClient(module: string, settings: ClientSettings): Promise<MemcacheClient> {
   if (module === 'memjs') return memjsClient(settings);
   if (module === 'memcached') return memcachedClient(settings);
-  try {
-    return await memjsClient(settings);
-  } catch (memjsError) {
-    if (!(memjsError instanceof MissingDependencyError)) throw memjsError;
-    return memcachedClient(settings).catch((error: unknown) => {
-      throw error instanceof MissingDependencyError
-        ? new MissingDependencyError('memjs', 'The ext:memcached back-end (or the "memcached" package)', {
-            cause: error,
-          })
-        : error;
-    });
-  }
+  return preferInstalled(
+    () => memjsClient(settings),
+    () => memcachedClient(settings),
+    (cause) =>
+      new MissingDependencyError('memjs', 'The ext:memcached back-end (or the "memcached" package)', {
+        cause,
+      }),
+  );
 }

@@ -7,6 +7,7 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { BackendError, MissingDependencyError } from '../../errors.js';
 import { Deadlines } from '../deadlines.js';
+import { preferInstalled } from '../optional-client.js';
 
 /** One Redis server (or one master of a cluster), for SCAN and UNLINK. */
 export interface RedisNode {
@@ -266,16 +267,10 @@ export async function openNodeRedis(backend: string, url: string): Promise<Redis
 export async function openRedisClient(backend: string, module: string, url: string): Promise<RedisClient> {
   if (module === 'redis') return openNodeRedis(backend, url);
   if (module === 'ioredis') return openIoredis(backend, url);
-  try {
-    return await openNodeRedis(backend, url);
-  } catch (nodeRedisError) {
-    if (!(nodeRedisError instanceof MissingDependencyError)) throw nodeRedisError;
-    return openIoredis(backend, url).catch((error: unknown) => {
-      throw error instanceof MissingDependencyError
-        ? new MissingDependencyError('redis', 'The ext:redis back-end (or the "ioredis" package)', {
-            cause: error,
-          })
-        : error;
-    });
-  }
+  return preferInstalled(
+    () => openNodeRedis(backend, url),
+    () => openIoredis(backend, url),
+    (cause) =>
+      new MissingDependencyError('redis', 'The ext:redis back-end (or the "ioredis" package)', { cause }),
+  );
 }
