@@ -14,7 +14,7 @@ import { memoryDriver } from 'bentocache/drivers/memory';
 import { createCache } from 'cache-manager';
 import { LRUCache } from 'lru-cache';
 import { Bench } from 'tinybench';
-import { CacheManager } from '../src/index.js';
+import { CacheManager } from '../dist/index.js';
 import { formatNumber, rate, stampede, type RateRow, type StampedeRow } from './common.js';
 
 const KEYS = 10_000;

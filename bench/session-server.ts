@@ -11,12 +11,12 @@ import cookieSession from 'cookie-session';
 import express from 'express';
 import expressSession from 'express-session';
 import { getIronSession } from 'iron-session';
-import { attachSession, type RequestWithSession } from '../src/adapters/node-http.js';
-import { sessionMiddleware } from '../src/adapters/express.js';
-import { SessionManager } from '../src/index.js';
-import { FileBackend } from '../src/backends/file/index.js';
-import { MemoryBackend } from '../src/backends/memory/index.js';
-import type { Backend } from '../src/backends/index.js';
+import { attachSession, type RequestWithSession } from '../dist/adapters/node-http.js';
+import { sessionMiddleware } from '../dist/adapters/express.js';
+import { SessionManager } from '../dist/index.js';
+import { FileBackend } from '../dist/backends/file/index.js';
+import { MemoryBackend } from '../dist/backends/memory/index.js';
+import type { Backend } from '../dist/backends/index.js';
 
 const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
 const scenario = process.argv[2] ?? 'node-plain';

@@ -40,7 +40,7 @@ async function open(): Promise<{ getOrCreate: () => Promise<unknown>; close: () 
   switch (task.library) {
     case 'beaker-ts file':
     case 'beaker-ts dbm': {
-      const { CacheManager } = await import('../src/index.js');
+      const { CacheManager } = await import('../dist/index.js');
       const type = task.library === 'beaker-ts file' ? 'file' : 'dbm';
       const manager = new CacheManager({
         type,
@@ -51,7 +51,7 @@ async function open(): Promise<{ getOrCreate: () => Promise<unknown>; close: () 
       return { getOrCreate: () => cache.get('key', { createfunc: create }), close: () => manager.close() };
     }
     case 'beaker-ts server': {
-      const { CacheManager } = await import('../src/index.js');
+      const { CacheManager } = await import('../dist/index.js');
       const manager = new CacheManager({ ...task.options });
       const cache = manager.getCache(`stampede-${task.unique ?? ''}`);
       // Connect before the start signal, as a running application would be.

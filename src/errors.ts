@@ -63,10 +63,13 @@ export class ConfigError extends BeakerError {
 export class MissingDependencyError extends BeakerError {
   readonly packageName: string;
 
-  constructor(packageName: string, feature: string, options?: ErrorOptions) {
+  /** `options.alternative`: another package that would also do. */
+  constructor(packageName: string, feature: string, options?: ErrorOptions & { alternative?: string }) {
+    const alternative = options?.alternative;
     super(
       'E_MISSING_DEPENDENCY',
-      `${feature} needs the package "${packageName}": install it with \`npm install ${packageName}\``,
+      `${feature} needs the package "${packageName}": install it with \`npm install ${packageName}\`` +
+        (alternative === undefined ? '' : ` (or \`npm install ${alternative}\`)`),
       options,
     );
     this.packageName = packageName;

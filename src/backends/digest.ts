@@ -13,13 +13,18 @@ export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/** `compute(key)`, remembered in `memo` (which is emptied when it holds {@link MAX_REMEMBERED} values). */
+export function remembered<V>(memo: Map<string, V>, key: string, compute: (key: string) => V): V {
+  let value = memo.get(key);
+  if (value === undefined) {
+    if (memo.size >= MAX_REMEMBERED) memo.clear();
+    value = compute(key);
+    memo.set(key, value);
+  }
+  return value;
+}
+
 /** The hex SHA-256 of a namespace, remembered. */
 export function namespaceDigest(namespace: string): string {
-  let digest = namespaceDigests.get(namespace);
-  if (digest === undefined) {
-    if (namespaceDigests.size >= MAX_REMEMBERED) namespaceDigests.clear();
-    digest = sha256Hex(namespace);
-    namespaceDigests.set(namespace, digest);
-  }
-  return digest;
+  return remembered(namespaceDigests, namespace, sha256Hex);
 }

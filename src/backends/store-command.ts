@@ -16,15 +16,33 @@ export function commandError(backend: string, what: string, error: unknown): Bac
   );
 }
 
+/** A rejection handler that turns a failure of `what` into a {@link BackendError}; build it once, use it often. */
+export function commandFailure(backend: string, what: string): (error: unknown) => never {
+  return (error) => {
+    throw commandError(backend, what, error);
+  };
+}
+
 /**
- * Runs `command`, turning its failure into a {@link BackendError}. A `.catch` rather than an async wrapper: it is
- * on every store call, and each extra promise costs there.
+ * Runs `command`, turning its failure into a {@link BackendError}, and its reply into a result by `map` when given.
+ * One `.then` rather than an async wrapper: it is on every store call, and each extra promise costs there.
  */
-export function storeCommand<R>(backend: string, what: string, command: () => Promise<R>): Promise<R> {
+export function storeCommand<R>(backend: string, what: string, command: () => Promise<R>): Promise<R>;
+export function storeCommand<R, T>(
+  backend: string,
+  what: string,
+  command: () => Promise<R>,
+  map: (reply: R) => T,
+): Promise<T>;
+export function storeCommand<R, T>(
+  backend: string,
+  what: string,
+  command: () => Promise<R>,
+  map?: (reply: R) => T,
+): Promise<R | T> {
+  const fail = commandFailure(backend, what);
   try {
-    return command().catch((error: unknown) => {
-      throw commandError(backend, what, error);
-    });
+    return map ? command().then(map, fail) : command().catch(fail);
   } catch (error) {
     return Promise.reject(commandError(backend, what, error));
   }

@@ -85,29 +85,47 @@ export class Cache<V = unknown> {
    * it at once; when none exists they wait for the creator and then read its value. Without a `createfunc`, a
    * missing or expired key gives `undefined`.
    */
-  async get(key: string, options: CacheGetOptions<V> = {}): Promise<V | undefined> {
+  get(key: string, options: CacheGetOptions<V> = {}): Promise<V | undefined> {
     const { createfunc } = options;
-    if (!this.#settings.enabled) return createfunc ? await createfunc() : undefined;
-    let entry: CacheEntry | undefined;
-    try {
-      // The hit path reads and decodes inline: one await on the back-end, nothing else.
-      const backend = this.#backend ?? (await this.#resolveBackend());
-      entry = this.#decode(backend, key, await backend.get(this.namespace, key));
-    } catch (error) {
-      // A store that is down: a miss, reported; with a createfunc the caller still gets a value.
-      this.#reportStoreError(key, 'read', error);
-      return createfunc ? await createfunc() : undefined;
+    if (!this.#settings.enabled) return this.#createUncached(createfunc);
+    const backend = this.#backend;
+    if (backend === undefined) {
+      return this.#resolveBackend().then(
+        () => this.get(key, options),
+        (error: unknown) => this.#afterReadFailure(key, createfunc, error),
+      );
     }
-    if (entry && this.#isFresh(entry)) return entry.value as V;
-    if (!createfunc) return undefined;
-    const expire = options.expiretime === undefined ? this.#settings.expire : options.expiretime;
-    return this.#create(key, createfunc, expire, entry);
+    // The hit path is one `.then` on the back-end's read (no async wrapper): it runs on every cached call.
+    return this.#getRaw(backend, key).then(
+      (data) => {
+        const entry = this.#decode(backend, key, data);
+        if (entry && this.#isFresh(entry)) return entry.value as V;
+        if (!createfunc) return undefined;
+        const expire = options.expiretime === undefined ? this.#settings.expire : options.expiretime;
+        return this.#create(key, createfunc, expire, entry);
+      },
+      (error: unknown) => this.#afterReadFailure(key, createfunc, error),
+    );
+  }
+
+  async #createUncached(createfunc: CreateFunction<V> | undefined): Promise<V | undefined> {
+    return createfunc ? await createfunc() : undefined;
+  }
+
+  /** A store that is down: a miss, reported; with a createfunc the caller still gets a value. */
+  #afterReadFailure(
+    key: string,
+    createfunc: CreateFunction<V> | undefined,
+    error: unknown,
+  ): Promise<V | undefined> {
+    this.#reportStoreError(key, 'read', error);
+    return this.#createUncached(createfunc);
   }
 
   /** Stores `value` under `key`, replacing any entry. */
-  async put(key: string, value: V, options: CachePutOptions = {}): Promise<void> {
-    if (!this.#settings.enabled) return;
-    await this.#write(
+  put(key: string, value: V, options: CachePutOptions = {}): Promise<void> {
+    if (!this.#settings.enabled) return Promise.resolve();
+    return this.#write(
       key,
       value,
       options.expiretime === undefined ? this.#settings.expire : options.expiretime,
@@ -210,23 +228,38 @@ export class Cache<V = unknown> {
     });
   }
 
-  async #write(key: string, value: unknown, expire: number | null): Promise<void> {
-    const backend = this.#backend ?? (await this.#resolveBackend());
-    const entry: CacheEntry = { storedAt: this.#settings.clock(), expire, value };
-    const data = backend.format === 'object' ? entry : this.#settings.codec.encode(entry);
-    const grace = this.#settings.graceSeconds ?? expire;
-    await backend.set(
-      this.namespace,
-      key,
-      data,
-      expire === null ? {} : { ttlMs: (expire + (grace ?? 0)) * 1000 },
-    );
+  #write(key: string, value: unknown, expire: number | null): Promise<void> {
+    const backend = this.#backend;
+    if (backend === undefined) return this.#resolveBackend().then(() => this.#write(key, value, expire));
+    try {
+      const entry: CacheEntry = { storedAt: this.#settings.clock(), expire, value };
+      const data = backend.format === 'object' ? entry : this.#settings.codec.encode(entry);
+      const grace = this.#settings.graceSeconds ?? expire;
+      return backend.set(
+        this.namespace,
+        key,
+        data,
+        expire === null ? {} : { ttlMs: (expire + (grace ?? 0)) * 1000 },
+      );
+    } catch (error) {
+      // A value that cannot be encoded rejects, as every other failure of put() does.
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   /** Reads and decodes an entry. */
   async #read(key: string): Promise<CacheEntry | undefined> {
     const backend = this.#backend ?? (await this.#resolveBackend());
-    return this.#decode(backend, key, await backend.get(this.namespace, key));
+    return this.#decode(backend, key, await this.#getRaw(backend, key));
+  }
+
+  /** The stored data of `key`; a back-end that throws at once rejects instead. */
+  #getRaw(backend: Backend, key: string): Promise<unknown> {
+    try {
+      return backend.get(this.namespace, key);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   /** Decodes stored data; a value that cannot be decoded is reported and treated as a miss. */

@@ -187,8 +187,6 @@ export async function openMemcacheClient(module: string, settings: ClientSetting
     () => memjsClient(settings),
     () => memcachedClient(settings),
     (cause) =>
-      new MissingDependencyError('memjs', 'The ext:memcached back-end (or the "memcached" package)', {
-        cause,
-      }),
+      new MissingDependencyError('memjs', 'The ext:memcached back-end', { cause, alternative: 'memcached' }),
   );
 }

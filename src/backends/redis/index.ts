@@ -13,9 +13,9 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { BackendError, ConfigError } from '../../errors.js';
-import { namespaceDigest, sha256Hex } from '../digest.js';
+import { namespaceDigest, remembered, sha256Hex } from '../digest.js';
 import { serverCapabilities } from '../server-capabilities.js';
-import { storeCommand } from '../store-command.js';
+import { commandError, commandFailure, storeCommand } from '../store-command.js';
 import { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
 import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
 import {
@@ -58,17 +58,33 @@ const RENEW_SCRIPT =
 const RELEASE_SCRIPT =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
+const namespacePrefixes = new Map<string, string>();
+
 function namespacePrefix(namespace: string): string {
-  return `${PREFIX}${namespaceDigest(namespace).slice(0, 32)}:`;
+  return remembered(
+    namespacePrefixes,
+    namespace,
+    (name) => `${PREFIX}${namespaceDigest(name).slice(0, 32)}:`,
+  );
 }
 
 function isHashedKey(key: string): boolean {
-  return key.startsWith('#') || Buffer.byteLength(key) > MAX_RAW_KEY_BYTES;
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: most keys need no byte count.
+  return (
+    key.startsWith('#') || (key.length * 3 > MAX_RAW_KEY_BYTES && Buffer.byteLength(key) > MAX_RAW_KEY_BYTES)
+  );
 }
 
-function storageKey(namespace: string, key: string): string {
-  return `${namespacePrefix(namespace)}${isHashedKey(key) ? `#${sha256Hex(key)}` : key}`;
+function storageKey(namespace: string, key: string, hashed = isHashedKey(key)): string {
+  return `${namespacePrefix(namespace)}${hashed ? `#${sha256Hex(key)}` : key}`;
 }
+
+/** A GET reply as the back-end returns it: a missing key is `undefined`. */
+const nullAsMissing = (value: string | null): string | undefined => value ?? undefined;
+/** The same for an entry stored under its key's digest: the original key's line comes off. */
+const afterKeyLine = (value: string | null): string | undefined =>
+  value === null ? undefined : value.slice(value.indexOf('\n') + 1);
+const nothing = (): void => undefined;
 
 export class RedisBackend implements Backend {
   readonly type: string;
@@ -77,6 +93,8 @@ export class RedisBackend implements Backend {
   readonly #client: RedisClient;
   readonly #owned: boolean;
   readonly #defaultTtlMs: number | undefined;
+  readonly #getFailed: (error: unknown) => never;
+  readonly #setFailed: (error: unknown) => never;
 
   constructor(
     type: string,
@@ -86,6 +104,8 @@ export class RedisBackend implements Backend {
     context: BackendContext,
   ) {
     this.type = type;
+    this.#getFailed = commandFailure(type, 'GET');
+    this.#setFailed = commandFailure(type, 'SET');
     this.#client = client;
     this.#owned = owned;
     const timeout = Number(options.timeout);
@@ -99,20 +119,35 @@ export class RedisBackend implements Backend {
   }
 
   get(namespace: string, key: string): Promise<unknown> {
-    return this.#run('GET', () => this.#client.get(storageKey(namespace, key))).then((value) => {
-      if (value === null) return undefined;
-      return isHashedKey(key) ? value.slice(value.indexOf('\n') + 1) : value;
-    });
+    // No closure per call: this is the hot path of every cache hit.
+    const hashed = isHashedKey(key);
+    let reply: Promise<string | null>;
+    try {
+      reply = this.#client.get(storageKey(namespace, key, hashed));
+    } catch (error) {
+      return Promise.reject(commandError(this.type, 'GET', error));
+    }
+    return reply.then(hashed ? afterKeyLine : nullAsMissing, this.#getFailed);
   }
 
-  async set(namespace: string, key: string, data: unknown, options: SetOptions = {}): Promise<void> {
-    if (typeof data !== 'string') throw new TypeError(`the ${this.type} back-end stores text entries`);
-    const value = isHashedKey(key) ? `${JSON.stringify(key)}\n${data}` : data;
+  set(namespace: string, key: string, data: unknown, options: SetOptions = {}): Promise<void> {
+    if (typeof data !== 'string') {
+      return Promise.reject(new TypeError(`the ${this.type} back-end stores text entries`));
+    }
+    const hashed = isHashedKey(key);
+    const value = hashed ? `${JSON.stringify(key)}\n${data}` : data;
     const ttlMs = options.ttlMs ?? this.#defaultTtlMs;
-    const target = storageKey(namespace, key);
-    await this.#run('SET', () =>
-      this.#client.set(target, value, ttlMs === undefined ? undefined : Math.max(1, Math.ceil(ttlMs))),
-    );
+    let reply: Promise<boolean>;
+    try {
+      reply = this.#client.set(
+        storageKey(namespace, key, hashed),
+        value,
+        ttlMs === undefined ? undefined : Math.max(1, Math.ceil(ttlMs)),
+      );
+    } catch (error) {
+      return Promise.reject(commandError(this.type, 'SET', error));
+    }
+    return reply.then(nothing, this.#setFailed);
   }
 
   async delete(namespace: string, key: string): Promise<boolean> {
