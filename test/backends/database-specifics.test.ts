@@ -11,8 +11,9 @@ import { BackendError, ConfigError } from '../../src/index.js';
 import type { BackendEvent } from '../../src/backends/index.js';
 import { databaseBackend, sqlaBackend, type SqlClient } from '../../src/backends/database/index.js';
 import { parseDatabaseUrl } from '../../src/backends/database/sql-client.js';
+import { MysqlNamedLocks } from '../../src/backends/database/mysql-named-locks.js';
 import { describeWhenAvailable } from '../helpers/services.js';
-import { expectWokenOnRelease } from '../helpers/locks.js';
+import { expectWokenOnRelease, WAKE_ROUNDS } from '../helpers/locks.js';
 import { MARIADB_URL, POSTGRES_URL, serverStores } from '../helpers/server-stores.js';
 
 const events: BackendEvent[] = [];
@@ -132,17 +133,8 @@ describeWhenAvailable(
       expect(await waiter.keys('ns')).toContain('own client');
       if (!owner.locks || !waiter.locks) throw new Error('ext:sqla has creation locks');
       await expectWokenOnRelease(owner.locks, waiter.locks, `own-client-${String(Date.now())}`);
-      expect(notified).toEqual(['beaker_lock_released', 'beaker_lock_released']);
-      await Promise.all([owner.close(), waiter.close()]);
-    });
-
-    it('wakes a lock waiter through LISTEN/NOTIFY when the lock is released', async () => {
-      const [owner, waiter] = await Promise.all([
-        databaseBackend({ url: POSTGRES_URL, table_name: 'beaker_ts_conformance' }, context),
-        databaseBackend({ url: POSTGRES_URL, table_name: 'beaker_ts_conformance' }, context),
-      ]);
-      if (!owner.locks || !waiter.locks) throw new Error('ext:database has creation locks');
-      await expectWokenOnRelease(owner.locks, waiter.locks, `wake-${String(Date.now())}`);
+      // Each round releases twice: the owner's lock, then the waiter's.
+      expect(notified).toEqual(Array.from({ length: 2 * WAKE_ROUNDS }, () => 'beaker_lock_released'));
       await Promise.all([owner.close(), waiter.close()]);
     });
 
@@ -166,5 +158,74 @@ describeWhenAvailable('ext:sqla on MariaDB', unavailable('ext:database on MariaD
     const [rows] = await (promised as mysqlPromise.Pool).query('SELECT 1 AS one');
     expect(rows).toEqual([{ one: 1 }]);
     await (promised as mysqlPromise.Pool).end();
+  });
+});
+
+for (const { label, url, mechanism } of [
+  { label: 'ext:database on PostgreSQL', url: POSTGRES_URL, mechanism: 'LISTEN/NOTIFY' },
+  { label: 'ext:database on MariaDB', url: MARIADB_URL, mechanism: 'GET_LOCK' },
+]) {
+  describeWhenAvailable(`lock wake-ups on ${label}`, unavailable(label), () => {
+    it(`wakes a lock waiter through ${mechanism} when the lock is released`, async () => {
+      const [owner, waiter] = await Promise.all([
+        databaseBackend({ url, table_name: 'beaker_ts_conformance' }, context),
+        databaseBackend({ url, table_name: 'beaker_ts_conformance' }, context),
+      ]);
+      if (!owner.locks || !waiter.locks) throw new Error('ext:database has creation locks');
+      await expectWokenOnRelease(owner.locks, waiter.locks, `wake-${String(Date.now())}`);
+      await Promise.all([owner.close(), waiter.close()]);
+    });
+  });
+}
+
+describeWhenAvailable('named locks on MariaDB', unavailable('ext:database on MariaDB'), () => {
+  it('polls at its capped pace, not in a tight loop, when the holder lost its named lock but not its lease', async () => {
+    // Each back-end on its own pool and named locks, through ext:sqla, so that the waiter's statements are counted.
+    const side = (): {
+      pool: mysqlPromise.Pool;
+      locksPool: mysqlPromise.Pool;
+      client: SqlClient;
+      statements: () => number;
+    } => {
+      const pool = mysqlPromise.createPool({ uri: MARIADB_URL, connectionLimit: 4 });
+      const locksPool = mysqlPromise.createPool({ uri: MARIADB_URL, connectionLimit: 4 });
+      let statements = 0;
+      const client: SqlClient = {
+        dialect: 'mysql',
+        async query(sql, params = []) {
+          statements += 1;
+          const [result] = await pool.query(sql, [...params]);
+          if (Array.isArray(result)) return { rows: result as Record<string, unknown>[], affected: 0 };
+          return { rows: [], affected: (result as { affectedRows: number }).affectedRows };
+        },
+        close: () => Promise.resolve(),
+        namedLocks: new MysqlNamedLocks(locksPool, '/test'),
+      };
+      return { pool, locksPool, client, statements: () => statements };
+    };
+    const [holderSide, waiterSide] = [side(), side()];
+    const holder = await sqlaBackend(
+      { bind: holderSide.client, table_name: 'beaker_ts_conformance' },
+      context,
+    );
+    const waiter = await sqlaBackend(
+      { bind: waiterSide.client, table_name: 'beaker_ts_conformance' },
+      context,
+    );
+    if (!holder.locks || !waiter.locks) throw new Error('ext:sqla has creation locks');
+    const name = `lost-named-lock-${String(Date.now())}`;
+    const lock = await holder.locks.acquire(name, 0);
+    expect(lock).toBeDefined();
+    // The holder's named-lock connections drop (as when its process dies), while its lease row stays.
+    await holderSide.locksPool.end();
+    const before = waiterSide.statements();
+    const started = Date.now();
+    expect(await waiter.locks.acquire(name, 1500)).toBeUndefined();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+    // A poll capped at 200 ms makes about a dozen attempts of two statements in 1.5 s; a tight loop, hundreds.
+    expect(waiterSide.statements() - before).toBeLessThan(60);
+    await lock?.release();
+    await Promise.all([holder.close(), waiter.close()]);
+    await Promise.all([holderSide.pool.end(), waiterSide.pool.end(), waiterSide.locksPool.end()]);
   });
 });

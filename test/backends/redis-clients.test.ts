@@ -3,7 +3,8 @@
  * closed), including the pub/sub wake-up of lock waiters on node-redis; and a server that hangs (SIGSTOP) failing
  * calls within the command timeout.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
@@ -68,10 +69,12 @@ describeWhenAvailable(
   'ext:redis on a server that stops answering',
   spawnSync('redis-server', ['--version']).status === 0 ? undefined : 'redis-server is not installed',
   () => {
-    const server = spawn('redis-server', ['--port', String(HUNG_PORT), '--bind', '127.0.0.1', '--save', ''], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    // Started by the hook, not when the file is collected: a run that filters these tests out starts nothing.
+    let server: ChildProcessByStdio<null, Readable, null>;
     beforeAll(async () => {
+      server = spawn('redis-server', ['--port', String(HUNG_PORT), '--bind', '127.0.0.1', '--save', ''], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       // One listener for the whole output: the line can arrive split, or with other lines in one chunk.
       await new Promise<void>((resolve, reject) => {
         let output = '';

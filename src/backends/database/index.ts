@@ -7,10 +7,12 @@
  *   so reads skip expired rows and `prune()` deletes them in one statement. Beaker kept one pickled row per
  *   namespace, which lost concurrent writes.
  * - Creation locks are lease rows in the same table: taken by an insert that fails when another holder has the row,
- *   renewed while held, released by their holder only. Waiters poll with a short capped back-off.
+ *   renewed while held, released by their holder only. Waiters are woken by NOTIFY (PostgreSQL) or by the
+ *   holder's named lock (MySQL's GET_LOCK), with a short capped poll as the fallback (and SQLite's only way).
  * - Every statement has a timeout, and the pool a bounded wait for a connection.
  * @module
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BackendError, ConfigError } from '../../errors.js';
 import { namespaceDigest, sha256Hex } from '../digest.js';
 import { storeCommand } from '../store-command.js';
@@ -67,6 +69,8 @@ const COLUMNS = 'ns_hash, key_hash, namespace, entry_key, data, expires_at';
 
 /** The SQL of one dialect for one table. */
 interface Statements {
+  /** The table's qualified name. */
+  table: string;
   create: string[];
   checkLayout: string;
   get: string;
@@ -117,6 +121,7 @@ function statements(dialect: SqlDialect, table: string, schema: string | undefin
       : `${insert} ON CONFLICT (ns_hash, key_hash) DO NOTHING`;
   const lockRow = `ns_hash = '${LOCK_NAMESPACE}' AND key_hash = ?`;
   return {
+    table: name,
     create,
     checkLayout: `SELECT ${COLUMNS} FROM ${name} WHERE 1 = 0`,
     get: `SELECT data FROM ${name} WHERE ns_hash = ? AND key_hash = ? AND ${live}`,
@@ -259,13 +264,16 @@ const RELEASE_CHANNEL = 'beaker_lock_released';
 
 /**
  * Leases as rows: an insert that does nothing when the row exists takes the lock. On PostgreSQL a release is
- * announced by NOTIFY, which wakes waiters at once; elsewhere (and if a notification is lost) they poll.
+ * announced by NOTIFY; on MySQL the holder keeps a named lock that waiters block on. Either wakes waiters at once;
+ * elsewhere (and if a wake-up is lost) they poll.
  */
 class SqlLeaseStore implements LeaseStore {
   readonly #client: SqlClient;
   readonly #sql: Statements;
   readonly #waiters = new Map<string, Set<() => void>>();
   #listening: Promise<boolean> | undefined;
+  /** The releases of the named locks held with each lease taken here, by lock key and token. */
+  readonly #heldNamedLocks = new Map<string, () => Promise<void>>();
 
   constructor(client: SqlClient, sql: Statements) {
     this.#client = client;
@@ -290,10 +298,19 @@ class SqlLeaseStore implements LeaseStore {
   }
 
   async waitForRelease(key: string, ms: number): Promise<void> {
-    if (!(await this.#listen())) {
-      await new Promise((resolve) => setTimeout(resolve, ms));
+    if (await this.#listen()) {
+      await this.#notified(key, ms);
       return;
     }
+    const namedLocks = this.#client.namedLocks;
+    const started = Date.now();
+    // Blocked on the holder's named lock: back at its release. Nobody holds it: a plain poll.
+    if (namedLocks && (await namedLocks.awaitRelease(this.#namedLockKey(key), ms))) return;
+    await sleep(Math.max(0, ms - (Date.now() - started)));
+  }
+
+  /** Resolves on a release notification for `key`, or after `ms`. */
+  async #notified(key: string, ms: number): Promise<void> {
     let waiting = this.#waiters.get(key);
     if (!waiting) {
       waiting = new Set();
@@ -312,6 +329,11 @@ class SqlLeaseStore implements LeaseStore {
     });
   }
 
+  /** Named locks are server-wide: their key names the table too. */
+  #namedLockKey(key: string): string {
+    return `${this.#sql.table}\u0000${key}`;
+  }
+
   async take(key: string, token: string, leaseMs: number): Promise<boolean> {
     const now = Date.now();
     // A read first: waiters that find a live lease write nothing, so they do not queue for the write lock.
@@ -321,7 +343,12 @@ class SqlLeaseStore implements LeaseStore {
       await this.#client.query(this.#sql.dropExpiredLock, [key, now]);
     }
     const row = [LOCK_NAMESPACE, key, '""', '""', Buffer.from(token), now + leaseMs];
-    return (await this.#client.query(this.#sql.takeLock, row)).affected === 1;
+    const taken = (await this.#client.query(this.#sql.takeLock, row)).affected === 1;
+    if (taken && this.#client.namedLocks) {
+      const release = await this.#client.namedLocks.hold(this.#namedLockKey(key));
+      if (release) this.#heldNamedLocks.set(`${key}\u0000${token}`, release);
+    }
+    return taken;
   }
 
   async renew(key: string, token: string, leaseMs: number): Promise<boolean> {
@@ -332,6 +359,10 @@ class SqlLeaseStore implements LeaseStore {
   async release(key: string, token: string): Promise<boolean> {
     const released =
       (await this.#client.query(this.#sql.releaseLock, [key, Buffer.from(token)])).affected === 1;
+    // After the row is gone, so that the waiters it wakes can take the lock.
+    const namedLock = this.#heldNamedLocks.get(`${key}\u0000${token}`);
+    this.#heldNamedLocks.delete(`${key}\u0000${token}`);
+    await namedLock?.();
     if (released) await this.#client.notify?.(RELEASE_CHANNEL, key).catch(() => undefined);
     return released;
   }

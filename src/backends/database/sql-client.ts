@@ -5,6 +5,7 @@
  */
 import { BackendError, ConfigError, MissingDependencyError } from '../../errors.js';
 import { sha256Hex } from '../digest.js';
+import { MysqlNamedLocks } from './mysql-named-locks.js';
 
 /** The SQL dialects the database back-end writes. */
 export type SqlDialect = 'postgres' | 'mysql' | 'sqlite';
@@ -32,6 +33,19 @@ export interface SqlClient {
   listen?(channel: string, onMessage: (payload: string) => void): Promise<void>;
   /** Sends a notification on `channel` (PostgreSQL's NOTIFY), when {@link listen} is there. */
   notify?(channel: string, payload: string): Promise<void>;
+  /** Named locks that wake lock waiters where there is no {@link listen} (MySQL's and MariaDB's GET_LOCK). */
+  namedLocks?: NamedLocks;
+}
+
+/**
+ * Locks a creation-lock holder keeps while it creates, which waiters block on: a release wakes them at once.
+ */
+export interface NamedLocks {
+  /** Holds `key`'s named lock; resolves to its release, or undefined when it cannot be held now. */
+  hold(key: string): Promise<(() => Promise<void>) | undefined>;
+  /** Waits until `key`'s named lock is released or `ms` pass: true; false at once when nobody holds it. */
+  awaitRelease(key: string, ms: number): Promise<boolean>;
+  close(): Promise<void>;
 }
 
 /** Pool settings read from Beaker's `sa_opts` (`sa.pool_size`, `sa.pool_timeout`, `sa.pool_recycle`). */
@@ -251,7 +265,23 @@ export async function openSqlClient(target: DatabaseTarget, pool: PoolSettings):
         charset: 'utf8mb4',
         ...(pool.recycleSeconds > 0 ? { idleTimeout: pool.recycleSeconds * 1000 } : {}),
       });
-      return mysqlClient(created, () => created.end(), pool.statementTimeoutMs);
+      // Named locks wait on connections of their own, so waiting never drains the entries' pool.
+      const locksPool = mysql.createPool({
+        uri: target.uri,
+        connectionLimit: pool.size,
+        connectTimeout: pool.acquireTimeoutMs,
+      });
+      const namedLocks = new MysqlNamedLocks(locksPool, new URL(target.uri).pathname);
+      return {
+        ...mysqlClient(
+          created,
+          async () => {
+            await Promise.all([created.end(), namedLocks.close()]);
+          },
+          pool.statementTimeoutMs,
+        ),
+        namedLocks,
+      };
     }
     case 'sqlite': {
       const { openSqlite } = await import('./sqlite.js');
@@ -278,6 +308,7 @@ export function wrapBoundClient(bind: unknown): SqlClient {
       query: (sql, params) => client.query(sql, params),
       close: keepOpen,
       ...wakeUps,
+      ...(client.namedLocks ? { namedLocks: client.namedLocks } : {}),
     };
   }
   // pg: a Pool counts its clients, a Client has its connection parameters.
