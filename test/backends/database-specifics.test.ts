@@ -3,7 +3,10 @@
  * layout, and the application's own pools (pg, mysql2 callback and promise APIs, a hand-written SqlClient).
  */
 import { EventEmitter } from 'node:events';
-import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import pg from 'pg';
 import mysql from 'mysql2';
 import mysqlPromise from 'mysql2/promise';
@@ -12,6 +15,7 @@ import type { BackendEvent } from '../../src/backends/index.js';
 import { databaseBackend, sqlaBackend, type SqlClient } from '../../src/backends/database/index.js';
 import { parseDatabaseUrl } from '../../src/backends/database/sql-client.js';
 import { MysqlNamedLocks } from '../../src/backends/database/mysql-named-locks.js';
+import { FileNotifier } from '../../src/backends/database/file-notifier.js';
 import { describeWhenAvailable } from '../helpers/services.js';
 import { expectWokenOnRelease, WAKE_ROUNDS } from '../helpers/locks.js';
 import { MARIADB_URL, POSTGRES_URL, serverStores } from '../helpers/server-stores.js';
@@ -161,11 +165,33 @@ describeWhenAvailable('ext:sqla on MariaDB', unavailable('ext:database on MariaD
   });
 });
 
-for (const { label, url, mechanism } of [
-  { label: 'ext:database on PostgreSQL', url: POSTGRES_URL, mechanism: 'LISTEN/NOTIFY' },
-  { label: 'ext:database on MariaDB', url: MARIADB_URL, mechanism: 'GET_LOCK' },
+const sqliteDir = mkdtempSync(join(tmpdir(), 'beaker-sqlite-wake-'));
+afterAll(() => {
+  rmSync(sqliteDir, { recursive: true, force: true });
+});
+
+for (const { label, url, mechanism, missing } of [
+  {
+    label: 'ext:database on PostgreSQL',
+    url: POSTGRES_URL,
+    mechanism: 'LISTEN/NOTIFY',
+    missing: unavailable('ext:database on PostgreSQL'),
+  },
+  {
+    label: 'ext:database on MariaDB',
+    url: MARIADB_URL,
+    mechanism: 'GET_LOCK',
+    missing: unavailable('ext:database on MariaDB'),
+  },
+  // SQLite is embedded: always there.
+  {
+    label: 'ext:database on SQLite',
+    url: `sqlite:///${join(sqliteDir, 'wake.db')}`,
+    mechanism: 'its notification file',
+    missing: undefined,
+  },
 ]) {
-  describeWhenAvailable(`lock wake-ups on ${label}`, unavailable(label), () => {
+  describeWhenAvailable(`lock wake-ups on ${label}`, missing, () => {
     it(`wakes a lock waiter through ${mechanism} when the lock is released`, async () => {
       const [owner, waiter] = await Promise.all([
         databaseBackend({ url, table_name: 'beaker_ts_conformance' }, context),
@@ -227,5 +253,23 @@ describeWhenAvailable('named locks on MariaDB', unavailable('ext:database on Mar
     await lock?.release();
     await Promise.all([holder.close(), waiter.close()]);
     await Promise.all([holderSide.pool.end(), waiterSide.pool.end(), waiterSide.locksPool.end()]);
+  });
+});
+
+describe("SQLite's notification file", () => {
+  it('stays small and keeps delivering after it starts again', async () => {
+    const path = join(sqliteDir, 'restarting-notify');
+    const [listener, sender] = [new FileNotifier(path), new FileNotifier(path)];
+    const received: string[] = [];
+    await listener.listen('channel', (payload) => received.push(payload));
+    // About 100 KB of notifications: the file starts again once past 64 KB.
+    for (let index = 0; index < 100; index += 1)
+      await sender.notify('channel', `${String(index)}:${'x'.repeat(1000)}`);
+    await sender.notify('channel', 'last');
+    await vi.waitFor(() => {
+      expect(received).toContain('last');
+    });
+    expect(statSync(path).size).toBeLessThan(70 * 1024);
+    listener.close();
   });
 });

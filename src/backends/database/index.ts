@@ -7,8 +7,8 @@
  *   so reads skip expired rows and `prune()` deletes them in one statement. Beaker kept one pickled row per
  *   namespace, which lost concurrent writes.
  * - Creation locks are lease rows in the same table: taken by an insert that fails when another holder has the row,
- *   renewed while held, released by their holder only. Waiters are woken by NOTIFY (PostgreSQL) or by the
- *   holder's named lock (MySQL's GET_LOCK), with a short capped poll as the fallback (and SQLite's only way).
+ *   renewed while held, released by their holder only. Waiters are woken by NOTIFY (PostgreSQL), by the holder's
+ *   named lock (MySQL's GET_LOCK) or by a notification file (SQLite), with a short capped poll as the fallback.
  * - Every statement has a timeout, and the pool a bounded wait for a connection.
  * @module
  */
@@ -264,8 +264,8 @@ const RELEASE_CHANNEL = 'beaker_lock_released';
 
 /**
  * Leases as rows: an insert that does nothing when the row exists takes the lock. On PostgreSQL a release is
- * announced by NOTIFY; on MySQL the holder keeps a named lock that waiters block on. Either wakes waiters at once;
- * elsewhere (and if a wake-up is lost) they poll.
+ * announced by NOTIFY (SQLite: a line in a watched file); on MySQL the holder keeps a named lock that waiters block
+ * on. Either wakes waiters at once; where none can (and if a wake-up is lost) they poll.
  */
 class SqlLeaseStore implements LeaseStore {
   readonly #client: SqlClient;

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { MissingDependencyError } from '../../errors.js';
+import { FileNotifier } from './file-notifier.js';
 import type { SqlClient, SqlResult } from './sql-client.js';
 
 /** How long a write waits for another connection's lock before failing (SQLite's busy timeout). */
@@ -71,11 +72,14 @@ export function openSqlite(file: string, statementTimeoutMs: number): SqlClient 
   } catch (error) {
     throw new MissingDependencyError('libsql', 'SQLite in the ext:database back-end', { cause: error });
   }
+  const path = file === ':memory:' ? file : resolve(file);
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { libsql, file: file === ':memory:' ? file : resolve(file), busyTimeoutMs: BUSY_TIMEOUT_MS },
+    workerData: { libsql, file: path, busyTimeoutMs: BUSY_TIMEOUT_MS },
   });
   worker.unref();
+  // Lock releases reach the other processes on this host through a file beside the database (none in memory).
+  const notifier = path === ':memory:' ? undefined : new FileNotifier(`${path}-beaker-notify`);
   const pending = new Map<number, { resolve: (result: SqlResult) => void; reject: (error: Error) => void }>();
   let nextId = 0;
   let failure: Error | undefined;
@@ -117,7 +121,14 @@ export function openSqlite(file: string, statementTimeoutMs: number): SqlClient 
       });
     },
     async close() {
+      notifier?.close();
       await worker.terminate();
     },
+    ...(notifier
+      ? {
+          listen: (channel, onMessage) => notifier.listen(channel, onMessage),
+          notify: (channel, payload) => notifier.notify(channel, payload),
+        }
+      : {}),
   };
 }
