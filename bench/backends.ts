@@ -3,7 +3,8 @@
  * servers of `bash scripts/services.sh start` running. Writes bench/results/backends.md.
  * (a) cache get (hit) and put through beaker-ts next to the raw client (the floor) and the peers on the same
  *     server, sequentially and with 64 operations in flight: Redis (raw node-redis and ioredis, BentoCache,
- *     cache-manager 7 with @keyv/redis), memcached (raw memjs), PostgreSQL (raw pg);
+ *     cache-manager 7 with @keyv/redis), Redis Cluster (raw ioredis and node-redis), memcached (raw memjs),
+ *     PostgreSQL (raw pg);
  * (b) the cross-process stampede on each back-end: creations of one cold key by 4 processes × 50 callers.
  * Each rate is the median of 5 rounds, the contenders taking turns within a round.
  */
@@ -18,14 +19,15 @@ import { redisDriver } from 'bentocache/drivers/redis';
 import { createCache } from 'cache-manager';
 import KeyvRedis from '@keyv/redis';
 import { Keyv } from 'keyv';
-import { Redis } from 'ioredis';
-import { createClient } from 'redis';
+import { Cluster, Redis } from 'ioredis';
+import { createClient, createCluster } from 'redis';
 import memjs from 'memjs';
 import pg from 'pg';
 import { CacheManager } from '../dist/index.js';
 import { formatNumber, rate, stampede, type StampedeRow } from './common.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379/5';
+const CLUSTER_URLS = ['redis://127.0.0.1:7000', 'redis://127.0.0.1:7001'];
 const MEMCACHED = '127.0.0.1:11211;127.0.0.1:11212;127.0.0.1:11213';
 const POSTGRES_URL = 'postgresql://postgres@127.0.0.1:5432/test';
 const MARIADB_URL = 'mysql://root@127.0.0.1:3306/test';
@@ -56,13 +58,17 @@ interface Contender {
   close(): Promise<void>;
 }
 
+/** One contender's figures, in the order get sequential, get 64 in flight, put sequential, put 64 in flight. */
 interface Measured {
   store: string;
   name: string;
-  getSequential: number;
-  getParallel: number;
-  putSequential: number;
-  putParallel: number;
+  /** Operations per second: the median over the rounds. */
+  rates: number[];
+  /**
+   * The median over the rounds of the rate divided by the floor's rate in the same round, so that a slow spell of
+   * the machine between rounds does not count against one contender only.
+   */
+  ratios: number[];
 }
 
 function median(values: number[]): number {
@@ -83,7 +89,10 @@ async function reachable(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** Fills every contender's keys, then measures them in turns; the medians of {@link ROUNDS} rounds. */
+/**
+ * Fills every contender's keys, then measures them in turns; the medians of {@link ROUNDS} rounds, and of the ratios
+ * to the first contender (the floor) round by round.
+ */
 async function measure(store: string, contenders: Contender[]): Promise<Measured[]> {
   for (const contender of contenders) {
     for (let index = 0; index < KEYS; index += 1) await contender.put(index);
@@ -106,11 +115,17 @@ async function measure(store: string, contenders: Contender[]): Promise<Measured
     }
   }
   for (const contender of contenders) await contender.close();
+  const floor = samples.get(contenders[0]?.name ?? '') as number[][];
   return contenders.map((contender) => {
-    const [getSequential, getParallel, putSequential, putParallel] = (
-      samples.get(contender.name) as number[][]
-    ).map(median) as [number, number, number, number];
-    return { store, name: contender.name, getSequential, getParallel, putSequential, putParallel };
+    const rows = samples.get(contender.name) as number[][];
+    return {
+      store,
+      name: contender.name,
+      rates: rows.map(median),
+      ratios: rows.map((row, metric) =>
+        median(row.map((value, round) => value / (floor[metric]?.[round] ?? NaN))),
+      ),
+    };
   });
 }
 
@@ -153,18 +168,8 @@ async function redisContenders(): Promise<Contender[]> {
       },
     },
     beakerContender('beaker-ts ext:redis (node-redis, the default)', { type: 'ext:redis', url: REDIS_URL }),
-    ...[
-      { name: 'ioredis GET/SET + JSON, auto-pipelining (raw client)', client: raw },
-      { name: 'ioredis GET/SET + JSON, default settings (raw client)', client: plain },
-    ].map(({ name, client }): Contender => ({
-      name,
-      get: async (index) => JSON.parse((await client.get(`raw-${run}:${keyOf(index)}`)) ?? 'null') as unknown,
-      put: (index) =>
-        client.set(`raw-${run}:${keyOf(index)}`, JSON.stringify(record(index % KEYS)), 'PX', 3_600_000),
-      close: async () => {
-        await client.quit();
-      },
-    })),
+    rawIoredis('ioredis GET/SET + JSON, auto-pipelining (raw client)', raw),
+    rawIoredis('ioredis GET/SET + JSON, default settings (raw client)', plain),
     beakerContender('beaker-ts ext:redis (redis_module = ioredis)', {
       type: 'ext:redis',
       url: REDIS_URL,
@@ -183,6 +188,49 @@ async function redisContenders(): Promise<Contender[]> {
       put: (index) => keyv.set(keyOf(index), record(index % KEYS), 3_600_000),
       close: async () => {
         await keyv.disconnect();
+      },
+    },
+  ];
+}
+
+/** Plain GET/SET of the JSON through an ioredis client or cluster. */
+function rawIoredis(name: string, client: Redis | Cluster): Contender {
+  return {
+    name,
+    get: async (index) => JSON.parse((await client.get(`raw-${run}:${keyOf(index)}`)) ?? 'null') as unknown,
+    put: (index) =>
+      client.set(`raw-${run}:${keyOf(index)}`, JSON.stringify(record(index % KEYS)), 'PX', 3_600_000),
+    close: async () => {
+      await client.quit();
+    },
+  };
+}
+
+async function clusterContenders(): Promise<Contender[]> {
+  // The floor is ioredis's Cluster as beaker-ts sets it up for ext:rediscluster (auto-pipelining, a command
+  // timeout); node-redis's cluster client is shown for comparison.
+  const ioredisCluster = new Cluster([{ host: '127.0.0.1', port: 7000 }], {
+    redisOptions: { commandTimeout: 5000 },
+    enableAutoPipelining: true,
+  });
+  const nodeRedisCluster = createCluster({ rootNodes: [{ url: CLUSTER_URLS[0] }] });
+  await nodeRedisCluster.connect();
+  return [
+    rawIoredis('ioredis Cluster GET/SET + JSON (raw client, the floor)', ioredisCluster),
+    beakerContender('beaker-ts ext:rediscluster (ioredis)', {
+      type: 'ext:rediscluster',
+      urls: CLUSTER_URLS.join(','),
+    }),
+    {
+      name: 'node-redis cluster GET/SET + JSON (raw client)',
+      get: async (index) =>
+        JSON.parse((await nodeRedisCluster.get(`raw-${run}:${keyOf(index)}`)) ?? 'null') as unknown,
+      put: (index) =>
+        nodeRedisCluster.set(`raw-${run}:${keyOf(index)}`, JSON.stringify(record(index % KEYS)), {
+          PX: 3_600_000,
+        }),
+      close: async () => {
+        await nodeRedisCluster.quit();
       },
     },
   ];
@@ -248,6 +296,10 @@ if (await reachable('127.0.0.1', 6379)) {
   console.log('(a) Redis...');
   throughput.push(...(await measure('Redis', await redisContenders())));
 } else missing.push('Redis (127.0.0.1:6379)');
+if (await reachable('127.0.0.1', 7000)) {
+  console.log('(a) Redis Cluster...');
+  throughput.push(...(await measure('Redis Cluster', await clusterContenders())));
+} else missing.push('Redis Cluster (127.0.0.1:7000-7005)');
 if (await reachable('127.0.0.1', 11211)) {
   console.log('(a) memcached...');
   throughput.push(...(await measure('memcached', memcachedContenders())));
@@ -268,7 +320,7 @@ const STAMPEDES: { name: string; port: number; library: string; extra: Record<st
     name: 'beaker-ts ext:rediscluster',
     port: 7000,
     library: 'beaker-ts server',
-    extra: { options: { type: 'ext:rediscluster', urls: 'redis://127.0.0.1:7000,redis://127.0.0.1:7001' } },
+    extra: { options: { type: 'ext:rediscluster', urls: CLUSTER_URLS.join(',') } },
   },
   {
     name: 'beaker-ts ext:memcached',
@@ -320,8 +372,6 @@ for (const target of STAMPEDES) {
 }
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
-const ratio = (value: number, floor: number | undefined): string =>
-  floor === undefined ? '' : ` (${formatNumber(value / floor, 2)})`;
 const stores = [...new Set(throughput.map((row) => row.store))];
 const report = `# Server back-ends benchmark
 
@@ -335,15 +385,18 @@ ${missing.length > 0 ? `Not measured (server not reachable): ${missing.join(', '
 
 Values are ~200-byte JSON records over ${String(KEYS)} keys. "Sequential" awaits each operation before the next
 (${formatNumber(SEQUENTIAL_OPS)} ops); "64 in flight" keeps 64 outstanding (${formatNumber(PARALLEL_OPS)} ops).
-Median of ${String(ROUNDS)} rounds; in brackets, the ratio to the first row of the store: the raw client with the
+Median of ${String(ROUNDS)} rounds; in brackets, the median over the rounds of the ratio to the first row of the
+store in the same round (so that a slow spell of the machine between rounds does not count against one contender
+only). The first row is the raw client with the
 client settings beaker-ts uses (the floor: a plain GET/SET of the JSON, with no expiry bookkeeping, no namespace, no
 key index and no locking). On Redis the floor is node-redis, beaker-ts's default client (also under @keyv/redis);
-with \`redis_module = ioredis\` beaker-ts enables ioredis's auto-pipelining.
+with \`redis_module = ioredis\` beaker-ts enables ioredis's auto-pipelining. On Redis Cluster (3 masters, 3 replicas)
+the floor is ioredis's Cluster as beaker-ts sets it up for \`ext:rediscluster\`; node-redis's cluster client (its
+default settings) is shown beside it.
 
 ${stores
   .map((store) => {
     const rows = throughput.filter((row) => row.store === store);
-    const floor = rows[0];
     return `### ${store}
 
 | library | get, sequential | get, 64 in flight | put, sequential | put, 64 in flight |
@@ -351,7 +404,7 @@ ${stores
 ${rows
   .map(
     (row) =>
-      `| ${row.name} | ${formatNumber(row.getSequential)}${ratio(row.getSequential, floor?.getSequential)} | ${formatNumber(row.getParallel)}${ratio(row.getParallel, floor?.getParallel)} | ${formatNumber(row.putSequential)}${ratio(row.putSequential, floor?.putSequential)} | ${formatNumber(row.putParallel)}${ratio(row.putParallel, floor?.putParallel)} |`,
+      `| ${row.name} | ${row.rates.map((value, metric) => `${formatNumber(value)} (${formatNumber(row.ratios[metric] ?? NaN, 2)})`).join(' | ')} |`,
   )
   .join('\n')}
 `;
