@@ -52,6 +52,11 @@ interface LockEntity {
 const CAPABILITIES = serverCapabilities(false);
 const DEFAULT_KIND = 'beaker_cache';
 const CALL_TIMEOUT_MS = 10_000;
+/**
+ * Every call: a timeout, and no retries. The client retries reads that fail with UNAVAILABLE until the timeout, so
+ * with Datastore down each read hung for the whole timeout; a store that is down must fail calls fast.
+ */
+const CALL_OPTIONS = { timeout: CALL_TIMEOUT_MS, retry: null };
 /** Datastore takes at most 500 mutations per commit. */
 const BATCH = 500;
 const UNINDEXED = ['namespace', 'entry_key', 'data'];
@@ -69,7 +74,7 @@ export class GoogleBackend implements Backend {
   readonly #kind: string;
   readonly #clock: () => number;
   readonly #reads = new ReadCoalescer<EntryEntity | undefined>();
-  readonly #call = { gaxOptions: { timeout: CALL_TIMEOUT_MS } };
+  readonly #call = { gaxOptions: CALL_OPTIONS };
   readonly #filter: typeof PropertyFilter;
 
   constructor(
@@ -208,28 +213,30 @@ class DatastoreLeaseStore implements LeaseStore {
     const target = this.#client.key([this.#kind, key]);
     const transaction = this.#client.transaction();
     try {
-      await transaction.run();
-      const found = (await transaction.get(target))[0] as LockEntity | undefined;
+      await transaction.run({ gaxOptions: CALL_OPTIONS });
+      const found = (await transaction.get(target, { gaxOptions: CALL_OPTIONS }))[0] as
+        LockEntity | undefined;
       const decision = change(found, target);
       if (!decision) {
-        await transaction.rollback();
+        await transaction.rollback(CALL_OPTIONS);
         return false;
       }
       if (decision.save) transaction.save({ key: target, data: decision.save });
       if (decision.remove) transaction.delete(target);
-      await transaction.commit();
+      await transaction.commit(CALL_OPTIONS);
       return true;
     } catch {
       // Contention (another holder committed first) or a failed call: not taken.
-      await transaction.rollback().catch(() => undefined);
+      await transaction.rollback(CALL_OPTIONS).catch(() => undefined);
       return false;
     }
   }
 
   async take(key: string, token: string, leaseMs: number): Promise<boolean> {
     // A plain read first: waiters that find a live lease start no transaction.
-    const current = (await this.#client.get(this.#client.key([this.#kind, key])))[0] as
-      LockEntity | undefined;
+    const current = (
+      await this.#client.get(this.#client.key([this.#kind, key]), { gaxOptions: CALL_OPTIONS })
+    )[0] as LockEntity | undefined;
     if (current && current.expires_at > Date.now()) return false;
     return this.#transact(key, (lock) => {
       const now = Date.now();
