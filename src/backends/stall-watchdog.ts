@@ -64,7 +64,12 @@ export class StallWatchdog {
     const answered = (): void => {
       if (number === this.#probeNumber) this.#probeSentAt = undefined;
     };
-    this.#probe().then(answered, answered);
+    try {
+      this.#probe().then(answered, answered);
+    } catch {
+      // A client that refuses at once (closed) is not stalled.
+      answered();
+    }
   }
 
   /** Stops watching (the connection is being closed). */

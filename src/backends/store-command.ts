@@ -24,25 +24,12 @@ export function commandFailure(backend: string, what: string): (error: unknown) 
 }
 
 /**
- * Runs `command`, turning its failure into a {@link BackendError}, and its reply into a result by `map` when given.
- * One `.then` rather than an async wrapper: it is on every store call, and each extra promise costs there.
+ * Runs `command`, turning its failure into a {@link BackendError}. A `.catch` rather than an async wrapper: it is
+ * on every store call, and each extra promise costs there.
  */
-export function storeCommand<R>(backend: string, what: string, command: () => Promise<R>): Promise<R>;
-export function storeCommand<R, T>(
-  backend: string,
-  what: string,
-  command: () => Promise<R>,
-  map: (reply: R) => T,
-): Promise<T>;
-export function storeCommand<R, T>(
-  backend: string,
-  what: string,
-  command: () => Promise<R>,
-  map?: (reply: R) => T,
-): Promise<R | T> {
-  const fail = commandFailure(backend, what);
+export function storeCommand<R>(backend: string, what: string, command: () => Promise<R>): Promise<R> {
   try {
-    return map ? command().then(map, fail) : command().catch(fail);
+    return command().catch(commandFailure(backend, what));
   } catch (error) {
     return Promise.reject(commandError(backend, what, error));
   }

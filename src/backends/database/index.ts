@@ -357,12 +357,16 @@ class SqlLeaseStore implements LeaseStore {
   }
 
   async release(key: string, token: string): Promise<boolean> {
-    const released =
-      (await this.#client.query(this.#sql.releaseLock, [key, Buffer.from(token)])).affected === 1;
-    // After the row is gone, so that the waiters it wakes can take the lock.
     const namedLock = this.#heldNamedLocks.get(`${key}\u0000${token}`);
     this.#heldNamedLocks.delete(`${key}\u0000${token}`);
-    await namedLock?.();
+    let released: boolean;
+    try {
+      released = (await this.#client.query(this.#sql.releaseLock, [key, Buffer.from(token)])).affected === 1;
+    } finally {
+      // After the row is gone, so that the waiters it wakes can take the lock; and even when the delete failed,
+      // so that its connection goes back to the pool.
+      await namedLock?.();
+    }
     if (released) await this.#client.notify?.(RELEASE_CHANNEL, key).catch(() => undefined);
     return released;
   }
