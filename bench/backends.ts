@@ -157,16 +157,7 @@ async function redisContenders(): Promise<Contender[]> {
     stores: [new Keyv({ store: new KeyvRedis(REDIS_URL), namespace: `cm-${run}` })],
   });
   return [
-    {
-      name: 'node-redis GET/SET + JSON (raw client, the floor)',
-      get: async (index) =>
-        JSON.parse((await nodeRedis.get(`raw-${run}:${keyOf(index)}`)) ?? 'null') as unknown,
-      put: (index) =>
-        nodeRedis.set(`raw-${run}:${keyOf(index)}`, JSON.stringify(record(index % KEYS)), { PX: 3_600_000 }),
-      close: async () => {
-        await nodeRedis.quit();
-      },
-    },
+    rawNodeRedis('node-redis GET/SET + JSON (raw client, the floor)', nodeRedis),
     beakerContender('beaker-ts ext:redis (node-redis, the default)', { type: 'ext:redis', url: REDIS_URL }),
     rawIoredis('ioredis GET/SET + JSON, auto-pipelining (raw client)', raw),
     rawIoredis('ioredis GET/SET + JSON, default settings (raw client)', plain),
@@ -191,6 +182,26 @@ async function redisContenders(): Promise<Contender[]> {
       },
     },
   ];
+}
+
+/** Plain GET/SET of the JSON through a node-redis client or cluster. */
+function rawNodeRedis(
+  name: string,
+  client: {
+    get(key: string): Promise<string | null>;
+    set(key: string, value: string, options: { PX: number }): Promise<unknown>;
+    quit(): Promise<unknown>;
+  },
+): Contender {
+  return {
+    name,
+    get: async (index) => JSON.parse((await client.get(`raw-${run}:${keyOf(index)}`)) ?? 'null') as unknown,
+    put: (index) =>
+      client.set(`raw-${run}:${keyOf(index)}`, JSON.stringify(record(index % KEYS)), { PX: 3_600_000 }),
+    close: async () => {
+      await client.quit();
+    },
+  };
 }
 
 /** Plain GET/SET of the JSON through an ioredis client or cluster. */
@@ -221,18 +232,7 @@ async function clusterContenders(): Promise<Contender[]> {
       type: 'ext:rediscluster',
       urls: CLUSTER_URLS.join(','),
     }),
-    {
-      name: 'node-redis cluster GET/SET + JSON (raw client)',
-      get: async (index) =>
-        JSON.parse((await nodeRedisCluster.get(`raw-${run}:${keyOf(index)}`)) ?? 'null') as unknown,
-      put: (index) =>
-        nodeRedisCluster.set(`raw-${run}:${keyOf(index)}`, JSON.stringify(record(index % KEYS)), {
-          PX: 3_600_000,
-        }),
-      close: async () => {
-        await nodeRedisCluster.quit();
-      },
-    },
+    rawNodeRedis('node-redis cluster GET/SET + JSON (raw client)', nodeRedisCluster),
   ];
 }
 

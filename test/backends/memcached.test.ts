@@ -1,4 +1,5 @@
 /** ext:memcached against a pool of three real servers (scripts/services.sh starts them). */
+import { createServer, type AddressInfo } from 'node:net';
 import { expect, it } from 'vitest';
 import memjs from 'memjs';
 import { memcachedBackend, rendezvous } from '../../src/backends/memcached/index.js';
@@ -31,4 +32,25 @@ describeWhenAvailable('ext:memcached key index', unavailable, () => {
     raw.quit();
     await backend.close();
   });
+});
+
+it('fails a call at once when the server closes the connection before answering (memjs left it pending)', async () => {
+  // A server that reads the request and closes, as a memcached killed or restarted mid-request does.
+  const server = createServer((socket) => {
+    socket.once('data', () => {
+      socket.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const backend = await memcachedBackend(
+    { url: `127.0.0.1:${String(port)}`, memcache_module: 'memjs' },
+    { clock: Date.now, report: () => undefined },
+  );
+  const started = Date.now();
+  await expect(backend.get('closed', 'k')).rejects.toThrow(/connection closed before the server answered/);
+  // memjs's own request timeout (5 s here) was cancelled by the close: only the fix ends the call.
+  expect(Date.now() - started).toBeLessThan(1000);
+  await backend.close();
+  server.close();
 });

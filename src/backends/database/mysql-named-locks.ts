@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Pool, PoolConnection } from 'mysql2/promise';
+import { within } from '../within.js';
 import type { NamedLocks } from './sql-client.js';
 
 /** How long a holder or waiter waits for a connection of the lock pool before doing without (polling). */
@@ -15,27 +16,6 @@ const CONNECTION_WAIT_MS = 200;
 /** Named locks are server-wide: the name mixes in the table, so two tables (or apps) never share one. */
 function lockName(scope: string, key: string): string {
   return `beaker-ts:${createHash('sha256').update(`${scope}\u0000${key}`).digest('hex').slice(0, 40)}`;
-}
-
-/** `promise`'s value, or undefined after `ms`; a value that comes later is passed to `late`. */
-async function within<T>(promise: Promise<T>, ms: number, late: (value: T) => void): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  let timedOut = false;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => {
-      timedOut = true;
-      resolve(undefined);
-    }, ms);
-  });
-  const value = await Promise.race([
-    promise.then((result) => {
-      if (timedOut) late(result);
-      return result;
-    }),
-    timeout,
-  ]);
-  clearTimeout(timer);
-  return value;
 }
 
 export class MysqlNamedLocks implements NamedLocks {

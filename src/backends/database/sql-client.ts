@@ -45,7 +45,6 @@ export interface NamedLocks {
   hold(key: string): Promise<(() => Promise<void>) | undefined>;
   /** Waits until `key`'s named lock is released or `ms` pass: true; false at once when nobody holds it. */
   awaitRelease(key: string, ms: number): Promise<boolean>;
-  close(): Promise<void>;
 }
 
 /** Pool settings read from Beaker's `sa_opts` (`sa.pool_size`, `sa.pool_timeout`, `sa.pool_recycle`). */

@@ -37,6 +37,33 @@ function missing(name: string, cause: unknown): MissingDependencyError {
   });
 }
 
+/** The parts of a memjs 1.x `Server` that {@link failPendingOnClose} reaches into. */
+interface MemjsServerInternals {
+  _socket?: import('node:net').Socket;
+  errorCallbacks: Record<string, unknown>;
+  sock(sasl: boolean, go: (socket: import('node:net').Socket) => void): void;
+  error(error: Error): void;
+}
+
+/**
+ * memjs leaves a request pending for ever (its timer cancelled) when the server closes the connection before
+ * answering, as a memcached killed or restarted mid-request does: fail such requests when their socket closes.
+ */
+function failPendingOnClose(server: MemjsServerInternals): void {
+  const open = server.sock.bind(server);
+  server.sock = (sasl, go) => {
+    const fresh = server._socket === undefined;
+    open(sasl, go);
+    // Once per connection: memjs opens one when it has none.
+    if (!fresh) return;
+    server._socket?.once('close', () => {
+      if (Object.keys(server.errorCallbacks).length > 0) {
+        server.error(new Error('the connection closed before the server answered'));
+      }
+    });
+  };
+}
+
 async function memjsClient(settings: ClientSettings): Promise<MemcacheClient> {
   let memjs: typeof import('memjs');
   try {
@@ -51,6 +78,7 @@ async function memjsClient(settings: ClientSettings): Promise<MemcacheClient> {
   });
   (client as unknown as { getServer: (key: string) => number }).getServer = (key) =>
     settings.pickServer(settings.servers, key);
+  for (const server of client.servers) failPendingOnClose(server);
   return {
     module: 'memjs',
     get: async (key) => (await client.get(key)).value?.toString('utf8') ?? null,

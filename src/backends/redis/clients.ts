@@ -8,6 +8,7 @@ import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { BackendError, MissingDependencyError } from '../../errors.js';
 import { preferInstalled } from '../optional-client.js';
 import { StallWatchdog } from '../stall-watchdog.js';
+import { within } from '../within.js';
 
 /** One Redis server (or one master of a cluster), for SCAN and UNLINK. */
 export interface RedisNode {
@@ -263,15 +264,13 @@ async function closeNodeRedis(client: NodeRedisLike): Promise<void> {
     client.destroy();
     return;
   }
-  let timer: NodeJS.Timeout | undefined;
-  const answered = await Promise.race([
+  const answered = await within(
     client.quit().then(
       () => true,
       () => true,
     ),
-    new Promise<false>((resolve) => (timer = setTimeout(resolve, COMMAND_TIMEOUT_MS, false))),
-  ]);
-  clearTimeout(timer);
+    COMMAND_TIMEOUT_MS,
+  );
   if (!answered && client.isOpen) client.destroy();
 }
 
