@@ -3,7 +3,7 @@
  * @module
  */
 import type { Backend } from '../backends/contract.js';
-import type { LockHandle, LockProvider } from '../locks/contract.js';
+import { entryLockName, type LockHandle, type LockProvider } from '../locks/contract.js';
 import type { CacheEventHandler } from './events.js';
 import { isFresh, type CacheEntry, type EntryCodec } from './entry.js';
 
@@ -172,7 +172,7 @@ export class Cache<V = unknown> {
     stale: CacheEntry | undefined,
   ): Promise<V> {
     const locks = await this.#settings.locks();
-    const lockName = `${this.namespace}\u0000${key}`;
+    const lockName = entryLockName(this.namespace, key);
     let lock: LockHandle | undefined;
     try {
       // With a stale value only try the lock: if someone else is creating, serve the stale value at once.

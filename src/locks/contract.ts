@@ -19,3 +19,18 @@ export interface LockProvider {
   /** Releases what the provider holds (timers, connections). */
   close?(): Promise<void>;
 }
+
+/**
+ * The name of the lock that guards one entry of a namespace. Stores that keep a lock next to its entry (on the same
+ * Redis Cluster master) read the namespace and key back with {@link entryOfLockName}.
+ */
+export function entryLockName(namespace: string, key: string): string {
+  return `${namespace}\u0000${key}`;
+}
+
+/** The namespace and key of a name made by {@link entryLockName}, or undefined for another name. */
+export function entryOfLockName(name: string): { namespace: string; key: string } | undefined {
+  const separator = name.indexOf('\u0000');
+  if (separator < 0) return undefined;
+  return { namespace: name.slice(0, separator), key: name.slice(separator + 1) };
+}

@@ -38,6 +38,7 @@ const MAX_POLL_MS = 200;
 export class LeaseLockProvider implements LockProvider {
   readonly #store: LeaseStore;
   readonly #prefix: string;
+  readonly #keyOf: ((name: string) => string | undefined) | undefined;
   readonly #leaseMs: number;
   readonly #backend: string;
   readonly #context: BackendContext;
@@ -45,17 +46,26 @@ export class LeaseLockProvider implements LockProvider {
 
   constructor(
     store: LeaseStore,
-    options: { prefix: string; leaseMs: number; backend: string; context: BackendContext },
+    options: {
+      prefix: string;
+      leaseMs: number;
+      backend: string;
+      context: BackendContext;
+      /** The store's own key for a lock name, where it has one (else the prefix and a digest of the name). */
+      keyOf?: (name: string) => string | undefined;
+    },
   ) {
     this.#store = store;
     this.#prefix = options.prefix;
+    this.#keyOf = options.keyOf;
     this.#leaseMs = options.leaseMs;
     this.#backend = options.backend;
     this.#context = options.context;
   }
 
   async acquire(name: string, waitMs: number): Promise<LockHandle | undefined> {
-    const key = `${this.#prefix}${createHash('sha256').update(name).digest('hex').slice(0, 40)}`;
+    const key =
+      this.#keyOf?.(name) ?? `${this.#prefix}${createHash('sha256').update(name).digest('hex').slice(0, 40)}`;
     const token = `${randomBytes(16).toString('hex')}:${process.pid}`;
     const deadline = Date.now() + waitMs;
     let pause = MIN_POLL_MS;

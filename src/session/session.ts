@@ -7,7 +7,7 @@
  */
 import type { Backend, BackendEvent } from '../backends/contract.js';
 import type { BeakerError } from '../errors.js';
-import type { LockHandle, LockProvider } from '../locks/contract.js';
+import { entryLockName, type LockHandle, type LockProvider } from '../locks/contract.js';
 import {
   CookieTooLargeError,
   cookieValues,
@@ -607,7 +607,7 @@ export class Session<T extends Record<string, unknown> = Record<string, unknown>
   }
 
   #lockName(): string {
-    return `session\u0000${this.#meta.id}`;
+    return entryLockName(NAMESPACE, this.#meta.id);
   }
 
   #loadedMeta(): SessionMeta {

@@ -1,10 +1,14 @@
 /** ext:memcached against a pool of three real servers (scripts/services.sh starts them). */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { BackendError } from '../../src/errors.js';
 import memjs from 'memjs';
 import { memcachedBackend, rendezvous } from '../../src/backends/memcached/index.js';
 import { sha256Hex } from '../../src/backends/digest.js';
-import { describeWhenAvailable } from '../helpers/services.js';
+import { describeWhenAvailable, waitForPort } from '../helpers/services.js';
 import { MEMCACHED_SERVERS, describeServerConformance, serverStores } from '../helpers/server-stores.js';
 
 await describeServerConformance((label) => label.startsWith('ext:memcached'));
@@ -34,23 +38,83 @@ describeWhenAvailable('ext:memcached key index', unavailable, () => {
   });
 });
 
-it('fails a call at once when the server closes the connection before answering (memjs left it pending)', async () => {
-  // A server that reads the request and closes, as a memcached killed or restarted mid-request does.
-  const server = createServer((socket) => {
-    socket.once('data', () => {
-      socket.end();
+for (const memcacheModule of ['memjs', 'memcached'] as const) {
+  it(`fails a call at once when the server closes the connection before answering (${memcacheModule})`, async () => {
+    // A server that reads the request and closes, as a memcached killed or restarted mid-request does.
+    const server = createServer((socket) => {
+      socket.once('data', () => {
+        socket.end();
+      });
     });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const backend = await memcachedBackend(
+      { url: `127.0.0.1:${String(port)}`, memcache_module: memcacheModule },
+      { clock: Date.now, report: () => undefined },
+    );
+    const started = Date.now();
+    await expect(backend.get('closed', 'k')).rejects.toThrow(/connection closed before the server answered/);
+    // Not the 5 s request timeout: both libraries left the call pending (memjs even cancelled its timer).
+    expect(Date.now() - started).toBeLessThan(1000);
+    await backend.close();
+    server.close();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const backend = await memcachedBackend(
-    { url: `127.0.0.1:${String(port)}`, memcache_module: 'memjs' },
-    { clock: Date.now, report: () => undefined },
-  );
-  const started = Date.now();
-  await expect(backend.get('closed', 'k')).rejects.toThrow(/connection closed before the server answered/);
-  // memjs's own request timeout (5 s here) was cancelled by the close: only the fix ends the call.
-  expect(Date.now() - started).toBeLessThan(1000);
-  await backend.close();
-  server.close();
-});
+}
+
+const HUNG_PORT = 11292;
+
+/** Resolves once the kernel shows `child` stopped: a thread mid-request can still answer just after the signal. */
+async function stopped(child: ChildProcess): Promise<void> {
+  const statusFile = `/proc/${String(child.pid)}/stat`;
+  // The state follows the command name in parentheses: "T" is stopped.
+  while (!/\) T /.test(readFileSync(statusFile, 'utf8'))) await sleep(5);
+}
+
+describeWhenAvailable(
+  'ext:memcached on a server that stops answering',
+  spawnSync('memcached', ['-h'], { stdio: 'ignore' }).status === 0 ? undefined : 'memcached is not installed',
+  () => {
+    // Started by the hook, not when the file is collected: a run that filters these tests out starts nothing.
+    let server: ChildProcess;
+    beforeAll(async () => {
+      const asRoot = process.getuid?.() === 0 ? ['-u', 'root'] : [];
+      server = spawn('memcached', ['-l', '127.0.0.1', '-p', String(HUNG_PORT), '-U', '0', ...asRoot], {
+        stdio: 'ignore',
+      });
+      await waitForPort(HUNG_PORT, 'memcached');
+    });
+    afterAll(() => {
+      server.kill('SIGCONT');
+      server.kill('SIGKILL');
+    });
+
+    for (const memcacheModule of ['memjs', 'memcached'] as const) {
+      it(`fails a call within the 5 s timeout, and resumes when it answers again (${memcacheModule})`, async () => {
+        const backend = await memcachedBackend(
+          { url: `127.0.0.1:${String(HUNG_PORT)}`, memcache_module: memcacheModule },
+          { clock: Date.now, report: () => undefined },
+        );
+        await backend.set('hung', 'k', 'before');
+        server.kill('SIGSTOP');
+        await stopped(server);
+        const started = Date.now();
+        const failure = await backend.get('hung', 'k').then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        const waited = Date.now() - started;
+        server.kill('SIGCONT');
+        expect(failure).toBeInstanceOf(BackendError);
+        expect(waited).toBeGreaterThanOrEqual(4900);
+        expect(waited).toBeLessThan(7000);
+        let value: unknown;
+        for (let attempt = 0; attempt < 50 && value === undefined; attempt += 1) {
+          value = await backend.get('hung', 'k').catch(() => undefined);
+          if (value === undefined) await sleep(100);
+        }
+        expect(value).toBe('before');
+        await backend.close();
+      }, 20_000);
+    }
+  },
+);

@@ -5,7 +5,9 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { redisLocks } from '../../src/backends/redis/index.js';
+import { entryLockKey, redisLocks, storageKey } from '../../src/backends/redis/index.js';
+import { entryLockName } from '../../src/locks/contract.js';
+import { REDIS_CLUSTER_URLS } from '../helpers/server-stores.js';
 import { describeWhenAvailable, unreachable } from '../helpers/services.js';
 import { expectWokenOnRelease } from '../helpers/locks.js';
 
@@ -54,6 +56,36 @@ describeWhenAvailable(
       const [owner, waiter] = [redisLocks(client, 30_000, context), redisLocks(client, 30_000, context)];
       await expectWokenOnRelease(owner, waiter, `wake-${Date.now()}`);
       await Promise.all([owner.close(), waiter.close()]);
+    });
+  },
+);
+
+const clusterNode = new URL(REDIS_CLUSTER_URLS.split(',')[0] ?? '');
+
+describeWhenAvailable(
+  'Redis Cluster: an entry and its lock on one master',
+  await unreachable(clusterNode.hostname, Number(clusterNode.port || 6379), 'the Redis Cluster'),
+  () => {
+    it('gives an entry lock the slot of its entry, by a hash tag', async () => {
+      const node = new Redis(clusterNode.href);
+      const slotOf = (key: string): Promise<number> => node.cluster('KEYSLOT', key);
+      const entries: [string, string][] = [
+        ['beaker.session', '0123456789abcdef0123456789abcdef'],
+        ['users', 'profile:42'],
+        ['users', 'an open { brace'],
+        ['users', 'x'.repeat(2000)],
+        ['#hashed', '#starts with a hash'],
+      ];
+      for (const [namespace, key] of entries) {
+        const lockKey = entryLockKey(entryLockName(namespace, key));
+        expect(lockKey).toBeDefined();
+        expect(await slotOf(lockKey ?? '')).toBe(await slotOf(storageKey(namespace, key)));
+      }
+      // A `}` would end the tag early: that lock keeps the digest key.
+      expect(entryLockKey(entryLockName('users', 'tagged {42}'))).toBeUndefined();
+      // Names that do not name an entry keep it too.
+      expect(entryLockKey('some lock')).toBeUndefined();
+      node.disconnect();
     });
   },
 );

@@ -2,6 +2,7 @@
  * The skip policy for suites that need something outside Node (a server, Python Beaker): on a developer machine
  * without it the suite is skipped with a loud reason; under CI (`CI=true`) a skip is a failure.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'vitest';
 
 /** Declares `name` as a normal suite when `unavailable` is undefined, else skips it (or fails it under CI). */
@@ -41,4 +42,13 @@ export async function unreachable(host: string, port: number, what: string): Pro
       resolve(`${what} does not answer on ${host}:${port} (start it with: bash scripts/services.sh start)`);
     });
   });
+}
+
+/** Resolves once a server started by a test answers on 127.0.0.1:`port` (within 10 s). */
+export async function waitForPort(port: number, what: string): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    if ((await unreachable('127.0.0.1', port, what)) === undefined) return;
+    await sleep(100);
+  }
+  throw new Error(`${what} did not start on port ${String(port)}`);
 }

@@ -37,6 +37,8 @@ function missing(name: string, cause: unknown): MissingDependencyError {
   });
 }
 
+const CLOSED_BEFORE_ANSWER = 'the connection closed before the server answered';
+
 /** The parts of a memjs 1.x `Server` that {@link failPendingOnClose} reaches into. */
 interface MemjsServerInternals {
   _socket?: import('node:net').Socket;
@@ -58,8 +60,41 @@ function failPendingOnClose(server: MemjsServerInternals): void {
     if (!fresh) return;
     server._socket?.once('close', () => {
       if (Object.keys(server.errorCallbacks).length > 0) {
-        server.error(new Error('the connection closed before the server answered'));
+        server.error(new Error(CLOSED_BEFORE_ANSWER));
       }
+    });
+  };
+}
+
+/** The parts of a memcached 2.x client that {@link failQueriesOnClose} reaches into. */
+interface MemcachedLibraryInternals {
+  connect(server: string, callback: (error: unknown, stream?: MemcachedStream) => void): void;
+  makeCallback(callback: (...args: unknown[]) => void, error: Error): void;
+}
+
+/** A connection of the memcached library, with its queries waiting for an answer in order. */
+type MemcachedStream = import('node:net').Socket & {
+  metaData: { callback?: (...args: unknown[]) => void }[];
+};
+
+/**
+ * The memcached library drops the queries waiting on a connection that closes (a server killed or restarted
+ * mid-request) without calling them back: fail them when it closes.
+ */
+function failQueriesOnClose(client: MemcachedLibraryInternals): void {
+  const connect = client.connect.bind(client);
+  const watched = new WeakSet<MemcachedStream>();
+  client.connect = (server, callback) => {
+    connect(server, (error, stream) => {
+      if (stream && !watched.has(stream)) {
+        watched.add(stream);
+        stream.once('close', () => {
+          for (const query of stream.metaData.splice(0)) {
+            if (query.callback) client.makeCallback(query.callback, new Error(CLOSED_BEFORE_ANSWER));
+          }
+        });
+      }
+      callback(error, stream);
     });
   };
 }
@@ -131,9 +166,16 @@ async function memcachedClient(settings: ClientSettings): Promise<MemcacheClient
     idle: 30_000,
   };
   const client = new Memcached(settings.servers, options);
+  failQueriesOnClose(client as unknown as MemcachedLibraryInternals);
+  const timeoutMs = settings.timeoutSeconds * 1000;
+  // The library's own `timeout` covers connecting only: a server that stops answering would hold a call for ever.
   const call = <R>(run: (done: (error: unknown, result: R) => void) => void): Promise<R> =>
     new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`no answer within ${String(timeoutMs)} ms`));
+      }, timeoutMs);
       run((error, result) => {
+        clearTimeout(timer);
         if (error) reject(error instanceof Error ? error : new Error(JSON.stringify(error)));
         else resolve(result);
       });

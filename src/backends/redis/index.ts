@@ -16,6 +16,7 @@ import { BackendError, ConfigError } from '../../errors.js';
 import { namespaceDigest, remembered, sha256Hex } from '../digest.js';
 import { serverCapabilities } from '../server-capabilities.js';
 import { commandError, commandFailure, storeCommand } from '../store-command.js';
+import { entryOfLockName } from '../../locks/contract.js';
 import { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
 import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
 import {
@@ -75,8 +76,23 @@ function isHashedKey(key: string): boolean {
   );
 }
 
-function storageKey(namespace: string, key: string, hashed = isHashedKey(key)): string {
+/** The Redis key of an entry. */
+export function storageKey(namespace: string, key: string, hashed = isHashedKey(key)): string {
   return `${namespacePrefix(namespace)}${hashed ? `#${sha256Hex(key)}` : key}`;
+}
+
+const LOCK_PREFIX = `${PREFIX}lock:`;
+
+/**
+ * The key of an entry's lock: its entry's key as a hash tag, so a Redis Cluster keeps both on one master and a
+ * master that fails stalls only its own entries' creations and session saves. An entry key holding a `}` would end
+ * the tag early: its lock keeps the default key (a digest of the name).
+ */
+export function entryLockKey(lockName: string): string | undefined {
+  const entry = entryOfLockName(lockName);
+  if (!entry) return undefined;
+  const stored = storageKey(entry.namespace, entry.key);
+  return stored.includes('}') ? undefined : `${LOCK_PREFIX}{${stored}}`;
 }
 
 /** A GET reply as the back-end returns it: a missing key is `undefined`. */
@@ -274,7 +290,7 @@ export class RedisLeaseStore implements LeaseStore {
 }
 
 function channelOf(lockKey: string): string {
-  return lockKey.replace(`${PREFIX}lock:`, `${PREFIX}lockch:`);
+  return lockKey.replace(LOCK_PREFIX, `${PREFIX}lockch:`);
 }
 
 /** The Redis creation locks of a client (an ioredis or node-redis client is adapted). */
@@ -285,7 +301,8 @@ export function redisLocks(
   backend = 'ext:redis',
 ): LeaseLockProvider {
   return new LeaseLockProvider(new RedisLeaseStore(adapt(client)), {
-    prefix: `${PREFIX}lock:`,
+    prefix: LOCK_PREFIX,
+    keyOf: entryLockKey,
     leaseMs,
     backend,
     context,
