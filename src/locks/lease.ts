@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackendContext } from '../backends/contract.js';
 import { storeCommand } from '../backends/store-command.js';
 import type { LockHandle, LockProvider } from './contract.js';
+import { HostReleaseNotices } from './host-release-notices.js';
 
 /** What a store offers to hold leases. */
 export interface LeaseStore {
@@ -43,6 +44,7 @@ export class LeaseLockProvider implements LockProvider {
   readonly #backend: string;
   readonly #context: BackendContext;
   readonly #renewals = new Set<NodeJS.Timeout>();
+  readonly #notices: HostReleaseNotices | undefined;
 
   constructor(
     store: LeaseStore,
@@ -53,11 +55,18 @@ export class LeaseLockProvider implements LockProvider {
       context: BackendContext;
       /** The store's own key for a lock name, where it has one (else the prefix and a digest of the name). */
       keyOf?: (name: string) => string | undefined;
+      /**
+       * For a store that cannot notify waiters: its type and address, under which the processes of one host tell
+       * each other about releases ({@link HostReleaseNotices}).
+       */
+      hostNotices?: string;
     },
   ) {
     this.#store = store;
     this.#prefix = options.prefix;
     this.#keyOf = options.keyOf;
+    if (!store.waitForRelease && options.hostNotices !== undefined)
+      this.#notices = new HostReleaseNotices(options.hostNotices);
     this.#leaseMs = options.leaseMs;
     this.#backend = options.backend;
     this.#context = options.context;
@@ -78,7 +87,7 @@ export class LeaseLockProvider implements LockProvider {
       if (left <= 0) return undefined;
       // Jitter keeps waiters from retrying in step.
       const wait = Math.min(left, pause * (0.5 + Math.random()));
-      await (this.#store.waitForRelease ? this.#store.waitForRelease(key, wait) : sleep(wait));
+      await this.#waitForRelease(key, wait);
       pause = Math.min(MAX_POLL_MS, pause * 2);
     }
   }
@@ -110,14 +119,20 @@ export class LeaseLockProvider implements LockProvider {
         released = true;
         clearInterval(renewal);
         this.#renewals.delete(renewal);
-        await this.#store.release(key, token).catch(() => false);
+        if (await this.#store.release(key, token).catch(() => false)) await this.#notices?.announce(key);
       },
     };
+  }
+
+  #waitForRelease(key: string, ms: number): Promise<void> {
+    if (this.#store.waitForRelease) return this.#store.waitForRelease(key, ms);
+    return this.#notices ? this.#notices.waitForRelease(key, ms) : sleep(ms);
   }
 
   async close(): Promise<void> {
     for (const renewal of this.#renewals) clearInterval(renewal);
     this.#renewals.clear();
+    this.#notices?.close();
     await this.#store.close?.();
   }
 }

@@ -1,14 +1,12 @@
 /** ext:memcached against a pool of three real servers (scripts/services.sh starts them). */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { BackendError } from '../../src/errors.js';
 import memjs from 'memjs';
 import { memcachedBackend, rendezvous } from '../../src/backends/memcached/index.js';
 import { sha256Hex } from '../../src/backends/digest.js';
 import { describeWhenAvailable, waitForPort } from '../helpers/services.js';
+import { expectTimeoutWhileStopped } from '../helpers/hung-server.js';
 import { MEMCACHED_SERVERS, describeServerConformance, serverStores } from '../helpers/server-stores.js';
 
 await describeServerConformance((label) => label.startsWith('ext:memcached'));
@@ -63,13 +61,6 @@ for (const memcacheModule of ['memjs', 'memcached'] as const) {
 
 const HUNG_PORT = 11292;
 
-/** Resolves once the kernel shows `child` stopped: a thread mid-request can still answer just after the signal. */
-async function stopped(child: ChildProcess): Promise<void> {
-  const statusFile = `/proc/${String(child.pid)}/stat`;
-  // The state follows the command name in parentheses: "T" is stopped.
-  while (!/\) T /.test(readFileSync(statusFile, 'utf8'))) await sleep(5);
-}
-
 describeWhenAvailable(
   'ext:memcached on a server that stops answering',
   spawnSync('memcached', ['-h'], { stdio: 'ignore' }).status === 0 ? undefined : 'memcached is not installed',
@@ -94,25 +85,7 @@ describeWhenAvailable(
           { url: `127.0.0.1:${String(HUNG_PORT)}`, memcache_module: memcacheModule },
           { clock: Date.now, report: () => undefined },
         );
-        await backend.set('hung', 'k', 'before');
-        server.kill('SIGSTOP');
-        await stopped(server);
-        const started = Date.now();
-        const failure = await backend.get('hung', 'k').then(
-          () => undefined,
-          (error: unknown) => error,
-        );
-        const waited = Date.now() - started;
-        server.kill('SIGCONT');
-        expect(failure).toBeInstanceOf(BackendError);
-        expect(waited).toBeGreaterThanOrEqual(4900);
-        expect(waited).toBeLessThan(7000);
-        let value: unknown;
-        for (let attempt = 0; attempt < 50 && value === undefined; attempt += 1) {
-          value = await backend.get('hung', 'k').catch(() => undefined);
-          if (value === undefined) await sleep(100);
-        }
-        expect(value).toBe('before');
+        await expectTimeoutWhileStopped(backend, server);
         await backend.close();
       }, 20_000);
     }

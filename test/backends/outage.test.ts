@@ -89,34 +89,8 @@ const SERVERS: OwnServer[] = [
     options: { type: 'ext:redis', url: 'redis://127.0.0.1:6391/0' },
     durable: true,
   },
-  {
-    name: 'memcached',
-    unavailable: installed('memcached', ['-h']) ? undefined : 'memcached is not installed',
-    start: () =>
-      spawn(
-        'memcached',
-        ['-l', '127.0.0.1', '-p', '11291', '-U', '0', '-m', '64', ...(isRoot ? ['-u', 'root'] : [])],
-        {
-          stdio: 'ignore',
-        },
-      ),
-    crash: (_dir, server) => void server?.kill('SIGKILL'),
-    options: { type: 'ext:memcached', url: '127.0.0.1:11291' },
-    durable: false,
-  },
-  {
-    name: 'memcached (memcache_module = memcached)',
-    unavailable: installed('memcached', ['-h']) ? undefined : 'memcached is not installed',
-    start: () =>
-      spawn(
-        'memcached',
-        ['-l', '127.0.0.1', '-p', '11294', '-U', '0', '-m', '64', ...(isRoot ? ['-u', 'root'] : [])],
-        { stdio: 'ignore' },
-      ),
-    crash: (_dir, server) => void server?.kill('SIGKILL'),
-    options: { type: 'ext:memcached', url: '127.0.0.1:11294', memcache_module: 'memcached' },
-    durable: false,
-  },
+  memcachedServer(11291, 'memjs'),
+  memcachedServer(11294, 'memcached'),
   redisClusterServer(),
   {
     name: 'PostgreSQL',
@@ -223,6 +197,23 @@ const SERVERS: OwnServer[] = [
     durable: false,
   },
 ];
+
+/** A memcached killed and restarted, reached through one client library (it keeps nothing over a restart). */
+function memcachedServer(port: number, memcacheModule: 'memjs' | 'memcached'): OwnServer {
+  return {
+    name: memcacheModule === 'memjs' ? 'memcached' : `memcached (memcache_module = ${memcacheModule})`,
+    unavailable: installed('memcached', ['-h']) ? undefined : 'memcached is not installed',
+    start: () =>
+      spawn(
+        'memcached',
+        ['-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', '64', ...(isRoot ? ['-u', 'root'] : [])],
+        { stdio: 'ignore' },
+      ),
+    crash: (_dir, server) => void server?.kill('SIGKILL'),
+    options: { type: 'ext:memcached', url: `127.0.0.1:${String(port)}`, memcache_module: memcacheModule },
+    durable: false,
+  };
+}
 
 /** The whole Redis Cluster (six nodes) killed and started again: every node comes back from its append-only file. */
 function redisClusterServer(): OwnServer {

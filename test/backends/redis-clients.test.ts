@@ -5,13 +5,13 @@
  */
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
 import { Redis } from 'ioredis';
-import { BackendError, ConfigError } from '../../src/index.js';
+import { ConfigError } from '../../src/index.js';
 import { redisBackend, redisLocks } from '../../src/backends/redis/index.js';
 import { describeWhenAvailable, unreachable } from '../helpers/services.js';
+import { expectTimeoutWhileStopped } from '../helpers/hung-server.js';
 import { expectWokenOnRelease } from '../helpers/locks.js';
 
 const REDIS_URL = process.env.BEAKER_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/3';
@@ -98,25 +98,7 @@ describeWhenAvailable(
           { url: `redis://127.0.0.1:${String(HUNG_PORT)}/0`, redis_module: module },
           context,
         );
-        await backend.set('hung', 'k', 'before');
-        server.kill('SIGSTOP');
-        const started = Date.now();
-        const failure = await backend.get('hung', 'k').then(
-          () => undefined,
-          (error: unknown) => error,
-        );
-        const waited = Date.now() - started;
-        server.kill('SIGCONT');
-        expect(failure).toBeInstanceOf(BackendError);
-        expect(waited).toBeGreaterThanOrEqual(4900);
-        expect(waited).toBeLessThan(7000);
-        // Service resumes by itself once the server answers again.
-        let value: unknown;
-        for (let attempt = 0; attempt < 50 && value === undefined; attempt += 1) {
-          value = await backend.get('hung', 'k').catch(() => undefined);
-          if (value === undefined) await sleep(100);
-        }
-        expect(value).toBe('before');
+        await expectTimeoutWhileStopped(backend, server);
         await backend.close();
       }, 20_000);
     });

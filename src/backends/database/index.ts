@@ -18,6 +18,7 @@ import { namespaceDigest, sha256Hex } from '../digest.js';
 import { storeCommand } from '../store-command.js';
 import { ReadCoalescer } from '../read-coalescer.js';
 import { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
+import { ReleaseWaiters } from '../../locks/release-waiters.js';
 import type {
   Backend,
   BackendCapabilities,
@@ -270,7 +271,7 @@ const RELEASE_CHANNEL = 'beaker_lock_released';
 class SqlLeaseStore implements LeaseStore {
   readonly #client: SqlClient;
   readonly #sql: Statements;
-  readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #waiters = new ReleaseWaiters();
   #listening: Promise<boolean> | undefined;
   /** The releases of the named locks held with each lease taken here, by lock key and token. */
   readonly #heldNamedLocks = new Map<string, () => Promise<void>>();
@@ -285,7 +286,7 @@ class SqlLeaseStore implements LeaseStore {
     if (!this.#client.listen) return Promise.resolve(false);
     this.#listening ??= this.#client
       .listen(RELEASE_CHANNEL, (key) => {
-        for (const wake of [...(this.#waiters.get(key) ?? [])]) wake();
+        this.#waiters.wake(key);
       })
       .then(
         () => true,
@@ -299,7 +300,7 @@ class SqlLeaseStore implements LeaseStore {
 
   async waitForRelease(key: string, ms: number): Promise<void> {
     if (await this.#listen()) {
-      await this.#notified(key, ms);
+      await this.#waiters.wait(key, ms);
       return;
     }
     const namedLocks = this.#client.namedLocks;
@@ -307,26 +308,6 @@ class SqlLeaseStore implements LeaseStore {
     // Blocked on the holder's named lock: back at its release. Nobody holds it: a plain poll.
     if (namedLocks && (await namedLocks.awaitRelease(this.#namedLockKey(key), ms))) return;
     await sleep(Math.max(0, ms - (Date.now() - started)));
-  }
-
-  /** Resolves on a release notification for `key`, or after `ms`. */
-  async #notified(key: string, ms: number): Promise<void> {
-    let waiting = this.#waiters.get(key);
-    if (!waiting) {
-      waiting = new Set();
-      this.#waiters.set(key, waiting);
-    }
-    const listeners = waiting;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        listeners.delete(done);
-        if (listeners.size === 0 && this.#waiters.get(key) === listeners) this.#waiters.delete(key);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      listeners.add(done);
-    });
   }
 
   /** Named locks are server-wide: their key names the table too. */

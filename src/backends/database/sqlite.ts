@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { MissingDependencyError } from '../../errors.js';
-import { FileNotifier } from './file-notifier.js';
+import { FileNotifier } from '../file-notifier.js';
 import type { SqlClient, SqlResult } from './sql-client.js';
 
 /** How long a write waits for another connection's lock before failing (SQLite's busy timeout). */

@@ -93,6 +93,14 @@ export class GoogleBackend implements Backend {
       leaseMs,
       backend: this.type,
       context,
+      // Datastore cannot notify waiters: the processes of one host tell each other.
+      hostNotices: [
+        this.type,
+        client.options.apiEndpoint ?? '',
+        client.projectId,
+        client.namespace ?? '',
+        kind,
+      ].join(' '),
     });
   }
 

@@ -120,13 +120,16 @@ export class MemcachedBackend implements Backend {
   readonly #indexed = new Map<string, Set<string>>();
   #indexedCount = 0;
 
-  constructor(client: MemcacheClient, leaseMs: number, context: BackendContext) {
+  /** `servers`: the pool's addresses, which name the store to the other processes of this host. */
+  constructor(client: MemcacheClient, servers: readonly string[], leaseMs: number, context: BackendContext) {
     this.#client = client;
     this.locks = new LeaseLockProvider(new MemcachedLeaseStore(client), {
       prefix: 'bk:lock:',
       leaseMs,
       backend: 'ext:memcached',
       context,
+      // memcached cannot notify waiters: the processes of one host tell each other.
+      hostNotices: `ext:memcached ${[...servers].sort().join(';')}`,
     });
   }
 
@@ -315,5 +318,5 @@ export const memcachedBackend: BackendFactory = async (options, context) => {
     pickServer: rendezvous,
   });
   const leaseMs = leaseMsOf(typed);
-  return new MemcachedBackend(client, leaseMs, context);
+  return new MemcachedBackend(client, servers, leaseMs, context);
 };

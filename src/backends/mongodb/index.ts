@@ -80,6 +80,9 @@ export class MongodbBackend implements Backend {
       leaseMs,
       backend: this.type,
       context,
+      // Waking waiters through the server would need change streams (a replica set): the host's processes tell
+      // each other instead.
+      hostNotices: `${this.type} ${client.options.hosts.map(String).join(',')} ${collections.locks.namespace}`,
     });
   }
 

@@ -18,6 +18,7 @@ import { serverCapabilities } from '../server-capabilities.js';
 import { commandError, commandFailure, storeCommand } from '../store-command.js';
 import { entryOfLockName } from '../../locks/contract.js';
 import { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
+import { ReleaseWaiters } from '../../locks/release-waiters.js';
 import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
 import {
   fromIoredis,
@@ -230,7 +231,7 @@ export class RedisBackend implements Backend {
 export class RedisLeaseStore implements LeaseStore {
   readonly #client: RedisClient;
   #subscriber: RedisSubscriber | undefined;
-  readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #waiters = new ReleaseWaiters();
 
   constructor(client: RedisClient) {
     this.#client = client;
@@ -254,31 +255,16 @@ export class RedisLeaseStore implements LeaseStore {
   async waitForRelease(key: string, ms: number): Promise<void> {
     const channel = channelOf(key);
     const subscriber = this.#subscriberClient();
-    let listeners = this.#waiters.get(channel);
-    if (!listeners) {
-      listeners = new Set();
-      this.#waiters.set(channel, listeners);
-      await subscriber.subscribe(channel).catch(() => undefined);
-    }
-    const waiting = listeners;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        waiting.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      waiting.add(done);
-    });
-    if (waiting.size === 0 && this.#waiters.get(channel) === waiting) {
-      this.#waiters.delete(channel);
-      await subscriber.unsubscribe(channel).catch(() => undefined);
-    }
+    const first = !this.#waiters.has(channel);
+    const released = this.#waiters.wait(channel, ms);
+    if (first) await subscriber.subscribe(channel).catch(() => undefined);
+    await released;
+    if (!this.#waiters.has(channel)) await subscriber.unsubscribe(channel).catch(() => undefined);
   }
 
   #subscriberClient(): RedisSubscriber {
     this.#subscriber ??= this.#client.subscriber((channel) => {
-      for (const wake of [...(this.#waiters.get(channel) ?? [])]) wake();
+      this.#waiters.wake(channel);
     });
     return this.#subscriber;
   }

@@ -1,6 +1,7 @@
 /**
- * LISTEN/NOTIFY for SQLite, whose processes share one host: a notification is a line appended to a file beside the
- * database, and listeners watch that file (inotify on Linux) and read the lines added since they last looked. A
+ * Notifications between the processes of one host (LISTEN/NOTIFY for SQLite; lock releases for memcached and
+ * Datastore): a notification is a line appended to a file, and listeners watch that file (inotify on Linux) and
+ * read the lines added since they last looked. A
  * notification that is missed (the file was just restarted, or the file system does not report changes) only
  * leaves a lock waiter to its capped poll.
  * @module
