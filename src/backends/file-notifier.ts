@@ -1,6 +1,6 @@
 /**
- * Notifications between the processes of one host (LISTEN/NOTIFY for SQLite; lock releases for memcached and
- * Datastore): a notification is a line appended to a file, and listeners watch that file (inotify on Linux) and
+ * Notifications between the processes of one host (LISTEN/NOTIFY for SQLite; lock releases for memcached,
+ * Datastore and MongoDB): a notification is a line appended to a file, and listeners watch that file (inotify on Linux) and
  * read the lines added since they last looked. A
  * notification that is missed (the file was just restarted, or the file system does not report changes) only
  * leaves a lock waiter to its capped poll.
@@ -11,6 +11,8 @@ import { appendFile, open, stat, truncate } from 'node:fs/promises';
 
 /** The file starts again from empty once it is this large, so it never grows without bound. */
 const MAX_BYTES = 64 * 1024;
+/** How often a notifier checks that size (a few lines past it do no harm). */
+const SIZE_CHECK_EVERY = 32;
 
 export class FileNotifier {
   readonly #path: string;
@@ -19,6 +21,8 @@ export class FileNotifier {
   #watcher: FSWatcher | undefined;
   /** How far this process has read the file. */
   #offset = 0;
+  /** Notifications this process appended. */
+  #sent = 0;
   #reading: Promise<void> | undefined;
   #readAgain = false;
 
@@ -59,11 +63,15 @@ export class FileNotifier {
 
   /** Appends a notification on `channel`. */
   async notify(channel: string, payload: string): Promise<void> {
-    const size = await stat(this.#path).then(
-      (stats) => stats.size,
-      () => 0,
-    );
-    if (size > MAX_BYTES) await truncate(this.#path, 0).catch(() => undefined);
+    // The size is checked on one notification in SIZE_CHECK_EVERY: the others cost one append.
+    this.#sent += 1;
+    if (this.#sent % SIZE_CHECK_EVERY === 1) {
+      const size = await stat(this.#path).then(
+        (stats) => stats.size,
+        () => 0,
+      );
+      if (size > MAX_BYTES) await truncate(this.#path, 0).catch(() => undefined);
+    }
     // One short line in one append: it arrives whole, whoever else is appending.
     await appendFile(this.#path, `${JSON.stringify([channel, payload])}\n`);
   }

@@ -1,7 +1,8 @@
 /**
  * Lock-release notices between the processes of one host, for stores that cannot notify waiters themselves
- * (memcached, Datastore): a release appends a line to a file in the OS temporary directory, named after the store,
- * that waiting processes on the host watch. Waiters on other hosts, or whose notice is missed, keep their capped poll.
+ * (memcached, Datastore, MongoDB): a release appends a line to a file in the OS temporary directory, named after the
+ * store, that processes watch while they have waiters (so a busy host's releases are not read by every idle
+ * process). Waiters on other hosts, or whose notice is missed, keep their capped poll.
  * @module
  */
 import { createHash } from 'node:crypto';
@@ -28,6 +29,8 @@ export class HostReleaseNotices {
     const released = this.#waiters.wait(key, ms);
     await this.#listen();
     await released;
+    // Earlier notices mean nothing to a later waiter (it tries the lock before it waits): stop reading them.
+    if (!this.#waiters.has()) this.close();
   }
 
   /** Tells the host's waiting processes that `key` was released. */
@@ -35,7 +38,7 @@ export class HostReleaseNotices {
     await this.#notifier.notify(CHANNEL, key).catch(() => undefined);
   }
 
-  /** Watching starts on the first wait; if it cannot (a file another user owns, say), waiters only poll. */
+  /** Watching starts with the first waiter; if it cannot (a file another user owns, say), waiters only poll. */
   #listen(): Promise<boolean> {
     this.#listening ??= this.#notifier
       .listen(CHANNEL, (key) => {

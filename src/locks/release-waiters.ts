@@ -31,8 +31,8 @@ export class ReleaseWaiters {
     for (const done of [...(this.#waiters.get(key) ?? [])]) done();
   }
 
-  /** Whether anyone waits for `key`. */
-  has(key: string): boolean {
-    return this.#waiters.has(key);
+  /** Whether anyone waits for `key`, or with no key, for any lock. */
+  has(key?: string): boolean {
+    return key === undefined ? this.#waiters.size > 0 : this.#waiters.has(key);
   }
 }
