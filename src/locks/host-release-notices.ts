@@ -33,7 +33,7 @@ export class HostReleaseNotices {
     if (!this.#waiters.has()) this.close();
   }
 
-  /** Tells the host's waiting processes that `key` was released. */
+  /** Tells the host's waiting processes that `key` was released; never rejects. */
   async announce(key: string): Promise<void> {
     await this.#notifier.notify(CHANNEL, key).catch(() => undefined);
   }

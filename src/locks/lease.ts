@@ -119,7 +119,9 @@ export class LeaseLockProvider implements LockProvider {
         released = true;
         clearInterval(renewal);
         this.#renewals.delete(renewal);
-        if (await this.#store.release(key, token).catch(() => false)) await this.#notices?.announce(key);
+        const deleted = await this.#store.release(key, token).catch(() => false);
+        // Not awaited: a session save or a creation need not wait for the host's notice file to be appended to.
+        if (deleted) void this.#notices?.announce(key);
       },
     };
   }
