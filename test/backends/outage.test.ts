@@ -91,7 +91,6 @@ const SERVERS: OwnServer[] = [
   },
   memcachedServer(11291, 'memjs'),
   memcachedServer(11294, 'memcached'),
-  redisClusterServer(),
   {
     name: 'PostgreSQL',
     unavailable:
@@ -212,25 +211,6 @@ function memcachedServer(port: number, memcacheModule: 'memjs' | 'memcached'): O
     crash: (_dir, server) => void server?.kill('SIGKILL'),
     options: { type: 'ext:memcached', url: `127.0.0.1:${String(port)}`, memcache_module: memcacheModule },
     durable: false,
-  };
-}
-
-/** The whole Redis Cluster (six nodes) killed and started again: every node comes back from its append-only file. */
-function redisClusterServer(): OwnServer {
-  const firstPort = 7121;
-  let cluster: OwnRedisCluster | undefined;
-  return {
-    name: 'Redis Cluster',
-    unavailable: installed('redis-server') ? undefined : 'redis-server is not installed',
-    async start(dir) {
-      cluster ??= new OwnRedisCluster(dir, firstPort, 5000, 'always');
-      await cluster.start();
-      await cluster.healthy();
-      return undefined;
-    },
-    crash: () => cluster?.killAll(),
-    options: { type: 'ext:rediscluster', urls: OwnRedisCluster.urlsFrom(firstPort) },
-    durable: true,
   };
 }
 
