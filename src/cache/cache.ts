@@ -3,6 +3,7 @@
  * @module
  */
 import type { Backend } from '../backends/contract.js';
+import { BackendError } from '../errors.js';
 import { entryLockName, type LockHandle, type LockProvider } from '../locks/contract.js';
 import type { CacheEventHandler } from './events.js';
 import { isFresh, type CacheEntry, type EntryCodec } from './entry.js';
@@ -220,7 +221,8 @@ export class Cache<V = unknown> {
   #reportStoreError(key: string, operation: 'read' | 'write', error: unknown): void {
     this.#settings.onEvent({
       type: 'backend-error',
-      backend: this.#backend?.type ?? 'unknown',
+      // A back-end that could not be opened has no type yet; its error names it.
+      backend: this.#backend?.type ?? (error instanceof BackendError ? error.backend : 'unknown'),
       namespace: this.namespace,
       key,
       message: `the cache store failed to ${operation} (${error instanceof Error ? error.message : String(error)}); the value was computed without it`,

@@ -4,6 +4,7 @@
  * @module
  */
 import type { BackendEvent } from '../backends/contract.js';
+import { eventWarningCode, ThrottledWarnings } from '../config/warnings.js';
 
 /** A problem reported by a cache or its back-end. */
 export type CacheEvent =
@@ -28,14 +29,17 @@ export type CacheEvent =
 /** Receives cache events. */
 export type CacheEventHandler = (event: CacheEvent) => void;
 
-/** The default handler: one `process.emitWarning` per event (type `BeakerCacheWarning`). */
-export function emitCacheWarning(event: CacheEvent): void {
-  const where =
-    'namespace' in event && event.namespace !== undefined
-      ? ` (namespace ${JSON.stringify(event.namespace)})`
-      : '';
-  process.emitWarning(`[${event.backend}] ${event.message}${where}`, {
-    type: 'BeakerCacheWarning',
-    code: `BEAKER_${event.type.toUpperCase().replaceAll('-', '_')}`,
-  });
+/**
+ * The default handler of one cache manager: a `process.emitWarning` (type `BeakerCacheWarning`) per event, at most
+ * one per event type and back-end every 10 s.
+ */
+export function cacheWarnings(clock?: () => number): CacheEventHandler {
+  const warnings = new ThrottledWarnings('BeakerCacheWarning', clock);
+  return (event) => {
+    const where =
+      'namespace' in event && event.namespace !== undefined
+        ? ` (namespace ${JSON.stringify(event.namespace)})`
+        : '';
+    warnings.emit(eventWarningCode(event.type), `[${event.backend}] ${event.message}${where}`, event.backend);
+  };
 }

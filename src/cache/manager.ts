@@ -28,14 +28,17 @@ import { KeyedMutex } from '../locks/keyed-mutex.js';
 import { TwoStageLock } from '../locks/two-stage.js';
 import { Cache } from './cache.js';
 import { jsonEntryCodec, serializerEntryCodec, type EntryCodec } from './entry.js';
-import { emitCacheWarning, type CacheEventHandler } from './events.js';
+import { cacheWarnings, type CacheEventHandler } from './events.js';
 import { DEFAULT_KEY_LENGTH, functionKey, limitKeyLength } from './keys.js';
 
 /** Options of {@link CacheManager}: the output of `parseCacheConfigOptions`, plus what only code can give. */
 export interface CacheManagerOptions extends ParsedCacheConfig {
   /** Back-ends to register at construction, by `type` name. */
   backends?: Record<string, BackendFactory>;
-  /** Receives problems that do not fail a call (undecodable values, lock timeouts). Default: `process.emitWarning`. */
+  /**
+   * Receives problems that do not fail a call (undecodable values, lock timeouts, a store that is down).
+   * Default: `process.emitWarning`, at most once per event type and back-end every 10 s.
+   */
   onEvent?: CacheEventHandler;
   /** The current time in ms since the epoch; inject a fake clock in tests. */
   clock?: () => number;
@@ -145,7 +148,7 @@ export class CacheManager {
       Object.entries(regions).map(([name, region]) => [name, coerceCacheParams(region)]),
     );
     this.#clock = clock ?? Date.now;
-    this.#onEvent = onEvent ?? emitCacheWarning;
+    this.#onEvent = onEvent ?? cacheWarnings(this.#clock);
     for (const [name, factory] of Object.entries(backends)) this.#registry.register(name, factory);
   }
 

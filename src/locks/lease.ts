@@ -35,6 +35,9 @@ export function leaseMsOf(options: { lock_lease?: number | null }): number {
 
 const MIN_POLL_MS = 25;
 const MAX_POLL_MS = 200;
+/** A release that failed on a store error is tried again after this pause, doubling up to the maximum. */
+const FIRST_RELEASE_RETRY_MS = 100;
+const MAX_RELEASE_RETRY_MS = 2000;
 
 export class LeaseLockProvider implements LockProvider {
   readonly #store: LeaseStore;
@@ -44,7 +47,9 @@ export class LeaseLockProvider implements LockProvider {
   readonly #backend: string;
   readonly #context: BackendContext;
   readonly #renewals = new Set<NodeJS.Timeout>();
+  readonly #releaseRetries = new Set<NodeJS.Timeout>();
   readonly #notices: HostReleaseNotices | undefined;
+  #closed = false;
 
   constructor(
     store: LeaseStore,
@@ -79,10 +84,11 @@ export class LeaseLockProvider implements LockProvider {
     const deadline = Date.now() + waitMs;
     let pause = MIN_POLL_MS;
     for (;;) {
+      const takenAt = Date.now();
       const taken = await storeCommand(this.#backend, 'taking a lock', () =>
         this.#store.take(key, token, this.#leaseMs),
       );
-      if (taken) return this.#held(key, token);
+      if (taken) return this.#held(key, token, takenAt);
       const left = deadline - Date.now();
       if (left <= 0) return undefined;
       // Jitter keeps waiters from retrying in step.
@@ -92,12 +98,18 @@ export class LeaseLockProvider implements LockProvider {
     }
   }
 
-  #held(key: string, token: string): LockHandle {
+  #held(key: string, token: string, takenAt: number): LockHandle {
+    // Until when the store keeps the lock if its holder stops renewing it.
+    let leaseEnd = takenAt + this.#leaseMs;
     const renewal = setInterval(
       () => {
+        const renewedAt = Date.now();
         void this.#store.renew(key, token, this.#leaseMs).then(
           (owned) => {
-            if (owned) return;
+            if (owned) {
+              leaseEnd = renewedAt + this.#leaseMs;
+              return;
+            }
             clearInterval(renewal);
             this.#context.report({
               type: 'lock-compromised',
@@ -119,11 +131,32 @@ export class LeaseLockProvider implements LockProvider {
         released = true;
         clearInterval(renewal);
         this.#renewals.delete(renewal);
-        const deleted = await this.#store.release(key, token).catch(() => false);
-        // Not awaited: a session save or a creation need not wait for the host's notice file to be appended to.
-        if (deleted) void this.#notices?.announce(key);
+        await this.#release(key, token).catch(() => {
+          // The store is down: the lock stays until its lease ends, and every caller of this entry would wait for
+          // that. Its holder knows it is free, so it keeps trying while the lease runs.
+          this.#releaseLater(key, token, leaseEnd);
+        });
       },
     };
+  }
+
+  async #release(key: string, token: string): Promise<void> {
+    const deleted = await this.#store.release(key, token);
+    // Not awaited: a session save or a creation need not wait for the host's notice file to be appended to.
+    if (deleted) void this.#notices?.announce(key);
+  }
+
+  /** Tries to release `key` in the background, with a growing pause, until it succeeds or `leaseEnd` passes. */
+  #releaseLater(key: string, token: string, leaseEnd: number, pauseMs = FIRST_RELEASE_RETRY_MS): void {
+    if (this.#closed || Date.now() + pauseMs >= leaseEnd) return;
+    const retry = setTimeout(() => {
+      this.#releaseRetries.delete(retry);
+      this.#release(key, token).catch(() => {
+        this.#releaseLater(key, token, leaseEnd, Math.min(MAX_RELEASE_RETRY_MS, pauseMs * 2));
+      });
+    }, pauseMs);
+    retry.unref();
+    this.#releaseRetries.add(retry);
   }
 
   #waitForRelease(key: string, ms: number): Promise<void> {
@@ -132,8 +165,11 @@ export class LeaseLockProvider implements LockProvider {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     for (const renewal of this.#renewals) clearInterval(renewal);
     this.#renewals.clear();
+    for (const retry of this.#releaseRetries) clearTimeout(retry);
+    this.#releaseRetries.clear();
     this.#notices?.close();
     await this.#store.close?.();
   }

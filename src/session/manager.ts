@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Backend, BackendFactory } from '../backends/contract.js';
 import { BackendRegistry } from '../backends/registry.js';
 import { coerceSessionParams, type SessionOptions } from '../config/index.js';
+import { eventWarningCode, ThrottledWarnings } from '../config/warnings.js';
 import { ConfigError } from '../errors.js';
 import { KeyedMutex } from '../locks/keyed-mutex.js';
 import { TwoStageLock } from '../locks/two-stage.js';
@@ -94,13 +95,11 @@ export class SessionManager {
     this.options = coerced;
     const type = coerced.type ?? (coerced.data_dir ? 'file' : 'memory');
     const now = clock ?? Date.now;
+    const warnings = new ThrottledWarnings('BeakerSessionWarning', now);
     const report =
       onEvent ??
       ((event: SessionEvent) => {
-        process.emitWarning(event.message, {
-          type: 'BeakerSessionWarning',
-          code: `BEAKER_${event.type.toUpperCase().replaceAll('-', '_')}`,
-        });
+        warnings.emit(eventWarningCode(event.type), event.message);
       });
     const beaker = coerced.crypto_type === 'cryptography' || coerced.crypto_type === 'pycrypto';
     const secrets = keyList(coerced.secret);

@@ -1,14 +1,21 @@
 /**
  * The Redis creation lock: renewal while held, release by its owner only, pub/sub wake-up of waiters. (Takeover
- * after a SIGKILLed holder is in the shared conformance suite.)
+ * after a SIGKILLed holder is in the shared conformance suite.) A release that fails while Redis is down is tried
+ * again once it is back.
  */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { entryLockKey, redisLocks, storageKey } from '../../src/backends/redis/index.js';
-import { entryLockName } from '../../src/locks/contract.js';
+import { entryLockKey, redisBackend, redisLocks, storageKey } from '../../src/backends/redis/index.js';
+import { entryLockName, type LockHandle } from '../../src/locks/contract.js';
 import { REDIS_CLUSTER_URLS } from '../helpers/server-stores.js';
-import { describeWhenAvailable, unreachable } from '../helpers/services.js';
+import { describeWhenAvailable, unreachable, waitForPort } from '../helpers/services.js';
 import { expectWokenOnRelease } from '../helpers/locks.js';
 
 const REDIS_URL = process.env.BEAKER_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/3';
@@ -86,6 +93,91 @@ describeWhenAvailable(
       // Names that do not name an entry keep it too.
       expect(entryLockKey('some lock')).toBeUndefined();
       node.disconnect();
+    });
+  },
+);
+
+const RESTARTED_PORT = 6393;
+
+describeWhenAvailable(
+  'Redis creation locks over a Redis crash',
+  spawnSync('redis-server', ['--version']).status === 0 ? undefined : 'redis-server is not installed',
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'beaker-lock-restart-'));
+    const redisCli = (...args: string[]): string =>
+      spawnSync('redis-cli', ['-p', String(RESTARTED_PORT), ...args])
+        .stdout.toString()
+        .trim();
+    let server: ChildProcess | undefined;
+    // Every write is on disk before Redis answers: a lock taken before the crash is there after the restart.
+    const start = async (): Promise<void> => {
+      server = spawn(
+        'redis-server',
+        [
+          '--port',
+          String(RESTARTED_PORT),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'yes',
+          '--appendfsync',
+          'always',
+        ],
+        { cwd: dir, stdio: 'ignore' },
+      );
+      await waitForPort(RESTARTED_PORT, 'redis-server');
+      // The server that answers is this one (not one left over on the port by an earlier run).
+      if (!redisCli('config', 'get', 'dir').includes(dir))
+        throw new Error(`port ${String(RESTARTED_PORT)} is taken`);
+    };
+    const crash = async (): Promise<void> => {
+      const exited =
+        server && server.exitCode === null && server.signalCode === null ? once(server, 'exit') : undefined;
+      server?.kill('SIGKILL');
+      await exited;
+    };
+    const appendOnlyFile = (): string =>
+      readdirSync(join(dir, 'appendonlydir'))
+        .map((file) => readFileSync(join(dir, 'appendonlydir', file), 'latin1'))
+        .join('');
+    afterEach(crash);
+    afterAll(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    describe.each(['ioredis', 'redis'])('redis_module = %s', (module) => {
+      it('frees a lock whose release failed while Redis was down once Redis is back, not at the end of its lease', async () => {
+        await start();
+        const url = `redis://127.0.0.1:${String(RESTARTED_PORT)}/0`;
+        const [holder, waiter] = await Promise.all([
+          redisBackend({ url, redis_module: module, lock_lease: 30 }, context),
+          redisBackend({ url, redis_module: module, lock_lease: 30 }, context),
+        ]);
+        const name = entryLockName('restart', module);
+        const lock = await holder.locks?.acquire(name, 0);
+        expect(lock).toBeDefined();
+        await crash();
+        // The store is down: the release cannot reach it, and does not fail its caller.
+        await lock?.release();
+        // The crash kept the lock (its append-only file has it): without a release, it stays for its 30 s lease.
+        expect(appendOnlyFile()).toContain(entryLockKey(name));
+        await start();
+        const waitStarted = Date.now();
+        let next: LockHandle | undefined | null;
+        for (;;) {
+          // Until the waiter's client has reconnected, taking the lock fails; then it waits for the release.
+          next = await waiter.locks?.acquire(name, 10_000).catch(() => null);
+          if (next !== null) break;
+          await sleep(100);
+        }
+        // Not left to the 30 s lease: the holder released it as soon as Redis was back.
+        expect(next).toBeDefined();
+        expect(Date.now() - waitStarted).toBeLessThan(5000);
+        await next?.release();
+        await Promise.all([holder.close(), waiter.close()]);
+      }, 30_000);
     });
   },
 );

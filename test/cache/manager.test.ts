@@ -379,6 +379,35 @@ describe('CacheManager from a Beaker configuration', () => {
     expect(await stuck).toBe('slow');
   });
 
+  it('warns by default about a store that is down once per 10 s, not once per call', async () => {
+    const clock = new ManualClock();
+    const warnings: (Error & { code?: string })[] = [];
+    const collect = (warning: Error): void => {
+      if (warning.name === 'BeakerCacheWarning') warnings.push(warning);
+    };
+    process.on('warning', collect);
+    // Nothing listens on port 1: the store cannot be reached, and every read falls back to the creator.
+    const manager = new CacheManager({ type: 'ext:redis', url: 'redis://127.0.0.1:1/0', clock: clock.read });
+    managers.push(manager);
+    const cache = manager.getCache<string>('down');
+    const readAll = async (): Promise<void> => {
+      for (let index = 0; index < 20; index += 1)
+        expect(await cache.get(`k${String(index)}`, { createfunc: () => 'created' })).toBe('created');
+      // Warnings are delivered on a later tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    await readAll();
+    clock.advance(9);
+    await readAll();
+    expect(warnings).toHaveLength(1);
+    clock.advance(1);
+    await readAll();
+    process.off('warning', collect);
+    expect(warnings.map((warning) => warning.code)).toEqual(['BEAKER_BACKEND_ERROR', 'BEAKER_BACKEND_ERROR']);
+    expect(warnings[0]?.message).toContain('[ext:redis] the cache store failed to read');
+    expect(warnings[1]?.message).toContain('(39 more like it since the last such warning were not shown)');
+  });
+
   it('cannot be used after close()', async () => {
     const manager = managerFrom({});
     await manager.getCache('ns').put('k', 1);
