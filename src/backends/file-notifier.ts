@@ -7,12 +7,12 @@
  * @module
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { appendFile, open, stat, truncate } from 'node:fs/promises';
+import { open, stat, truncate, type FileHandle } from 'node:fs/promises';
 
 /** The file starts again from empty once it is this large, so it never grows without bound. */
 const MAX_BYTES = 64 * 1024;
-/** How often a notifier checks that size (a few lines past it do no harm). */
-const SIZE_CHECK_EVERY = 32;
+/** How much a notifier appends between checks of that size (a few lines past it do no harm). */
+const SIZE_CHECK_BYTES = 4096;
 
 export class FileNotifier {
   readonly #path: string;
@@ -21,8 +21,16 @@ export class FileNotifier {
   #watcher: FSWatcher | undefined;
   /** How far this process has read the file. */
   #offset = 0;
-  /** Notifications this process appended. */
-  #sent = 0;
+  /** Bytes this process appended since it last checked the file. */
+  #bytesSinceCheck = SIZE_CHECK_BYTES;
+  /** The file, open for appending, kept open between notifications. */
+  #appender: Promise<FileHandle> | undefined;
+  /** Lines waiting for the write in progress to finish; written together by the next one. */
+  #queued = '';
+  /** The write that will carry the queued lines. */
+  #nextWrite: Promise<void> | undefined;
+  /** The last write started. */
+  #lastWrite: Promise<void> = Promise.resolve();
   #reading: Promise<void> | undefined;
   #readAgain = false;
 
@@ -61,19 +69,61 @@ export class FileNotifier {
     this.#watcher = watcher;
   }
 
-  /** Appends a notification on `channel`. */
-  async notify(channel: string, payload: string): Promise<void> {
-    // The size is checked on one notification in SIZE_CHECK_EVERY: the others cost one append.
-    this.#sent += 1;
-    if (this.#sent % SIZE_CHECK_EVERY === 1) {
-      const size = await stat(this.#path).then(
-        (stats) => stats.size,
-        () => 0,
-      );
-      if (size > MAX_BYTES) await truncate(this.#path, 0).catch(() => undefined);
+  /**
+   * Appends a notification on `channel`; resolves once it is written. Notifications sent while a write is in
+   * progress go out together in the next one: under load, a notification costs one line in a shared write.
+   */
+  notify(channel: string, payload: string): Promise<void> {
+    this.#queued += `${JSON.stringify([channel, payload])}\n`;
+    this.#nextWrite ??= this.#writeAfter(this.#lastWrite);
+    return this.#nextWrite;
+  }
+
+  /** A write of the lines queued until `previous` settles. */
+  #writeAfter(previous: Promise<void>): Promise<void> {
+    const write = previous
+      .catch(() => undefined)
+      .then(() => {
+        const lines = this.#queued;
+        this.#queued = '';
+        this.#nextWrite = undefined;
+        return this.#append(lines);
+      });
+    this.#lastWrite = write;
+    return write;
+  }
+
+  /** Whole lines in one write to a file opened for appending: they arrive whole, whoever else is appending. */
+  async #append(lines: string): Promise<void> {
+    // Checked after every SIZE_CHECK_BYTES appended (and first): the other writes cost one write.
+    if (this.#bytesSinceCheck >= SIZE_CHECK_BYTES) {
+      this.#bytesSinceCheck = 0;
+      await this.#checkFile();
     }
-    // One short line in one append: it arrives whole, whoever else is appending.
-    await appendFile(this.#path, `${JSON.stringify([channel, payload])}\n`);
+    this.#bytesSinceCheck += Buffer.byteLength(lines);
+    this.#appender ??= open(this.#path, 'a');
+    const appender = this.#appender;
+    try {
+      await (await appender).write(lines);
+    } catch (error) {
+      // Opened again on the next write.
+      if (this.#appender === appender) this.#appender = undefined;
+      void appender.then((handle) => handle.close()).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Starts the file again once it is too large; opens it again if it was removed or replaced. */
+  async #checkFile(): Promise<void> {
+    const current = await stat(this.#path).catch(() => undefined);
+    if (current && current.size > MAX_BYTES) await truncate(this.#path, 0).catch(() => undefined);
+    const appender = this.#appender;
+    if (!appender) return;
+    const opened = await appender.then((handle) => handle.stat()).catch(() => undefined);
+    if (current === undefined || opened?.ino !== current.ino || opened.dev !== current.dev) {
+      this.#appender = undefined;
+      void appender.then((handle) => handle.close()).catch(() => undefined);
+    }
   }
 
   /** Reads what was appended; a change seen while reading is read after it. */
@@ -121,9 +171,18 @@ export class FileNotifier {
     }
   }
 
-  close(): void {
+  /** Stops watching (notifications can still be sent). */
+  unwatch(): void {
     this.#watcher?.close();
     this.#watcher = undefined;
     this.#watching = undefined;
+  }
+
+  /** Stops watching and closes the file. */
+  close(): void {
+    this.unwatch();
+    const appender = this.#appender;
+    this.#appender = undefined;
+    void appender?.then((handle) => handle.close()).catch(() => undefined);
   }
 }

@@ -30,7 +30,7 @@ export class HostReleaseNotices {
     await this.#listen();
     await released;
     // Earlier notices mean nothing to a later waiter (it tries the lock before it waits): stop reading them.
-    if (!this.#waiters.has()) this.close();
+    if (!this.#waiters.has()) this.#unlisten();
   }
 
   /** Tells the host's waiting processes that `key` was released; never rejects. */
@@ -49,6 +49,11 @@ export class HostReleaseNotices {
         () => false,
       );
     return this.#listening;
+  }
+
+  #unlisten(): void {
+    this.#notifier.unwatch();
+    this.#listening = undefined;
   }
 
   close(): void {

@@ -3,7 +3,7 @@
  * layout, and the application's own pools (pg, mysql2 callback and promise APIs, a hand-written SqlClient).
  */
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -273,5 +273,46 @@ describe("SQLite's notification file", () => {
     });
     expect(statSync(path).size).toBeLessThan(70 * 1024);
     listener.close();
+    sender.close();
+  });
+
+  it('delivers every one of many concurrent notifications whole, each written when its promise resolves', async () => {
+    const path = join(sqliteDir, 'concurrent-notify');
+    const [listener, sender] = [new FileNotifier(path), new FileNotifier(path)];
+    const received = new Set<string>();
+    await listener.listen('channel', (payload) => received.add(payload));
+    const payloads = Array.from({ length: 500 }, (_, index) => `${String(index)}:${'y'.repeat(index % 50)}`);
+    // Sent in the same tick: they share writes. Each resolves once its own line is in the file.
+    await Promise.all(
+      payloads.map(async (payload) => {
+        await sender.notify('channel', payload);
+        expect(readFileSync(path, 'utf8')).toContain(JSON.stringify(['channel', payload]));
+      }),
+    );
+    await vi.waitFor(() => {
+      expect(received.size).toBe(payloads.length);
+    });
+    expect([...received].sort()).toEqual([...payloads].sort());
+    listener.close();
+    sender.close();
+  });
+
+  it('writes to a new file once its file was removed', async () => {
+    const path = join(sqliteDir, 'removed-notify');
+    const sender = new FileNotifier(path);
+    await sender.notify('channel', 'before');
+    rmSync(path);
+    // The sender checks its file after a few kilobytes, and opens it again.
+    for (let index = 0; index < 10; index += 1) await sender.notify('channel', 'z'.repeat(1000));
+    expect(existsSync(path)).toBe(true);
+    const listener = new FileNotifier(path);
+    const received: string[] = [];
+    await listener.listen('channel', (payload) => received.push(payload));
+    await sender.notify('channel', 'after');
+    await vi.waitFor(() => {
+      expect(received).toEqual(['after']);
+    });
+    listener.close();
+    sender.close();
   });
 });

@@ -65,30 +65,8 @@ const DATASTORE_EMULATOR =
 const PG_BIN = spawnSync('sh', ['-c', 'ls -d /usr/lib/postgresql/*/bin | tail -n1']).stdout.toString().trim();
 
 const SERVERS: OwnServer[] = [
-  {
-    name: 'Redis',
-    unavailable: installed('redis-server') ? undefined : 'redis-server is not installed',
-    start: (dir) =>
-      spawn(
-        'redis-server',
-        [
-          '--port',
-          '6391',
-          '--bind',
-          '127.0.0.1',
-          '--save',
-          '',
-          '--appendonly',
-          'yes',
-          '--appendfsync',
-          'always',
-        ],
-        { cwd: dir, stdio: 'ignore' },
-      ),
-    crash: (_dir, server) => void server?.kill('SIGKILL'),
-    options: { type: 'ext:redis', url: 'redis://127.0.0.1:6391/0' },
-    durable: true,
-  },
+  redisServer(6391, 'redis'),
+  redisServer(6394, 'ioredis'),
   memcachedServer(11291, 'memjs'),
   memcachedServer(11294, 'memcached'),
   redisClusterServer(),
@@ -197,6 +175,34 @@ const SERVERS: OwnServer[] = [
     durable: false,
   },
 ];
+
+/** A Redis (every write on disk before it answers) killed and restarted, reached through one client library. */
+function redisServer(port: number, redisModule: 'redis' | 'ioredis'): OwnServer {
+  return {
+    name: redisModule === 'redis' ? 'Redis' : `Redis (redis_module = ${redisModule})`,
+    unavailable: installed('redis-server') ? undefined : 'redis-server is not installed',
+    start: (dir) =>
+      spawn(
+        'redis-server',
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'yes',
+          '--appendfsync',
+          'always',
+        ],
+        { cwd: dir, stdio: 'ignore' },
+      ),
+    crash: (_dir, server) => void server?.kill('SIGKILL'),
+    options: { type: 'ext:redis', url: `redis://127.0.0.1:${String(port)}/0`, redis_module: redisModule },
+    durable: true,
+  };
+}
 
 /** A memcached killed and restarted, reached through one client library (it keeps nothing over a restart). */
 function memcachedServer(port: number, memcacheModule: 'memjs' | 'memcached'): OwnServer {
@@ -397,7 +403,9 @@ describeWhenAvailable(
       const failuresBefore = load.saveFailures;
       await cluster.kill(victim);
       // Until the dead master is marked failed (the node timeout, 1 s), the other masters' slots are served at once:
-      // of 30 new sessions, about two thirds land there (a session's lock lives on its record's master).
+      // of 30 new sessions, about two thirds land there (a session's lock lives on its record's master). A session on
+      // the dead master's slots waits for the failover (1.4 s at the soonest) or fails: under 1 s means served at
+      // once, even on a loaded machine.
       const probeMs = await Promise.all(
         Array.from({ length: 30 }, async () => {
           const session = sessions.session<{ n: number }>(undefined);
@@ -409,7 +417,7 @@ describeWhenAvailable(
           );
         }),
       );
-      const savedAtOnce = probeMs.filter((ms) => ms < 300).length;
+      const savedAtOnce = probeMs.filter((ms) => ms < 1000).length;
       // A replica takes the dead master's slots over (the surviving nodes agree on 3 masters again).
       const watcher = survivors[0] ?? 0;
       await waitUntil('a replica promoted in place of the killed master', () =>
@@ -435,7 +443,7 @@ describeWhenAvailable(
       console.info(
         `Redis Cluster failover: replica promoted ${String(failedOverAt - killedAt)} ms after the kill, ` +
           `last failed save ${load.lastFailureAt > killedAt ? `${String(load.lastFailureAt - killedAt)} ms after it` : 'none'}, ` +
-          `slowest save ${String(load.slowestSaveMs)} ms; ${String(savedAtOnce)} of 30 new sessions saved within 300 ms ` +
+          `slowest save ${String(load.slowestSaveMs)} ms; ${String(savedAtOnce)} of 30 new sessions saved within 1 s ` +
           `of the kill; ${String(load.acknowledged.size)} saves acknowledged, ` +
           `${String(load.saveFailures - failuresBefore)} failed, ${String(lost.length)} lost`,
       );
