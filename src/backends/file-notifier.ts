@@ -33,6 +33,7 @@ export class FileNotifier {
   #lastWrite: Promise<void> = Promise.resolve();
   #reading: Promise<void> | undefined;
   #readAgain = false;
+  #closed = false;
 
   constructor(path: string) {
     this.#path = path;
@@ -74,6 +75,8 @@ export class FileNotifier {
    * progress go out together in the next one: under load, a notification costs one line in a shared write.
    */
   notify(channel: string, payload: string): Promise<void> {
+    // Closed: a lock released after its store was closed has no one to tell, and must not open the file again.
+    if (this.#closed) return Promise.resolve();
     this.#queued += `${JSON.stringify([channel, payload])}\n`;
     this.#nextWrite ??= this.#writeAfter(this.#lastWrite);
     return this.#nextWrite;
@@ -180,6 +183,7 @@ export class FileNotifier {
 
   /** Stops watching and closes the file. */
   close(): void {
+    this.#closed = true;
     this.unwatch();
     const appender = this.#appender;
     this.#appender = undefined;

@@ -19,7 +19,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CacheManager, type CacheEvent } from '../../src/index.js';
 import { SessionManager, SessionStoreError } from '../../src/session/index.js';
 import { OwnRedisCluster } from '../helpers/redis-cluster.js';
-import { describeWhenAvailable } from '../helpers/services.js';
+import { describeWhenAvailable, spawnDurableRedis } from '../helpers/services.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -181,23 +181,7 @@ function redisServer(port: number, redisModule: 'redis' | 'ioredis'): OwnServer 
   return {
     name: redisModule === 'redis' ? 'Redis' : `Redis (redis_module = ${redisModule})`,
     unavailable: installed('redis-server') ? undefined : 'redis-server is not installed',
-    start: (dir) =>
-      spawn(
-        'redis-server',
-        [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--save',
-          '',
-          '--appendonly',
-          'yes',
-          '--appendfsync',
-          'always',
-        ],
-        { cwd: dir, stdio: 'ignore' },
-      ),
+    start: (dir) => spawnDurableRedis(port, dir),
     crash: (_dir, server) => void server?.kill('SIGKILL'),
     options: { type: 'ext:redis', url: `redis://127.0.0.1:${String(port)}/0`, redis_module: redisModule },
     durable: true,

@@ -3,7 +3,7 @@
  * after a SIGKILLed holder is in the shared conformance suite.) A release that fails while Redis is down is tried
  * again once it is back.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import { entryLockKey, redisBackend, redisLocks, storageKey } from '../../src/backends/redis/index.js';
 import { entryLockName, type LockHandle } from '../../src/locks/contract.js';
 import { REDIS_CLUSTER_URLS } from '../helpers/server-stores.js';
-import { describeWhenAvailable, unreachable, waitForPort } from '../helpers/services.js';
+import { describeWhenAvailable, spawnDurableRedis, unreachable, waitForPort } from '../helpers/services.js';
 import { expectWokenOnRelease } from '../helpers/locks.js';
 
 const REDIS_URL = process.env.BEAKER_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/3';
@@ -111,22 +111,7 @@ describeWhenAvailable(
     let server: ChildProcess | undefined;
     // Every write is on disk before Redis answers: a lock taken before the crash is there after the restart.
     const start = async (): Promise<void> => {
-      server = spawn(
-        'redis-server',
-        [
-          '--port',
-          String(RESTARTED_PORT),
-          '--bind',
-          '127.0.0.1',
-          '--save',
-          '',
-          '--appendonly',
-          'yes',
-          '--appendfsync',
-          'always',
-        ],
-        { cwd: dir, stdio: 'ignore' },
-      );
+      server = spawnDurableRedis(RESTARTED_PORT, dir);
       await waitForPort(RESTARTED_PORT, 'redis-server');
       // The server that answers is this one (not one left over on the port by an earlier run).
       if (!redisCli('config', 'get', 'dir').includes(dir))

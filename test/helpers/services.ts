@@ -2,6 +2,7 @@
  * The skip policy for suites that need something outside Node (a server, Python Beaker): on a developer machine
  * without it the suite is skipped with a loud reason; under CI (`CI=true`) a skip is a failure.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'vitest';
 
@@ -51,4 +52,16 @@ export async function waitForPort(port: number, what: string): Promise<void> {
     await sleep(100);
   }
   throw new Error(`${what} did not start on port ${String(port)}`);
+}
+
+/**
+ * Starts a redis-server on 127.0.0.1:`port` with its data in `dir` and every write on disk before it answers
+ * (appendfsync always): what it acknowledged is there after a crash and a restart.
+ */
+export function spawnDurableRedis(port: number, dir: string): ChildProcess {
+  const options = ['--port', String(port), '--bind', '127.0.0.1', '--save', ''];
+  return spawn('redis-server', [...options, '--appendonly', 'yes', '--appendfsync', 'always'], {
+    cwd: dir,
+    stdio: 'ignore',
+  });
 }
