@@ -470,7 +470,10 @@ export class Session<T extends Record<string, unknown> = Record<string, unknown>
     if (typeof this.#s.cookieExpires === 'number')
       this.#meta.cookieExpires = now + this.#s.cookieExpires * 1000;
     if (this.#s.kind === 'cookie') this.#sealCookie();
-    else await this.#writeServer();
+    else if (!(await this.#writeServer())) {
+      this.#endRemoved();
+      return;
+    }
     this.#changes.clear();
     this.#cleared = false;
     this.#unsaved = false;
@@ -498,21 +501,19 @@ export class Session<T extends Record<string, unknown> = Record<string, unknown>
     }
   }
 
-  /** Writes the record, merging with changes another request stored since this one read it. */
-  async #writeServer(): Promise<void> {
+  /**
+   * Writes the record under the session's lock, merging with changes another request stored since this one read it.
+   * Resolves to false, writing nothing, when the record this session was read from is gone: another request removed
+   * it (logout, regeneration) or it expired, and a save must never bring it back.
+   */
+  async #writeServer(): Promise<boolean> {
     const id = this.#meta.id;
-    const held = this.#heldLock;
-    const lock = held ?? (await this.#acquireLock());
-    if (!lock)
-      this.#s.report({
-        type: 'lock-timeout',
-        message: `session ${id}: saving without its lock after ${LOCK_WAIT_MS} ms`,
-      });
-    try {
+    return this.#underLock('saving', async () => {
       let version = this.#version;
       if (this.#stored) {
         const text = await this.#store('read the session', (backend) => backend.get(NAMESPACE, id));
-        const current = typeof text === 'string' ? this.#tryDecodeRecord(text) : undefined;
+        if (typeof text !== 'string') return false;
+        const current = this.#tryDecodeRecord(text);
         if (current && current.record.version !== this.#version) {
           this.#data = this.#merge(current.data);
           version = current.record.version;
@@ -530,9 +531,42 @@ export class Session<T extends Record<string, unknown> = Record<string, unknown>
       this.#version = version + 1;
       this.#stored = true;
       this.#isNew = false;
+      return true;
+    });
+  }
+
+  /**
+   * Runs `operation` holding this session's lock (the one taken by {@link lock}, or one taken for it), so that
+   * removals and saves of one session never interleave. A lock not obtained in time is reported and the operation
+   * runs all the same: a store must stay usable when a lock holder hangs.
+   */
+  async #underLock<R>(what: string, operation: () => Promise<R>): Promise<R> {
+    const held = this.#heldLock;
+    const lock = held ?? (await this.#acquireLock());
+    if (!lock)
+      this.#s.report({
+        type: 'lock-timeout',
+        message: `session ${this.#meta.id}: ${what} without its lock after ${LOCK_WAIT_MS} ms`,
+      });
+    try {
+      return await operation();
     } finally {
       if (!held) await lock?.release();
     }
+  }
+
+  /**
+   * The record was removed by another request since this one read it: this request's changes are dropped and the
+   * session ends here. No cookie is sent, not even a deletion: the browser may already hold the id that replaced it.
+   */
+  #endRemoved(): void {
+    this.#data = toSessionData({});
+    this.#changes.clear();
+    this.#unsaved = false;
+    this.#stored = false;
+    this.#deleted = true;
+    this.#sendCookie = false;
+    this.#sendDeletion = false;
   }
 
   #tryDecodeRecord(text: string): { record: StoredRecord; data: SessionData } | undefined {
@@ -557,7 +591,9 @@ export class Session<T extends Record<string, unknown> = Record<string, unknown>
   async #removeStored(): Promise<void> {
     if (this.#s.kind === 'cookie' || !this.#stored) return;
     const id = this.#meta.id;
-    await this.#store('delete the session', (backend) => backend.delete(NAMESPACE, id));
+    await this.#underLock('removing', () =>
+      this.#store('delete the session', (backend) => backend.delete(NAMESPACE, id)),
+    );
     this.#stored = false;
   }
 

@@ -179,6 +179,50 @@ describe.each(KINDS)('%s sessions (spec §5.6)', (_kind, options) => {
     }
   });
 
+  // A request that loaded the session before another request removed it must not bring it back: neither its save nor
+  // the access-time write that `timeout` needs (cookie sessions have no record to remove).
+  it
+    .runIf(options.type !== 'cookie')
+    .each(
+      ['invalidate', 'delete', 'regenerateId'].flatMap((removal) =>
+        ['late save', 'late touch'].map((late) => ({ removal, late })),
+      ),
+    )(
+    'keeps a session removed by $removal against a $late of a request already in flight',
+    async ({ removal, late }) => {
+      const clock = new ManualClock();
+      const { manager } = setup({ timeout: 1800, touch_interval: 1 }, clock);
+      const saved = await savedSession<Data>(manager, { user: 'ada' });
+      const stolen = cookieFrom(saved.setCookies);
+      clock.advance(2);
+      const inFlight = manager.session<Data>(stolen);
+      expect(await inFlight.get('user')).toBe('ada');
+      const removed = await request<Data>(manager, stolen, async (session) => {
+        await session.load();
+        if (removal === 'invalidate') await session.invalidate();
+        else if (removal === 'delete') await session.delete();
+        else await session.regenerateId();
+      });
+      if (late === 'late save') {
+        await inFlight.set('value', 1);
+        await inFlight.save();
+      }
+      await inFlight.persist();
+      expect(inFlight.setCookieHeaders()).toEqual([]);
+      await request<Data>(manager, stolen, async (session) => {
+        expect(await session.get('user')).toBeUndefined();
+        expect(session.isNew).toBe(true);
+        expect(session.id).not.toBe(saved.session.id);
+      });
+      // The regenerated session lives on, under its new id only, untouched by the late request.
+      if (removal === 'regenerateId') {
+        await request<Data>(manager, cookieFrom(removed.setCookies), async (session) => {
+          expect(await session.all()).toEqual({ user: 'ada' });
+        });
+      }
+    },
+  );
+
   it('sends nothing for a session the request never uses, and nothing for an unsaved new one (case 118)', async () => {
     const { manager } = setup();
     expect((await request(manager, undefined, async () => undefined)).setCookies).toEqual([]);
