@@ -116,12 +116,15 @@ export class NamespaceConflictError extends BeakerError {
   }
 }
 
-/** A storage operation failed (I/O error, server down, timeout). The cause is in `cause`. */
+/**
+ * A storage operation failed (I/O error, server down, timeout). The cause is in `cause`. A password in a URL of the
+ * message is masked: messages reach logs.
+ */
 export class BackendError extends BeakerError {
   readonly backend: string;
 
   constructor(backend: string, message: string, options?: ErrorOptions) {
-    super('E_BACKEND', `[beaker-ts] [${backend}] ${message}`, options);
+    super('E_BACKEND', `[beaker-ts] [${backend}] ${redactCredentials(message)}`, options);
     this.backend = backend;
   }
 }
@@ -134,12 +137,20 @@ export class ManagerClosedError extends BeakerError {
 }
 
 const MAX_SHOWN_LENGTH = 80;
+/** `scheme://user:password@` (the user may be empty, as in `redis://:password@host`). */
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*):[^\s@/]*@/gi;
+
+/** The text with the password of every URL in it masked: `redis://:secret@host` → `redis://:***@host`. */
+export function redactCredentials(text: string): string {
+  return text.replace(URL_CREDENTIALS, '$1:***@');
+}
 
 /** Renders a received value for an error message, masking secrets and cutting long strings. */
 export function describeValue(value: unknown, secret = false): string {
   if (secret && typeof value === 'string') return `a secret of ${value.length} characters`;
   if (typeof value === 'string') {
-    const cut = value.length > MAX_SHOWN_LENGTH ? `${value.slice(0, MAX_SHOWN_LENGTH)}…` : value;
+    const shown = redactCredentials(value);
+    const cut = shown.length > MAX_SHOWN_LENGTH ? `${shown.slice(0, MAX_SHOWN_LENGTH)}…` : shown;
     return JSON.stringify(cut);
   }
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid Date' : value.toISOString();

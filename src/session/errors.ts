@@ -7,7 +7,11 @@ import { BeakerError } from '../errors.js';
 /** The body of the 503 answered when the session store fails. */
 export const STORE_UNAVAILABLE_BODY = 'Service Unavailable: the session store cannot be reached.\n';
 
-/** The session store failed (down, timed out, I/O error); the request cannot be served correctly. */
+/**
+ * The session store failed (down, timed out, I/O error); the request cannot be served correctly. The message says
+ * only what could not be done: frameworks may show it to the client, so the store's own words (hosts, URLs, tables)
+ * stay in `cause`, and the session's event hook receives them with passwords masked.
+ */
 export class SessionStoreError extends BeakerError {
   /** The HTTP status frameworks answer with (Express, Koa and Fastify read `status`/`statusCode`). */
   readonly status = 503;
@@ -15,8 +19,9 @@ export class SessionStoreError extends BeakerError {
   /** Koa: the message may be shown to the client (it says only that the store is unavailable). */
   readonly expose = false;
 
-  constructor(message: string, options?: ErrorOptions) {
-    super('E_SESSION_STORE', `[beaker-ts] session store: ${message}`, options);
+  /** `what`: the operation that failed, such as `read the session`. */
+  constructor(what: string, options?: ErrorOptions) {
+    super('E_SESSION_STORE', `[beaker-ts] the session store is unavailable: could not ${what}`, options);
   }
 
   /** The response to send (Hono's default error handler uses it). */

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Backend, BackendEvent } from '../backends/contract.js';
-import type { BeakerError } from '../errors.js';
+import { redactCredentials, type BeakerError } from '../errors.js';
 import { entryLockName, type LockHandle, type LockProvider } from '../locks/contract.js';
 import {
   CookieTooLargeError,
@@ -45,7 +45,8 @@ import {
 
 /** A problem reported without failing the request. */
 export interface SessionEvent {
-  type: 'corrupt-session' | 'lock-timeout' | BackendEvent['type'];
+  /** `store-error`: the store failed an operation, which fails the request with a {@link SessionStoreError}. */
+  type: 'corrupt-session' | 'lock-timeout' | 'store-error' | BackendEvent['type'];
   message: string;
   error?: unknown;
 }
@@ -268,7 +269,7 @@ export class Session<T extends Record<string, unknown> = Record<string, unknown>
     await this.load();
     if (this.#heldLock) return;
     const lock = await this.#acquireLock();
-    if (!lock) throw new SessionStoreError(`could not lock session ${this.id} within ${LOCK_WAIT_MS} ms`);
+    if (!lock) throw new SessionStoreError(`lock the session within ${LOCK_WAIT_MS} ms`);
     this.#heldLock = lock;
   }
 
@@ -608,12 +609,13 @@ export class Session<T extends Record<string, unknown> = Record<string, unknown>
       return await operation(await this.#s.backend());
     } catch (error) {
       if (error instanceof SessionStoreError) throw error;
-      throw new SessionStoreError(
-        `could not ${what}: ${error instanceof Error ? error.message : String(error)}`,
-        {
-          cause: error,
-        },
-      );
+      const detail = redactCredentials(error instanceof Error ? error.message : String(error));
+      this.#s.report({
+        type: 'store-error',
+        message: `the session store could not ${what}: ${detail}`,
+        error,
+      });
+      throw new SessionStoreError(what, { cause: error });
     }
   }
 

@@ -15,6 +15,9 @@ export class ManualClock {
   }
 }
 
+/** What a failing {@link CountingBackend} says: the kind of detail (a URL with its password) no client may see. */
+export const STORE_FAILURE_DETAIL = 'cannot connect to redis://:hunter2-password@10.9.8.7:6379';
+
 /** A memory back-end that counts reads, writes and deletes. */
 export class CountingBackend extends MemoryBackend {
   reads = 0;
@@ -24,12 +27,12 @@ export class CountingBackend extends MemoryBackend {
 
   override get(namespace: string, key: string): Promise<unknown> {
     this.reads += 1;
-    return this.failing ? Promise.reject(new Error('store down')) : super.get(namespace, key);
+    return this.failing ? Promise.reject(new Error(STORE_FAILURE_DETAIL)) : super.get(namespace, key);
   }
 
   override set(...args: Parameters<Backend['set']>): Promise<void> {
     this.writes += 1;
-    return this.failing ? Promise.reject(new Error('store down')) : super.set(...args);
+    return this.failing ? Promise.reject(new Error(STORE_FAILURE_DETAIL)) : super.set(...args);
   }
 
   override delete(namespace: string, key: string): Promise<boolean> {

@@ -395,6 +395,9 @@ async function prepareTable(type: string, client: SqlClient, sql: Statements, ta
     createError = error;
   }
   await client.query(sql.checkLayout).catch((error: unknown) => {
+    const unreachable = networkFailure(error);
+    if (unreachable !== undefined)
+      throw new BackendError(type, `cannot reach the database: ${unreachable}`, { cause: error });
     throw new BackendError(
       type,
       `the table ${table} cannot be created, or exists with another layout (Beaker's one-row-per-namespace ` +
@@ -402,6 +405,18 @@ async function prepareTable(type: string, client: SqlClient, sql: Statements, ta
       { cause: createError ?? error },
     );
   });
+}
+
+/**
+ * What a failure to reach the server says (Node's system errors carry `syscall`: connect, getaddrinfo; a host with
+ * several addresses fails with an AggregateError of them), or undefined for a SQL error.
+ */
+function networkFailure(error: unknown): string | undefined {
+  if (error instanceof AggregateError) {
+    const failures = error.errors.map(networkFailure).filter((text) => text !== undefined);
+    return failures.length > 0 ? failures.join('; ') : undefined;
+  }
+  return error instanceof Error && 'syscall' in error ? error.message : undefined;
 }
 
 async function createBackend(
