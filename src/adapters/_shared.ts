@@ -13,25 +13,43 @@ import {
 } from '../session/index.js';
 import { STORE_UNAVAILABLE_BODY } from '../session/errors.js';
 
+/**
+ * A flat Beaker session dict: `beaker.session.*` or `session.*` keys, as an INI file gives them. Only prefixed keys
+ * fit, so that a misspelled typed option (`{ timout: 1800 }`) is a compile error rather than a flat dict.
+ */
+export type FlatSessionConfig = Readonly<
+  Record<`beaker.session.${string}` | `session.${string}` | `session_${string}`, unknown>
+>;
+
+/** A flat Beaker cache dict: `beaker.cache.*` or `cache.*` keys. */
+export type FlatCacheConfig = Readonly<Record<`beaker.cache.${string}` | `cache.${string}`, unknown>>;
+
 /** A session configuration: a flat Beaker dict (`beaker.session.*` keys), typed options, or a ready manager. */
-export type SessionConfig = FlatConfig | SessionManagerOptions | SessionManager;
+export type SessionConfig = FlatSessionConfig | SessionManagerOptions | SessionManager;
 
 /** A cache configuration: a flat Beaker dict (`beaker.cache.*` keys), typed options, or a ready manager. */
-export type CacheConfig = FlatConfig | CacheManagerOptions | CacheManager;
+export type CacheConfig = FlatCacheConfig | CacheManagerOptions | CacheManager;
 
 const SESSION_PREFIX = /^(beaker\.session\.|session\.|session_)/;
 const CACHE_PREFIX = /^(beaker\.cache\.|cache\.)/;
 
 export function sessionManagerOf(config: SessionConfig): SessionManager {
   if (config instanceof SessionManager) return config;
-  const flat = Object.keys(config).some((key) => SESSION_PREFIX.test(key));
-  return new SessionManager(flat ? parseSessionConfigOptions(config) : config);
+  return isFlat(config, SESSION_PREFIX)
+    ? new SessionManager(parseSessionConfigOptions(config))
+    : new SessionManager(config);
 }
 
 export function cacheManagerOf(config: CacheConfig): CacheManager {
   if (config instanceof CacheManager) return config;
-  const flat = Object.keys(config).some((key) => CACHE_PREFIX.test(key));
-  return new CacheManager(flat ? parseCacheConfigOptions(config) : config);
+  return isFlat(config, CACHE_PREFIX)
+    ? new CacheManager(parseCacheConfigOptions(config))
+    : new CacheManager(config);
+}
+
+/** Is `config` a flat dict (some key has the prefix) rather than typed options? */
+function isFlat(config: object, prefix: RegExp): config is FlatConfig {
+  return Object.keys(config).some((key) => prefix.test(key));
 }
 
 /** How a request's session ended. */

@@ -4,8 +4,16 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Session } from '../session/index.js';
 import { attachSession, type RequestWithCache } from './node-http.js';
 import { cacheManagerOf, sessionManagerOf, type CacheConfig, type SessionConfig } from './_shared.js';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** The request's session (set by `sessionMiddleware`), typed from the application's `SessionData`. */
+    session: Session;
+  }
+}
 
 /** A Connect/Express middleware. */
 export type ConnectMiddleware = (

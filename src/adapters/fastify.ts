@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CacheManager } from '../cache/index.js';
-import { SessionManager, type Session } from '../session/index.js';
+import { SessionManager, type AppSessionData, type Session } from '../session/index.js';
 import {
   cacheManagerOf,
   failureBody,
@@ -16,10 +16,16 @@ import {
 } from './_shared.js';
 
 /** A Fastify request with its session. */
-export type RequestWithSession<T extends Record<string, unknown> = Record<string, unknown>> =
-  FastifyRequest & {
-    session: Session<T>;
-  };
+export type RequestWithSession<T extends object = AppSessionData> = FastifyRequest & {
+  session: Session<T>;
+};
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's session (registered by `fastifySession`), typed from the application's `SessionData`. */
+    session: Session;
+  }
+}
 
 // Fastify applies a plugin to the whole application (not one encapsulated context) when it carries this symbol.
 const SKIP_OVERRIDE = Symbol.for('skip-override');
@@ -31,7 +37,7 @@ function sessionPlugin(
 ): void {
   const manager = sessionManagerOf(options.config);
   const varname = manager.options.webtest_varname;
-  fastify.decorateRequest('session', null);
+  fastify.decorateRequest('session', null, []);
   fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const session = manager.session(request.headers.cookie);
     (request as RequestWithSession).session = session;

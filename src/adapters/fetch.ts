@@ -5,7 +5,7 @@
  * @module
  */
 import type { CacheManager } from '../cache/index.js';
-import { isSessionStoreError, type Session } from '../session/index.js';
+import { isSessionStoreError, type AppSessionData, type Session } from '../session/index.js';
 import {
   cacheManagerOf,
   failureBody,
@@ -22,9 +22,7 @@ const caches = new WeakMap<Request, CacheManager>();
 const responseSessions = new WeakMap<Response, Session>();
 
 /** The session of a request handled by {@link withSession}. */
-export function getSession<T extends Record<string, unknown> = Record<string, unknown>>(
-  request: Request,
-): Session<T> {
+export function getSession<T extends object = AppSessionData>(request: Request): Session<T> {
   const session = sessions.get(request);
   if (!session) throw new TypeError('This request has no session: wrap the handler with withSession().');
   return session as Session<T>;
@@ -47,7 +45,7 @@ export function sessionOfResponse(response: Response): Session | undefined {
  * });
  * export default { fetch: withSession((request) => app.fetch(request), config) };
  */
-export function withSession<T extends Record<string, unknown> = Record<string, unknown>>(
+export function withSession<T extends object = AppSessionData>(
   handler: FetchHandler<{ session: Session<T> }>,
   config: SessionConfig,
 ): (request: Request) => Promise<Response> {

@@ -5,7 +5,7 @@
  */
 import type { Context, Middleware, Next } from 'koa';
 import type { CacheManager } from '../cache/index.js';
-import type { Session } from '../session/index.js';
+import type { AppSessionData, Session } from '../session/index.js';
 import {
   cacheManagerOf,
   failureBody,
@@ -15,8 +15,15 @@ import {
   type SessionConfig,
 } from './_shared.js';
 
+declare module 'koa' {
+  interface DefaultContext {
+    /** The request's session (set by `koaSession`), typed from the application's `SessionData`. */
+    session: Session;
+  }
+}
+
 /** A Koa context with its session. */
-export type ContextWithSession<T extends Record<string, unknown> = Record<string, unknown>> = Context & {
+export type ContextWithSession<T extends object = AppSessionData> = Context & {
   session: Session<T>;
 };
 

@@ -9,7 +9,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CacheManager } from '../cache/index.js';
-import { isSessionStoreError, type Session, type SessionManager } from '../session/index.js';
+import {
+  isSessionStoreError,
+  type AppSessionData,
+  type Session,
+  type SessionManager,
+} from '../session/index.js';
 import {
   cacheManagerOf,
   failureBody,
@@ -21,9 +26,7 @@ import {
 } from './_shared.js';
 
 /** A request with its session. */
-export interface RequestWithSession<
-  T extends Record<string, unknown> = Record<string, unknown>,
-> extends IncomingMessage {
+export interface RequestWithSession<T extends object = AppSessionData> extends IncomingMessage {
   session: Session<T>;
 }
 
@@ -96,7 +99,7 @@ export function attachSession(req: IncomingMessage, res: ServerResponse, manager
  * }, { 'session.type': 'file', 'session.data_dir': './data/sessions', 'session.secret': process.env.SECRET });
  * http.createServer(app).listen(8080);
  */
-export function SessionMiddleware<T extends Record<string, unknown> = Record<string, unknown>>(
+export function SessionMiddleware<T extends object = AppSessionData>(
   handler: Handler<RequestWithSession<T>>,
   config: SessionConfig,
 ): (req: IncomingMessage, res: ServerResponse) => void {

@@ -7,7 +7,9 @@
 import { LRUCache } from 'lru-cache';
 import type { Backend, BackendFactory } from '../backends/contract.js';
 import { BackendRegistry } from '../backends/registry.js';
+import { optionNamesChecked, warnUnknownOptions } from '../config/parse.js';
 import {
+  CACHE_OPTION_NAMES,
   coerceCacheParams,
   type CacheOptionsInput,
   type CacheRegionOptions,
@@ -42,7 +44,16 @@ export interface CacheManagerOptions extends ParsedCacheConfig {
   onEvent?: CacheEventHandler;
   /** The current time in ms since the epoch; inject a fake clock in tests. */
   clock?: () => number;
+  /**
+   * Option names to accept without a warning: the options of back-ends you registered yourself. Any other unknown
+   * option is passed to the back-end and reported with a `BeakerConfigWarning` naming the nearest known option.
+   * @default []
+   */
+  knownOptions?: readonly string[];
 }
+
+/** What the manager's options may hold besides the cache options. */
+const MANAGER_OPTIONS = ['backends', 'onEvent', 'clock', 'knownOptions', 'cache_regions'];
 
 /** Options of a cached function. */
 export interface CachedFunctionOptions extends CacheOptionsInput {
@@ -86,6 +97,15 @@ const CACHE_LEVEL_OPTIONS = new Set([
 ]);
 const DEFAULT_LOCK_TIMEOUT_SECONDS = 30;
 const MAX_MEMOISED_CACHES = 10_000;
+
+/** Warns about the options given in code that no cache, region or back-end knows (as for flat keys). */
+function warnUnknownCacheOptions(options: CacheManagerOptions): void {
+  const known = [...CACHE_OPTION_NAMES, ...(options.knownOptions ?? [])];
+  warnUnknownOptions(options, [...known, ...MANAGER_OPTIONS]);
+  for (const [name, region] of Object.entries(options.cache_regions ?? {})) {
+    warnUnknownOptions(region, known, undefined, `cache_regions.${name}.`);
+  }
+}
 
 /** Splits `cache('prefix', 1, { expire: 60 })` arguments into key parts and options. */
 function splitDecoratorArgs(parts: readonly (KeyPart | CachedFunctionOptions)[]): {
@@ -142,7 +162,15 @@ export class CacheManager {
   #closed = false;
 
   constructor(options: CacheManagerOptions = {}) {
-    const { backends = {}, onEvent, clock, cache_regions: regions = {}, ...defaults } = options;
+    if (!optionNamesChecked(options)) warnUnknownCacheOptions(options);
+    const {
+      backends = {},
+      onEvent,
+      clock,
+      knownOptions: _known,
+      cache_regions: regions = {},
+      ...defaults
+    } = options;
     this.#defaults = coerceCacheParams(defaults);
     this.#regions = new Map(
       Object.entries(regions).map(([name, region]) => [name, coerceCacheParams(region)]),
@@ -355,11 +383,12 @@ export class CacheManager {
   }
 
   /** A stable text for a set of options; objects (clients, serializers) count by identity. */
-  #optionsKey(options: Readonly<Record<string, unknown>>): string {
-    const entries = Object.keys(options)
+  #optionsKey(options: object): string {
+    const values = options as Readonly<Record<string, unknown>>;
+    const entries = Object.keys(values)
       .sort()
       .map((name) => {
-        const value = options[name];
+        const value = values[name];
         if (
           typeof value === 'object' &&
           value !== null &&

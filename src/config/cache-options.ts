@@ -2,6 +2,7 @@
  * Cache and region options (spec §1.4): their types, Beaker's coercion of each, and beaker-ts's extra checks.
  * @module
  */
+import type { BackendOptions } from './backend-options.js';
 import { coerceWithRules, type OptionRule, type RuleTable } from './option-rules.js';
 import {
   BACKEND_PASSTHROUGH_OPTIONS,
@@ -19,7 +20,7 @@ export const DEFAULT_CACHE_KEY_LENGTH = 250;
  * Options of one cache or region, as `coerceCacheParams` returns them (Beaker's option names).
  * Every field is optional: only the options given are present.
  */
-export interface CacheRegionOptions {
+export interface CacheRegionOptions extends BackendOptions {
   /**
    * The back-end: `memory`, `file`, `dbm`, `ext:redis`, `ext:memcached`, `ext:database`, ... or a name registered
    * with `registerBackend`.
@@ -92,12 +93,6 @@ export interface CacheRegionOptions {
    */
   lock_timeout?: number | null;
   /**
-   * Seconds after which the creation lock of a process that stopped (killed, hung) is taken over. At least 5.
-   * @default 10
-   * @example 30
-   */
-  lock_lease?: number | null;
-  /**
    * `memory` only: bound on the number of entries, evicting the least recently used.
    * @default null
    * @example 10000
@@ -109,8 +104,12 @@ export interface CacheRegionOptions {
    * @example false
    */
   serialize?: boolean | null;
-  /** Back-end options (`url`, `table_name`, ...) and other options pass through unchanged. */
-  [option: string]: unknown;
+  /**
+   * `ext:redis`: the time to live, in seconds, of entries written without an expiry (Beaker's redis `timeout`).
+   * @default null
+   * @example 86400
+   */
+  timeout?: number | string | null;
 }
 
 /** Global cache options: a region's options plus the list of regions. */
@@ -198,11 +197,6 @@ export const CACHE_RULES: RuleTable = {
   lock_timeout: positiveIntegerRule(
     'lock_timeout must be a positive whole number of seconds.',
     'a positive whole number of seconds',
-  ),
-  lock_lease: integerRule(
-    'lock_lease must be at least 5 seconds.',
-    'a whole number of seconds, at least 5',
-    5,
   ),
   max_items: positiveIntegerRule(
     'max_items must be a positive whole number.',

@@ -27,5 +27,6 @@ export {
   type FlatConfig,
   type ParseConfigOptions,
 } from './parse.js';
+export type { BackendOptions } from './backend-options.js';
 export { loadIniConfig, parseIniConfig, type IniConfigOptions } from './ini.js';
 export { emitProcessWarning, type ConfigWarning, type ConfigWarningHandler } from './warnings.js';

@@ -95,6 +95,39 @@ function warnUnknown(
   });
 }
 
+/** Set on what the parse functions return: its option names were checked there, under the keys the user wrote. */
+const NAMES_CHECKED = Symbol('beaker-ts: option names checked');
+
+function markNamesChecked<T extends object>(options: T): T {
+  Object.defineProperty(options, NAMES_CHECKED, { value: true });
+  return options;
+}
+
+/**
+ * Did `options` come from {@link parseCacheConfigOptions} or {@link parseSessionConfigOptions} as they returned it?
+ * Then its option names were checked there, and warned about with the keys as the user wrote them.
+ */
+export function optionNamesChecked(options: object): boolean {
+  return NAMES_CHECKED in options;
+}
+
+/**
+ * Warns, as for a flat key, about each option of `options` (given in code, where JavaScript has no type check) that
+ * is not in `known`, with the nearest known name.
+ *
+ * @param where put before each name in the warning, such as `cache_regions.short_term.`
+ */
+export function warnUnknownOptions(
+  options: object,
+  known: readonly string[],
+  onWarning: ConfigWarningHandler = emitProcessWarning,
+  where = '',
+): void {
+  for (const option of Object.keys(options)) {
+    if (!known.includes(option)) warnUnknown(`${where}${option}`, option, known, onWarning);
+  }
+}
+
 const CACHE_DEFAULTS = { type: 'memory', data_dir: null, expire: null, log_file: null } as const;
 
 /**
@@ -121,10 +154,9 @@ export function parseCacheConfigOptions(
   const known = [...CACHE_OPTION_NAMES, ...knownOptions];
   const collected = collectPrefixed(config, [{ prefix: 'beaker.cache.' }, { prefix: 'cache.' }], onWarning);
   const keyOf = keyLookup(collected.keys);
-  const options: Record<string, unknown> = coerceCacheParams(
-    { ...(includeDefaults ? CACHE_DEFAULTS : {}), ...collected.options },
-    keyOf,
-  );
+  const options: Record<string, unknown> = {
+    ...coerceCacheParams({ ...(includeDefaults ? CACHE_DEFAULTS : {}), ...collected.options }, keyOf),
+  };
   if (!('enabled' in options) && includeDefaults) options.enabled = true;
 
   const { regions, ...globalOptions } = options as { regions?: string[] | null } & Record<string, unknown>;
@@ -141,7 +173,7 @@ export function parseCacheConfigOptions(
     );
   }
   warnUnknownCacheKeys(result, regionNames, collected.keys, known, onWarning);
-  return result;
+  return markNamesChecked(result);
 }
 
 /** Builds one region's options: the inherited global ones, overridden by its `<region>.<option>` keys. */
@@ -172,7 +204,7 @@ function regionOptions(
 }
 
 function warnUnknownCacheKeys(
-  options: Readonly<Record<string, unknown>>,
+  options: object,
   regionNames: readonly string[],
   keys: ReadonlyMap<string, string>,
   known: readonly string[],
@@ -247,8 +279,10 @@ export function parseSessionConfigOptions(
       warnUnknown(key, option, known, onWarning);
     }
   }
-  return coerceSessionParams(
-    { ...(includeDefaults ? SESSION_DEFAULTS : {}), ...collected.options },
-    keyLookup(collected.keys),
+  return markNamesChecked(
+    coerceSessionParams(
+      { ...(includeDefaults ? SESSION_DEFAULTS : {}), ...collected.options },
+      keyLookup(collected.keys),
+    ),
   );
 }

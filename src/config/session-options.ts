@@ -2,6 +2,7 @@
  * Session options (spec §1.3): their types, Beaker's coercion of each, and beaker-ts's extra checks.
  * @module
  */
+import type { BackendOptions } from './backend-options.js';
 import { failCombination, coerceWithRules, type OptionRule, type RuleTable } from './option-rules.js';
 import {
   BACKEND_PASSTHROUGH_OPTIONS,
@@ -22,7 +23,7 @@ export type CryptoType = 'default' | 'cryptography' | 'pycrypto';
  * Coerced session options, as `coerceSessionParams` returns them (Beaker's option names).
  * Every field is optional: only the options given are present.
  */
-export interface SessionOptions {
+export interface SessionOptions extends BackendOptions {
   /**
    * The back-end storing sessions: `memory`, `file`, `dbm`, `ext:redis`, ... or `cookie` to keep the whole session in
    * the cookie. `null`: `file` when `data_dir` is set, otherwise `memory`.
@@ -183,8 +184,16 @@ export interface SessionOptions {
    * @example 86400
    */
   absolute_timeout?: number | null;
-  /** Back-end options (`url`, `table_name`, ...) and other options pass through unchanged. */
-  [option: string]: unknown;
+  /**
+   * Beaker's session class option (a Python class path); accepted and ignored.
+   * @default null
+   */
+  session_class?: string | null;
+  /**
+   * Beaker's namespace class option (a Python class path); accepted and ignored.
+   * @default null
+   */
+  namespace_class?: string | null;
 }
 
 /** What `coerceSessionParams` accepts: each option typed, or as the string an INI file gives. */

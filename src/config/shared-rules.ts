@@ -2,6 +2,7 @@
  * Rules that session and cache options share: directories, `type` and the data serializer.
  * @module
  */
+import type { BackendOptions } from './backend-options.js';
 import type { OptionRule } from './option-rules.js';
 
 /** A serializer object: turns a value into text or bytes and back. It must never execute code while decoding. */
@@ -65,8 +66,8 @@ export function optionalStringRule(name: string, expected: string): OptionRule {
   };
 }
 
-/** Back-end options beaker-ts knows and passes through as given (spec §1.5), plus Beaker's unused `log_file`. */
-export const BACKEND_PASSTHROUGH_OPTIONS: readonly string[] = [
+/** Back-end options beaker-ts knows and passes to the back-end as given. */
+export const BACKEND_PASSTHROUGH_OPTIONS = [
   'url',
   'urls',
   'memcache_module',
@@ -74,15 +75,35 @@ export const BACKEND_PASSTHROUGH_OPTIONS: readonly string[] = [
   'sa_opts',
   'bind',
   'table',
+  'project_id',
+  'datastore_namespace',
   'dbm_dir',
   'file_dir',
   'dbmmodule',
   'digest_filenames',
   'log_file',
-];
+] as const satisfies readonly (keyof BackendOptions)[];
 
-/** Back-end options that are checked as strings. */
+/** Back-end options that are checked: strings, and the lock lease (a whole number of seconds, at least 5). */
 export const BACKEND_RULES = {
   table_name: optionalStringRule('table_name', 'a table name'),
   schema_name: optionalStringRule('schema_name', 'a schema name'),
-} as const;
+  lock_lease: {
+    kinds: ['int', 'null'],
+    message: 'lock_lease must be at least 5 seconds.',
+    expected: 'a whole number of seconds, at least 5',
+    refine: (value, fail) =>
+      value === null || (typeof value === 'number' && value >= 5)
+        ? value
+        : fail('lock_lease must be at least 5 seconds.'),
+  },
+} as const satisfies Partial<Record<keyof BackendOptions, OptionRule>>;
+
+/** A `BackendOptions` field that neither list above names (the build fails while there is one). */
+type UnlistedBackendOption = Exclude<
+  keyof BackendOptions,
+  (typeof BACKEND_PASSTHROUGH_OPTIONS)[number] | keyof typeof BACKEND_RULES
+>;
+export const EVERY_BACKEND_OPTION_LISTED: [UnlistedBackendOption] extends [never]
+  ? true
+  : UnlistedBackendOption = true;

@@ -20,11 +20,11 @@ export interface SessionMeta {
 }
 
 /** Session data: a null-prototype object, so keys such as `__proto__` are plain keys. */
-export type SessionData = Record<string, unknown>;
+export type DataRecord = Record<string, unknown>;
 
 /** Copies `source` into a null-prototype object. */
-export function toSessionData(source: unknown): SessionData {
-  const data = Object.create(null) as SessionData;
+export function toSessionData(source: unknown): DataRecord {
+  const data = Object.create(null) as DataRecord;
   if (typeof source !== 'object' || source === null || Array.isArray(source)) return data;
   for (const [key, value] of Object.entries(source)) data[key] = value;
   return data;
@@ -32,8 +32,8 @@ export function toSessionData(source: unknown): SessionData {
 
 /** Turns the user's data into text and back: tagged JSON by default, or the configured serializer. */
 export interface DataCodec {
-  encode(data: SessionData): string;
-  decode(text: string): SessionData;
+  encode(data: DataRecord): string;
+  decode(text: string): DataRecord;
 }
 
 export const jsonDataCodec: DataCodec = {
@@ -141,7 +141,7 @@ export function decodeCookiePayload(text: string): CookiePayload {
 const BEAKER_KEYS = ['_id', '_creation_time', '_accessed_time', '_domain', '_path'];
 
 /** Beaker's session dict: the user's data with `_id`, `_creation_time`, `_accessed_time` (seconds), `_domain`, `_path`. */
-export function toBeakerDict(meta: SessionMeta, data: SessionData): Record<string, unknown> {
+export function toBeakerDict(meta: SessionMeta, data: DataRecord): Record<string, unknown> {
   return {
     ...data,
     _id: meta.id,
@@ -157,7 +157,7 @@ export function fromBeakerDict(
   dict: unknown,
   fallbackId: string,
   now: number,
-): { meta: SessionMeta; data: SessionData } {
+): { meta: SessionMeta; data: DataRecord } {
   const source = toSessionData(dict);
   const seconds = (value: unknown): number | undefined =>
     typeof value === 'number' ? value * 1000 : undefined;

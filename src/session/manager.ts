@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Backend, BackendFactory } from '../backends/contract.js';
 import { BackendRegistry } from '../backends/registry.js';
-import { coerceSessionParams, type SessionOptions } from '../config/index.js';
+import { SESSION_OPTION_NAMES, coerceSessionParams, type SessionOptions } from '../config/index.js';
+import { optionNamesChecked, warnUnknownOptions } from '../config/parse.js';
 import { eventWarningCode, ThrottledWarnings } from '../config/warnings.js';
 import { ConfigError } from '../errors.js';
 import { KeyedMutex } from '../locks/keyed-mutex.js';
@@ -15,6 +16,7 @@ import type { LockProvider } from '../locks/contract.js';
 import type { CookieAttributes } from './cookies.js';
 import { KeyRing, type BeakerEncoding } from './crypto.js';
 import { jsonDataCodec, serializerDataCodec, type DataCodec } from './format.js';
+import type { AppSessionData } from './data.js';
 import { Session, type SessionEvent, type SessionSettings } from './session.js';
 
 /** Options of {@link SessionManager}: the output of `parseSessionConfigOptions`, plus what only code can give. */
@@ -25,7 +27,16 @@ export interface SessionManagerOptions extends SessionOptions {
   onEvent?: (event: SessionEvent) => void;
   /** The current time in ms since the epoch; inject a fake clock in tests. */
   clock?: () => number;
+  /**
+   * Option names to accept without a warning: the options of back-ends you registered yourself. Any other unknown
+   * option is passed to the back-end and reported with a `BeakerConfigWarning` naming the nearest known option.
+   * @default []
+   */
+  knownOptions?: readonly string[];
 }
+
+/** What the manager's options may hold besides the session options. */
+const MANAGER_OPTIONS = ['backends', 'onEvent', 'clock', 'knownOptions'];
 
 const MIN_KEY_BYTES = 32;
 /** Session options that are not back-end options. */
@@ -90,7 +101,14 @@ export class SessionManager {
   readonly #backendFactory: (() => Promise<Backend>) | undefined;
 
   constructor(options: SessionManagerOptions = {}) {
-    const { backends = {}, onEvent, clock, ...rest } = options;
+    if (!optionNamesChecked(options)) {
+      warnUnknownOptions(options, [
+        ...SESSION_OPTION_NAMES,
+        ...MANAGER_OPTIONS,
+        ...(options.knownOptions ?? []),
+      ]);
+    }
+    const { backends = {}, onEvent, clock, knownOptions: _known, ...rest } = options;
     const coerced = coerceSessionParams(rest);
     this.options = coerced;
     const type = coerced.type ?? (coerced.data_dir ? 'file' : 'memory');
@@ -185,16 +203,12 @@ export class SessionManager {
   }
 
   /** The lazy session of one request: nothing is read until it is used. */
-  session<T extends Record<string, unknown> = Record<string, unknown>>(
-    cookieHeader: string | undefined,
-  ): Session<T> {
+  session<T extends object = AppSessionData>(cookieHeader: string | undefined): Session<T> {
     return new Session<T>(this.#settings, cookieHeader);
   }
 
   /** The stored session `id`, or undefined when the store has none (Beaker's `get_by_id`); creates nothing. */
-  async getById<T extends Record<string, unknown> = Record<string, unknown>>(
-    id: string,
-  ): Promise<Session<T> | undefined> {
+  async getById<T extends object = AppSessionData>(id: string): Promise<Session<T> | undefined> {
     const session = new Session<T>({ ...this.#settings, useCookies: false, forcedId: id }, undefined);
     await session.load();
     return session.isNew ? undefined : session;

@@ -7,6 +7,7 @@
  */
 import type { Backend, BackendEvent } from '../backends/contract.js';
 import { redactCredentials, type BeakerError } from '../errors.js';
+import type { AppSessionData } from './data.js';
 import { entryLockName, type LockHandle, type LockProvider } from '../locks/contract.js';
 import {
   CookieTooLargeError,
@@ -38,7 +39,7 @@ import {
   toBeakerDict,
   toSessionData,
   type DataCodec,
-  type SessionData,
+  type DataRecord,
   type SessionMeta,
   type StoredRecord,
 } from './format.js';
@@ -89,15 +90,15 @@ const NEVER = new Date(0x7fffffff * 1000);
 const STORE_TTL_PAD_MS = 120_000;
 
 /** The session of one request. `T` types its data. */
-export class Session<T extends Record<string, unknown> = Record<string, unknown>> {
+export class Session<T extends object = AppSessionData> {
   readonly #s: SessionSettings;
   readonly #cookieHeader: string | undefined;
   #loading: Promise<void> | undefined;
   #loaded = false;
   #deleted = false;
   #meta!: SessionMeta;
-  #data: SessionData = toSessionData({});
-  #snapshot: SessionData = toSessionData({});
+  #data: DataRecord = toSessionData({});
+  #snapshot: DataRecord = toSessionData({});
   #isNew = true;
   #lastAccessed: number | null = null;
   /** The version of the stored record this session was read from. */
@@ -323,7 +324,7 @@ export class Session<T extends Record<string, unknown> = Record<string, unknown>
       if (typeof text !== 'string') continue;
       const now = this.#s.clock();
       let record: StoredRecord;
-      let data: SessionData;
+      let data: DataRecord;
       try {
         record = decodeRecord(text);
         data = this.#decodeData(record.data);
@@ -348,7 +349,7 @@ export class Session<T extends Record<string, unknown> = Record<string, unknown>
   #loadCookie(): void {
     for (const value of cookieValues(this.#cookieHeader, this.#s.cookieName)) {
       const now = this.#s.clock();
-      let opened: { meta: SessionMeta; data: SessionData; rotated: boolean };
+      let opened: { meta: SessionMeta; data: DataRecord; rotated: boolean };
       try {
         opened = this.#openCookie(value, now);
       } catch (error) {
@@ -363,7 +364,7 @@ export class Session<T extends Record<string, unknown> = Record<string, unknown>
     this.#startNew();
   }
 
-  #openCookie(value: string, now: number): { meta: SessionMeta; data: SessionData; rotated: boolean } {
+  #openCookie(value: string, now: number): { meta: SessionMeta; data: DataRecord; rotated: boolean } {
     const beaker = this.#s.beaker;
     if (beaker) {
       const unsigned = beakerUnsign(this.#s.beakerValidateKeys, value);
@@ -395,7 +396,7 @@ export class Session<T extends Record<string, unknown> = Record<string, unknown>
     return { value, rotated: false };
   }
 
-  #adopt(meta: SessionMeta, data: SessionData, now: number): void {
+  #adopt(meta: SessionMeta, data: DataRecord, now: number): void {
     this.#lastAccessed = meta.accessed;
     this.#meta = { ...meta, accessed: now };
     this.#data = data;
@@ -432,12 +433,12 @@ export class Session<T extends Record<string, unknown> = Record<string, unknown>
     this.#s.report({ type: 'corrupt-session', message: `${message}; a new session replaces it`, error });
   }
 
-  #decodeData(text: string): SessionData {
+  #decodeData(text: string): DataRecord {
     const plain = this.#s.dataRing ? this.#s.dataRing.open(text).plaintext.toString('utf8') : text;
     return this.#s.dataCodec.decode(plain);
   }
 
-  #encodeData(data: SessionData): string {
+  #encodeData(data: DataRecord): string {
     const plain = this.#s.dataCodec.encode(data);
     return this.#s.dataRing ? this.#s.dataRing.seal(Buffer.from(plain, 'utf8')) : plain;
   }
@@ -570,7 +571,7 @@ export class Session<T extends Record<string, unknown> = Record<string, unknown>
     this.#sendDeletion = false;
   }
 
-  #tryDecodeRecord(text: string): { record: StoredRecord; data: SessionData } | undefined {
+  #tryDecodeRecord(text: string): { record: StoredRecord; data: DataRecord } | undefined {
     try {
       const record = decodeRecord(text);
       return { record, data: this.#decodeData(record.data) };
@@ -580,7 +581,7 @@ export class Session<T extends Record<string, unknown> = Record<string, unknown>
   }
 
   /** Another request saved meanwhile: apply this request's changes on top of what it stored. */
-  #merge(stored: SessionData): SessionData {
+  #merge(stored: DataRecord): DataRecord {
     const merged = this.#cleared ? toSessionData({}) : toSessionData(stored);
     for (const [key, change] of this.#changes) {
       if (change === undefined) Reflect.deleteProperty(merged, key);

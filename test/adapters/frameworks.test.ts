@@ -12,7 +12,12 @@ import { sessionMiddleware } from '../../src/adapters/express.js';
 import { getSession, withSession } from '../../src/adapters/fetch.js';
 import { koaSession, type ContextWithSession } from '../../src/adapters/koa.js';
 import { fastifySession, type RequestWithSession } from '../../src/adapters/fastify.js';
-import { SessionManager, type Session, type SessionEvent } from '../../src/session/index.js';
+import {
+  SessionManager,
+  type Session,
+  type SessionEvent,
+  type SessionManagerOptions,
+} from '../../src/session/index.js';
 import { SECRET, VALIDATE_KEY, countingManager } from '../session/helpers.js';
 import { appLogic, describeAdapter, type RunningApp } from './adapter-suite.js';
 
@@ -138,7 +143,7 @@ FRAMEWORKS.push([
 for (const [framework, start] of FRAMEWORKS) describeAdapter(framework, KINDS, start);
 
 // A real client's error names the server, and a URL may carry its password: none of it may reach a client.
-const UNREACHABLE_STORES = [
+const UNREACHABLE_STORES: SessionManagerOptions[] = [
   { type: 'ext:redis', url: 'redis://:hunter2-password@127.0.0.1:1/0' },
   { type: 'ext:redis', url: 'redis://:hunter2-password@127.0.0.1:1/0', redis_module: 'ioredis' },
   { type: 'ext:database', url: 'postgresql://beaker:hunter2-password@127.0.0.1:1/test' },

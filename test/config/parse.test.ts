@@ -134,7 +134,9 @@ describe('parseCacheConfigOptions', () => {
         { 'cache.regions': 'short_term, long_term' },
         { includeDefaults },
       );
-      const values = Object.values(parsed.cache_regions ?? {}).flatMap((region) => Object.values(region));
+      const values = Object.values(parsed.cache_regions ?? {}).flatMap((region): unknown[] =>
+        Object.values(region),
+      );
       expect(values).not.toContain('None');
       expect(Object.keys(parsed.cache_regions ?? {})).toEqual(['short_term', 'long_term']);
     }
@@ -190,7 +192,7 @@ describe('unknown and misspelled keys are never silently ignored', () => {
     expect(warnings[1]?.message).toContain('Did you mean "beaker.cache.lock_dir"?');
     expect(warnings.every((warning) => warning.code === 'BEAKER_UNKNOWN_OPTION')).toBe(true);
     // Beaker passes unknown options to the back-end; so does beaker-ts.
-    expect(parsed.expires).toBe('60');
+    expect((parsed as Record<string, unknown>).expires).toBe('60');
   });
 
   it('warns about options of undeclared or misspelled regions', () => {
