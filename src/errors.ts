@@ -136,6 +136,18 @@ export class ManagerClosedError extends BeakerError {
   }
 }
 
+/**
+ * Does `error` mean that the store cannot exist as configured (an invalid option, an unknown type, a client library
+ * that is not installed), rather than that it is down? Such errors are thrown, never served around.
+ */
+export function isConfigurationError(error: unknown): boolean {
+  return (
+    error instanceof ConfigError ||
+    error instanceof MissingDependencyError ||
+    error instanceof UnknownBackendError
+  );
+}
+
 const MAX_SHOWN_LENGTH = 80;
 /** `scheme://user:password@` (the user may be empty, as in `redis://:password@host`). */
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*):[^\s@/]*@/gi;

@@ -52,6 +52,24 @@ function isFlat(config: object, prefix: RegExp): config is FlatConfig {
   return Object.keys(config).some((key) => prefix.test(key));
 }
 
+/** A middleware (or handler) with the `ready()` of the manager behind it. */
+export type WithReady<F> = F & {
+  /**
+   * Opens the store, so that a configuration that cannot work (an invalid `url`, a client library that is not
+   * installed) fails at start-up: `await middleware.ready()` before listening. A store that is only down does not
+   * reject (it is reported, and requests are answered without it or with 503 until it is back).
+   */
+  ready(): Promise<void>;
+};
+
+/** Gives `middleware` the `ready()` of its manager. */
+export function withReady<F extends object>(
+  middleware: F,
+  manager: { ready(): Promise<void> },
+): WithReady<F> {
+  return Object.assign(middleware, { ready: () => manager.ready() });
+}
+
 /** How a request's session ended. */
 export type Finished = { ok: true; setCookies: string[] } | { ok: false; status: 503 | 500; error: unknown };
 

@@ -6,7 +6,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Session } from '../session/index.js';
 import { attachSession, type RequestWithCache } from './node-http.js';
-import { cacheManagerOf, sessionManagerOf, type CacheConfig, type SessionConfig } from './_shared.js';
+import {
+  cacheManagerOf,
+  sessionManagerOf,
+  withReady,
+  type CacheConfig,
+  type SessionConfig,
+  type WithReady,
+} from './_shared.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -27,19 +34,21 @@ export type ConnectMiddleware = (
  * app.use(sessionMiddleware({ 'beaker.session.type': 'file', 'beaker.session.data_dir': './data/sessions' }));
  * app.get('/', async (req, res) => { await req.session.set('seen', true); await req.session.save(); res.send('ok'); });
  */
-export function sessionMiddleware(config: SessionConfig): ConnectMiddleware {
+export function sessionMiddleware(config: SessionConfig): WithReady<ConnectMiddleware> {
   const manager = sessionManagerOf(config);
-  return (req, res, next) => {
+  const middleware: ConnectMiddleware = (req, res, next) => {
     attachSession(req, res, manager);
     next();
   };
+  return withReady(middleware, manager);
 }
 
 /** Puts a {@link CacheManager} built once on `req.cache`. */
-export function cacheMiddleware(config: CacheConfig): ConnectMiddleware {
+export function cacheMiddleware(config: CacheConfig): WithReady<ConnectMiddleware> {
   const manager = cacheManagerOf(config);
-  return (req, _res, next) => {
+  const middleware: ConnectMiddleware = (req, _res, next) => {
     (req as RequestWithCache).cache = manager;
     next();
   };
+  return withReady(middleware, manager);
 }

@@ -30,12 +30,10 @@ declare module 'fastify' {
 // Fastify applies a plugin to the whole application (not one encapsulated context) when it carries this symbol.
 const SKIP_OVERRIDE = Symbol.for('skip-override');
 
-function sessionPlugin(
-  fastify: FastifyInstance,
-  options: { config: SessionConfig },
-  done: (error?: Error) => void,
-): void {
+/** Registers sessions; `register` rejects when the store cannot work as configured (see `SessionManager.ready`). */
+async function sessionPlugin(fastify: FastifyInstance, options: { config: SessionConfig }): Promise<void> {
   const manager = sessionManagerOf(options.config);
+  await manager.ready();
   const varname = manager.options.webtest_varname;
   fastify.decorateRequest('session', null, []);
   fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -54,21 +52,17 @@ function sessionPlugin(
   });
   // Close only a manager this plugin built.
   if (!(options.config instanceof SessionManager)) fastify.addHook('onClose', async () => manager.close());
-  done();
 }
 
 /** The Fastify plugin: `fastify.register(fastifySession, { config })`. */
 export const fastifySession = Object.assign(sessionPlugin, { [SKIP_OVERRIDE]: true });
 
-function cachePlugin(
-  fastify: FastifyInstance,
-  options: { config: CacheConfig },
-  done: (error?: Error) => void,
-): void {
+/** Registers the cache manager; `register` rejects when a store cannot work as configured (`CacheManager.ready`). */
+async function cachePlugin(fastify: FastifyInstance, options: { config: CacheConfig }): Promise<void> {
   const manager: CacheManager = cacheManagerOf(options.config);
+  await manager.ready();
   fastify.decorateRequest('cache', { getter: () => manager });
   if (!(options.config instanceof CacheManager)) fastify.addHook('onClose', async () => manager.close());
-  done();
 }
 
 /** Puts a {@link CacheManager} built once on `request.cache`: `fastify.register(fastifyCache, { config })`. */

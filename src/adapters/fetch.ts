@@ -11,8 +11,10 @@ import {
   failureBody,
   finishSession,
   sessionManagerOf,
+  withReady,
   type CacheConfig,
   type SessionConfig,
+  type WithReady,
 } from './_shared.js';
 
 type FetchHandler<C> = (request: Request, context: C) => Response | Promise<Response>;
@@ -48,10 +50,10 @@ export function sessionOfResponse(response: Response): Session | undefined {
 export function withSession<T extends object = AppSessionData>(
   handler: FetchHandler<{ session: Session<T> }>,
   config: SessionConfig,
-): (request: Request) => Promise<Response> {
+): WithReady<(request: Request) => Promise<Response>> {
   const manager = sessionManagerOf(config);
   const testing = typeof manager.options.webtest_varname === 'string';
-  return async (request) => {
+  const wrapped = async (request: Request): Promise<Response> => {
     const session = manager.session<T>(request.headers.get('cookie') ?? undefined);
     sessions.set(request, session as Session);
     let response: Response;
@@ -67,6 +69,7 @@ export function withSession<T extends object = AppSessionData>(
     if (testing) responseSessions.set(out, session as Session);
     return out;
   };
+  return withReady(wrapped, manager);
 }
 
 function failureResponse(status: 503 | 500): Response {
@@ -92,12 +95,13 @@ function withCookies(response: Response, cookies: readonly string[]): Response {
 export function withCache(
   handler: FetchHandler<{ cache: CacheManager }>,
   config: CacheConfig,
-): (request: Request) => Promise<Response> {
+): WithReady<(request: Request) => Promise<Response>> {
   const manager = cacheManagerOf(config);
-  return async (request) => {
+  const wrapped = async (request: Request): Promise<Response> => {
     caches.set(request, manager);
     return handler(request, { cache: manager });
   };
+  return withReady(wrapped, manager);
 }
 
 /** The cache manager of a request handled by {@link withCache}. */

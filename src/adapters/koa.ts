@@ -11,8 +11,10 @@ import {
   failureBody,
   finishSession,
   sessionManagerOf,
+  withReady,
   type CacheConfig,
   type SessionConfig,
+  type WithReady,
 } from './_shared.js';
 
 declare module 'koa' {
@@ -28,10 +30,10 @@ export type ContextWithSession<T extends object = AppSessionData> = Context & {
 };
 
 /** @example app.use(koaSession(config)); app.use(async (ctx) => { await ctx.session.set('seen', true); ... }); */
-export function koaSession(config: SessionConfig): Middleware {
+export function koaSession(config: SessionConfig): WithReady<Middleware> {
   const manager = sessionManagerOf(config);
   const varname = manager.options.webtest_varname;
-  return async (ctx: Context, next: Next) => {
+  const middleware = async (ctx: Context, next: Next): Promise<void> => {
     const session = manager.session(ctx.get('Cookie') || undefined);
     (ctx as ContextWithSession).session = session;
     if (typeof varname === 'string') (ctx.state as Record<string, unknown>)[varname] = session;
@@ -45,13 +47,15 @@ export function koaSession(config: SessionConfig): Middleware {
     }
     for (const cookie of finished.setCookies) ctx.append('Set-Cookie', cookie);
   };
+  return withReady(middleware, manager);
 }
 
 /** Puts a {@link CacheManager} built once on `ctx.cache`. */
-export function koaCache(config: CacheConfig): Middleware {
+export function koaCache(config: CacheConfig): WithReady<Middleware> {
   const manager = cacheManagerOf(config);
-  return async (ctx: Context, next: Next) => {
+  const middleware = async (ctx: Context, next: Next): Promise<void> => {
     (ctx as Context & { cache: CacheManager }).cache = manager;
     await next();
   };
+  return withReady(middleware, manager);
 }

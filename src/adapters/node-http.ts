@@ -21,8 +21,10 @@ import {
   finishSession,
   reportLateError,
   sessionManagerOf,
+  withReady,
   type CacheConfig,
   type SessionConfig,
+  type WithReady,
 } from './_shared.js';
 
 /** A request with its session. */
@@ -102,12 +104,13 @@ export function attachSession(req: IncomingMessage, res: ServerResponse, manager
 export function SessionMiddleware<T extends object = AppSessionData>(
   handler: Handler<RequestWithSession<T>>,
   config: SessionConfig,
-): (req: IncomingMessage, res: ServerResponse) => void {
+): WithReady<(req: IncomingMessage, res: ServerResponse) => void> {
   const manager = sessionManagerOf(config);
-  return (req, res) => {
+  const wrapped = (req: IncomingMessage, res: ServerResponse): void => {
     attachSession(req, res, manager);
     void runHandler(() => handler(req as RequestWithSession<T>, res), res);
   };
+  return withReady(wrapped, manager);
 }
 
 /** Runs a handler; a session store failure becomes a 503, any other error a 500 (logged, as Express does). */
@@ -128,10 +131,11 @@ async function runHandler(run: () => unknown, res: ServerResponse): Promise<void
 export function CacheMiddleware(
   handler: Handler<RequestWithCache>,
   config: CacheConfig,
-): Handler<IncomingMessage> {
+): WithReady<Handler<IncomingMessage>> {
   const manager = cacheManagerOf(config);
-  return async (req, res) => {
+  const wrapped: Handler<IncomingMessage> = async (req, res) => {
     (req as RequestWithCache).cache = manager;
     await handler(req as RequestWithCache, res);
   };
+  return withReady(wrapped, manager);
 }

@@ -35,10 +35,18 @@ export class BackendRegistry {
     return [...this.#loaders.keys()];
   }
 
+  /** Throws {@link UnknownBackendError}, with the nearest name, when no back-end is registered under `name`. */
+  check(name: string): void {
+    if (this.#loaders.has(name)) return;
+    const names = this.names();
+    // Beaker's server back-ends carry an `ext:` prefix that is easy to forget (`redis` for `ext:redis`).
+    const nearest = names.includes(`ext:${name}`) ? `ext:${name}` : nearestName(name, names);
+    throw new UnknownBackendError(name, names, nearest);
+  }
+
   /** The factory for `name`; throws {@link UnknownBackendError} for an unknown name. */
   async resolve(name: string): Promise<BackendFactory> {
-    const loader = this.#loaders.get(name);
-    if (!loader) throw new UnknownBackendError(name, this.names(), nearestName(name, this.names()));
-    return loader();
+    this.check(name);
+    return (this.#loaders.get(name) as Loader)();
   }
 }

@@ -3,7 +3,7 @@
  * @module
  */
 import type { Backend } from '../backends/contract.js';
-import { BackendError } from '../errors.js';
+import { isConfigurationError } from '../errors.js';
 import { entryLockName, type LockHandle, type LockProvider } from '../locks/contract.js';
 import type { CacheEventHandler } from './events.js';
 import { isFresh, type CacheEntry, type EntryCodec } from './entry.js';
@@ -28,6 +28,8 @@ export interface CachePutOptions {
 /** What a {@link Cache} is built from; the manager assembles it. */
 export interface CacheSettings {
   namespace: string;
+  /** The configured `type`, which names the back-end in events before it is opened. */
+  backendType: string;
   /** Resolves to the back-end (built on first use). */
   backend: () => Promise<Backend>;
   codec: EntryCodec;
@@ -218,11 +220,16 @@ export class Cache<V = unknown> {
     return value;
   }
 
+  /**
+   * Reports a store that failed, so the caller is served without it. A store that cannot exist as configured (an
+   * invalid option, a client library that is not installed) is thrown instead: serving around it would hide the
+   * mistake and drop dog-pile protection for good.
+   */
   #reportStoreError(key: string, operation: 'read' | 'write', error: unknown): void {
+    if (isConfigurationError(error)) throw error;
     this.#settings.onEvent({
       type: 'backend-error',
-      // A back-end that could not be opened has no type yet; its error names it.
-      backend: this.#backend?.type ?? (error instanceof BackendError ? error.backend : 'unknown'),
+      backend: this.#backend?.type ?? this.#settings.backendType,
       namespace: this.namespace,
       key,
       message: `the cache store failed to ${operation} (${error instanceof Error ? error.message : String(error)}); the value was computed without it`,

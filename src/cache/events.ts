@@ -37,7 +37,7 @@ export function cacheWarnings(clock?: () => number): CacheEventHandler {
   const warnings = new ThrottledWarnings('BeakerCacheWarning', clock);
   return (event) => {
     const where =
-      'namespace' in event && event.namespace !== undefined
+      'namespace' in event && event.namespace !== undefined && event.namespace !== ''
         ? ` (namespace ${JSON.stringify(event.namespace)})`
         : '';
     warnings.emit(eventWarningCode(event.type), `[${event.backend}] ${event.message}${where}`, event.backend);

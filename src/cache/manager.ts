@@ -15,14 +15,13 @@ import {
   type CacheRegionOptions,
   type ParsedCacheConfig,
 } from '../config/index.js';
-import { nearestName } from '../config/suggest.js';
 import {
   BeakerError,
   ConfigError,
   ManagerClosedError,
   NamespaceConflictError,
   RegionNotConfiguredError,
-  UnknownBackendError,
+  isConfigurationError,
 } from '../errors.js';
 import type { LockProvider } from '../locks/contract.js';
 import { FileLockProvider } from '../locks/file-lock.js';
@@ -278,6 +277,37 @@ export class CacheManager {
   }
 
   /**
+   * Opens every configured back-end (the global options' and each region's), so that a configuration that cannot
+   * work fails at start-up rather than at the first call: rejects with {@link UnknownBackendError} for an unknown
+   * `type`, {@link ConfigError} for an invalid back-end option (an unreadable `url`, say) and
+   * {@link MissingDependencyError} for a client library that is not installed. A store that is only down does not
+   * reject: it is reported as a `backend-error` event, and calls are served without it until it is back.
+   *
+   * @example
+   * const caches = new CacheManager(parseCacheConfigOptions(config));
+   * await caches.ready();
+   */
+  async ready(): Promise<void> {
+    for (const options of [this.#defaults, ...this.#regions.values()]) {
+      const type = options.type ?? 'memory';
+      this.#registry.check(type);
+      try {
+        await this.#backendFor(type, options);
+      } catch (error) {
+        if (isConfigurationError(error)) throw error;
+        this.#onEvent({
+          type: 'backend-error',
+          backend: type,
+          namespace: '',
+          key: '',
+          message: `the cache store cannot be reached at start-up (${error instanceof Error ? error.message : String(error)}); calls are served without it until it is back`,
+          error,
+        });
+      }
+    }
+  }
+
+  /**
    * Removes expired entries and leftovers from every configured back-end (the global options' and each region's)
    * and any other this manager opened; resolves to how many.
    */
@@ -312,9 +342,7 @@ export class CacheManager {
   #cacheFor(namespace: string, options: CacheRegionOptions): Cache {
     if (this.#closed) throw new ManagerClosedError();
     const type = options.type ?? 'memory';
-    if (!this.#registry.names().includes(type)) {
-      throw new UnknownBackendError(type, this.#registry.names(), nearestName(type, this.#registry.names()));
-    }
+    this.#registry.check(type);
     const memoKey = `${namespace.length}:${namespace}${this.#optionsKey(options)}`;
     let cache = this.#caches.get(memoKey);
     if (!cache) {
@@ -329,6 +357,7 @@ export class CacheManager {
     const starttime = options.starttime ?? null;
     return new Cache({
       namespace,
+      backendType: type,
       backend,
       codec: this.#codecFor(options),
       expire: options.expiretime || options.expire || null,

@@ -9,7 +9,7 @@ import { BackendRegistry } from '../backends/registry.js';
 import { SESSION_OPTION_NAMES, coerceSessionParams, type SessionOptions } from '../config/index.js';
 import { optionNamesChecked, warnUnknownOptions } from '../config/parse.js';
 import { eventWarningCode, ThrottledWarnings } from '../config/warnings.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, isConfigurationError, redactCredentials } from '../errors.js';
 import { KeyedMutex } from '../locks/keyed-mutex.js';
 import { TwoStageLock } from '../locks/two-stage.js';
 import type { LockProvider } from '../locks/contract.js';
@@ -142,6 +142,7 @@ export class SessionManager {
     if (type !== 'cookie') {
       const registry = new BackendRegistry();
       for (const [name, factory] of Object.entries(backends)) registry.register(name, factory);
+      registry.check(type);
       const backendOptions = Object.fromEntries(
         Object.entries(coerced).filter(([name]) => !SESSION_LEVEL.has(name)),
       );
@@ -212,6 +213,31 @@ export class SessionManager {
     const session = new Session<T>({ ...this.#settings, useCookies: false, forcedId: id }, undefined);
     await session.load();
     return session.isNew ? undefined : session;
+  }
+
+  /**
+   * Opens the session store, so that a configuration that cannot work fails at start-up rather than at the first
+   * request: rejects with {@link ConfigError} for an invalid back-end option (an unreadable `url`, say) and
+   * {@link MissingDependencyError} for a client library that is not installed (an unknown `type` already failed
+   * the constructor). A store that is only down does not reject: it is reported as a `store-error` event, and
+   * requests get 503 until it is back. The adapters' middlewares have the same `ready()`.
+   *
+   * @example
+   * const sessions = new SessionManager(parseSessionConfigOptions(config));
+   * await sessions.ready();
+   */
+  async ready(): Promise<void> {
+    if (!this.#backendFactory) return;
+    try {
+      await this.#resolveBackend();
+    } catch (error) {
+      if (isConfigurationError(error)) throw error;
+      this.#settings.report({
+        type: 'store-error',
+        message: `the session store cannot be reached at start-up: ${redactCredentials(error instanceof Error ? error.message : String(error))}`,
+        error,
+      });
+    }
   }
 
   /** Removes expired sessions from a back-end that keeps them on disk; resolves to how many. */

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Backend, BackendEvent } from '../backends/contract.js';
-import { redactCredentials, type BeakerError } from '../errors.js';
+import { isConfigurationError, redactCredentials, type BeakerError } from '../errors.js';
 import type { AppSessionData } from './data.js';
 import { entryLockName, type LockHandle, type LockProvider } from '../locks/contract.js';
 import {
@@ -609,7 +609,8 @@ export class Session<T extends object = AppSessionData> {
     try {
       return await operation(await this.#s.backend());
     } catch (error) {
-      if (error instanceof SessionStoreError) throw error;
+      // A store that cannot exist as configured is the application's error, not an outage to answer with 503.
+      if (error instanceof SessionStoreError || isConfigurationError(error)) throw error;
       const detail = redactCredentials(error instanceof Error ? error.message : String(error));
       this.#s.report({
         type: 'store-error',

@@ -35,6 +35,18 @@ interface Outcome {
   value?: unknown;
 }
 
+/** Runs `body` (which prints one JSON line) as an ES module in a child whose module resolution refuses `absent`. */
+function runWithout(absent: string[], body: string): Outcome {
+  const child = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--import', hookFor(absent), '--input-type=module', '-e', body],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  const line = child.stdout.trim().split('\n').at(-1) ?? '';
+  if (!line.startsWith('{')) throw new Error(`the child printed no outcome: ${child.stdout}${child.stderr}`);
+  return JSON.parse(line) as Outcome;
+}
+
 /** Opens the back-end `factory` of `module` with `options` in a child without `absent`; stores and reads a value. */
 function openWithout(absent: string[], module: string, factory: string, options: object): Outcome {
   const script = `
@@ -49,14 +61,7 @@ function openWithout(absent: string[], module: string, factory: string, options:
       console.log(JSON.stringify({ ok: false, name: error.name, packageName: error.packageName, message: error.message }));
     }
     process.exit(0);`;
-  const child = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', '--import', hookFor(absent), '--input-type=module', '-e', script],
-    { encoding: 'utf8', timeout: 30_000 },
-  );
-  const line = child.stdout.trim().split('\n').at(-1) ?? '';
-  if (!line.startsWith('{')) throw new Error(`the child printed no outcome: ${child.stdout}${child.stderr}`);
-  return JSON.parse(line) as Outcome;
+  return runWithout(absent, script);
 }
 
 const REDIS_MODULE = '../../src/backends/redis/index.ts';
@@ -144,3 +149,50 @@ for (const { store, absent, other, url, unavailable } of [
     });
   });
 }
+
+// A store that cannot exist is an error at start-up and on every call, never a store "down" served around: before,
+// each call warned "[unknown] the cache store failed to read" and ran the creator (21 calls, 21 creations).
+it('a cache on ext:memcached with no memcached library fails ready() and every call, and runs no creator', () => {
+  const script = `
+    const { CacheManager } = await import(${JSON.stringify(new URL('../../src/index.ts', import.meta.url).href)});
+    const events = [];
+    const manager = new CacheManager({
+      type: 'ext:memcached',
+      url: '${CLOSED_MEMCACHED}',
+      cache_regions: { short: { type: 'ext:memcached', url: '${CLOSED_MEMCACHED}', expire: 60 } },
+      onEvent: (event) => events.push(event.type),
+    });
+    const failure = (error) => error.name + ': ' + error.packageName;
+    const ready = await manager.ready().then(() => 'resolved', failure);
+    let creations = 0;
+    const calls = [];
+    for (let call = 0; call < 21; call += 1) {
+      calls.push(await manager.getCache('ns').get('k', { createfunc: async () => (creations += 1) }).then(String, failure));
+    }
+    const invalidated = await manager.regionInvalidate('ns', 'short', 1).then(() => 'resolved', failure);
+    console.log(JSON.stringify({ ok: true, value: { ready, calls: [...new Set(calls)], creations, invalidated, events } }));
+    process.exit(0);`;
+  const failure = 'MissingDependencyError: memjs';
+  expect(runWithout(['memjs', 'memcached'], script)).toEqual({
+    ok: true,
+    value: { ready: failure, calls: [failure], creations: 0, invalidated: failure, events: [] },
+  });
+});
+
+it('sessions on ext:redis with no Redis library fail ready(), and a request gets the error itself, not a 503', () => {
+  const script = `
+    const { SessionManager } = await import(${JSON.stringify(new URL('../../src/index.ts', import.meta.url).href)});
+    const manager = new SessionManager({ type: 'ext:redis', url: 'redis://127.0.0.1:1/0', secret: 'x'.repeat(40) });
+    const failure = (error) => error.name + ': ' + error.packageName;
+    const ready = await manager.ready().then(() => 'resolved', failure);
+    const session = manager.session(undefined);
+    await session.set('user', 'ada');
+    const save = await session.save().then(() => 'saved', failure);
+    console.log(JSON.stringify({ ok: true, value: { ready, save } }));
+    process.exit(0);`;
+  const failure = 'MissingDependencyError: redis';
+  expect(runWithout(['redis', 'ioredis'], script)).toEqual({
+    ok: true,
+    value: { ready: failure, save: failure },
+  });
+});

@@ -443,9 +443,9 @@ export const databaseBackend: BackendFactory = async (options, context) => {
   const saOpts = typed.sa_opts ?? {};
   const url = typed.url ?? saOpts['sa.url'];
   if (typeof url !== 'string' || url === '') {
-    throw new BackendError(
-      'ext:database',
-      'url (or sa.url) is required: postgresql://user@host/db, mysql://user@host/db or sqlite:///file.db',
+    throw new ConfigError(
+      'ext:database needs url (or sa.url): postgresql://user@host/db, mysql://user@host/db or sqlite:///file.db',
+      { option: 'url', value: url },
     );
   }
   const table = identifier('table_name', typed.table_name) ?? DEFAULT_TABLE;

@@ -292,6 +292,31 @@ export class MemcachedLeaseStore implements LeaseStore {
   }
 }
 
+const SERVER_ADDRESS = /^(?:\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(\d{1,5}))?$/i;
+
+/** The `host:port` servers of `url` (`;` or `,` between them); anything else is a ConfigError naming the url. */
+function memcachedServers(url: unknown): string[] {
+  const servers =
+    typeof url === 'string'
+      ? url
+          .split(/[;,]/)
+          .map((server) => server.trim())
+          .filter(Boolean)
+      : [];
+  const valid = (server: string): boolean => {
+    const port = SERVER_ADDRESS.exec(server)?.[1];
+    return SERVER_ADDRESS.test(server) && (port === undefined || (Number(port) > 0 && Number(port) < 65536));
+  };
+  if (servers.length === 0 || !servers.every(valid)) {
+    throw new ConfigError('ext:memcached needs url: its servers as host:port, separated by ";"', {
+      option: 'url',
+      value: url,
+      expected: '127.0.0.1:11211;127.0.0.1:11212 (no scheme)',
+    });
+  }
+  return servers;
+}
+
 /** The factory registered as `ext:memcached`. */
 export const memcachedBackend: BackendFactory = async (options, context) => {
   const typed = options as MemcachedBackendOptions;
@@ -305,13 +330,7 @@ export const memcachedBackend: BackendFactory = async (options, context) => {
       },
     );
   }
-  if (typeof typed.url !== 'string' || typed.url.trim() === '') {
-    throw new BackendError('ext:memcached', 'url is required: host:port;host:port');
-  }
-  const servers = typed.url
-    .split(/[;,]/)
-    .map((server) => server.trim())
-    .filter(Boolean);
+  const servers = memcachedServers(typed.url);
   const client = await openMemcacheClient(module, {
     servers,
     timeoutSeconds: COMMAND_TIMEOUT_SECONDS,

@@ -238,7 +238,10 @@ export const mongodbBackend: BackendFactory = async (options, context) => {
     return new MongodbBackend(typed.url, false, collections, leaseMs, context);
   }
   if (typeof typed.url !== 'string' || typed.url === '') {
-    throw new BackendError('ext:mongodb', 'url is required: mongodb://host:port/database, or a MongoClient');
+    throw new ConfigError('ext:mongodb needs url: mongodb://host:port/database, or a MongoClient', {
+      option: 'url',
+      value: typed.url,
+    });
   }
   const database = defaultDatabase(typed.url);
   let driver: typeof import('mongodb');

@@ -12,7 +12,7 @@
  * @module
  */
 import type { Cluster, Redis } from 'ioredis';
-import { BackendError, ConfigError } from '../../errors.js';
+import { ConfigError } from '../../errors.js';
 import { namespaceDigest, remembered, sha256Hex } from '../digest.js';
 import { serverCapabilities } from '../server-capabilities.js';
 import { commandError, commandFailure, storeCommand } from '../store-command.js';
@@ -322,17 +322,35 @@ function redisModuleOf(options: RedisBackendOptions): string {
   return module;
 }
 
+/** A URL both client libraries read: `redis://` or `rediss://`, with a host and a valid port. */
+function checkRedisUrl(url: string, option: 'url' | 'urls'): void {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed && (parsed.protocol === 'redis:' || parsed.protocol === 'rediss:') && parsed.hostname !== '')
+    return;
+  throw new ConfigError('The Redis URL cannot be read', {
+    option,
+    value: url,
+    expected: 'redis://[:password@]host[:port][/db] or rediss://...',
+  });
+}
+
 /** The factory registered as `ext:redis`. */
 export const redisBackend: BackendFactory = async (options, context) => {
   const typed = options as RedisBackendOptions;
   const module = redisModuleOf(typed);
   if (isGivenClient(typed.url)) return new RedisBackend('ext:redis', adapt(typed.url), false, typed, context);
   if (typeof typed.url !== 'string' || typed.url === '') {
-    throw new BackendError(
-      'ext:redis',
-      'url is required: redis://host:port/db, or a node-redis or ioredis client',
-    );
+    throw new ConfigError('ext:redis needs url: redis://host:port/db, or a node-redis or ioredis client', {
+      option: 'url',
+      value: typed.url,
+    });
   }
+  checkRedisUrl(typed.url, 'url');
   const client = await openRedisClient('ext:redis', module, typed.url);
   return new RedisBackend('ext:redis', client, true, typed, context);
 };
@@ -344,11 +362,12 @@ export const redisClusterBackend: BackendFactory = async (options, context) => {
     return new RedisBackend('ext:rediscluster', adapt(typed.urls), false, typed, context);
   }
   if (typeof typed.urls !== 'string' || typed.urls.trim() === '') {
-    throw new BackendError(
-      'ext:rediscluster',
-      'urls is required: comma-separated redis://host:port URLs, or an ioredis Cluster',
+    throw new ConfigError(
+      'ext:rediscluster needs urls: comma-separated redis://host:port URLs, or an ioredis Cluster',
+      { option: 'urls', value: typed.urls },
     );
   }
+  for (const url of typed.urls.split(',')) checkRedisUrl(url.trim(), 'urls');
   const cluster = await openIoredisCluster('ext:rediscluster', typed.urls);
   return new RedisBackend('ext:rediscluster', cluster, true, typed, context);
 };
