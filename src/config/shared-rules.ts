@@ -35,7 +35,7 @@ function isSerializerObject(value: unknown): value is DataSerializer {
 
 /**
  * `data_serializer`: `json`, or an object with `dumps` and `loads`. Beaker turns such an object given under a prefix
- * into a useless string (spec §1.2); here it is kept. `pickle` is refused because decoding it can run code.
+ * into a useless string; here it is kept. `pickle` is refused because decoding it can run code.
  */
 export const dataSerializerRule: OptionRule = {
   message: 'data_serializer must be a string.',
@@ -65,7 +65,7 @@ export function optionalStringRule(name: string, expected: string): OptionRule {
   };
 }
 
-/** Back-end options beaker-ts knows and passes through as given (spec §1.5), plus Beaker's unused `log_file`. */
+/** Back-end options beaker-ts knows and passes on to the back-ends as given, and Beaker's unused `log_file`. */
 export const BACKEND_PASSTHROUGH_OPTIONS: readonly string[] = [
   'url',
   'urls',
