@@ -136,6 +136,21 @@ const ROWS: Row[] = [
     cookie: { setCookie: 'new' },
   },
   {
+    name: 'session read, with `auto = true`',
+    options: { auto: true },
+    act: read,
+    serverSide: { store: READ, setCookie: 'none' },
+    cookie: { setCookie: 'new' },
+  },
+  {
+    name: 'new session read, with `auto = true`',
+    options: { auto: true },
+    fresh: true,
+    act: read,
+    serverSide: { store: { reads: 0, writes: 1, deletes: 0 }, setCookie: 'new' },
+    cookie: { setCookie: 'new' },
+  },
+  {
     name: 'session modified and saved (existing)',
     act: async (session) => {
       await modify(session);
