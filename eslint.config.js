@@ -3,8 +3,19 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  // test/types/fixtures/ is compiled against the built package by its own test (dist/ does not exist before the build).
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'data/', 'bench/', 'test/types/fixtures/'] },
+  // test/types/fixtures/ is compiled against the built package by its own test (dist/ does not exist before the build);
+  // test/docs/.generated/ holds the doc examples that test/docs/examples.test.ts extracts.
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'coverage/',
+      'data/',
+      'bench/',
+      'test/types/fixtures/',
+      'test/docs/.generated/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

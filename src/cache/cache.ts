@@ -1,5 +1,6 @@
 /**
- * `Cache`: one namespace of a back-end, with expiry, `starttime`, `enabled` and dog-pile protection (spec §3.3).
+ * `Cache`: one namespace of a back-end, with expiry, `starttime`, `enabled` and dog-pile protection: a missing
+ * or expired value is created once, by one caller, while the others wait for it or get the stale value.
  * @module
  */
 import type { Backend } from '../backends/contract.js';
@@ -167,7 +168,7 @@ export class Cache<V = unknown> {
     return isFresh(entry, this.#settings.clock(), this.#settings.starttimeMs);
   }
 
-  /** Creates the value under the creation lock (spec §3.3 steps 2-7). */
+  /** Creates the value under the creation lock: takes it, reads the store again, creates it if still needed. */
   async #create(
     key: string,
     createfunc: CreateFunction<V>,

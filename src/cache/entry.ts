@@ -19,7 +19,7 @@ export interface CacheEntry {
   value: unknown;
 }
 
-/** Is the entry still fresh at `now`? Entries stored before `starttime` (ms) count as expired (Beaker §3.3). */
+/** Is the entry fresh at `now`? Entries stored before `starttime` (ms) count as expired, as in Beaker. */
 export function isFresh(entry: CacheEntry, now: number, starttimeMs: number | null): boolean {
   if (starttimeMs !== null && entry.storedAt < starttimeMs) return false;
   return entry.expire === null || now < entry.storedAt + entry.expire * 1000;

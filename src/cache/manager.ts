@@ -1,5 +1,5 @@
 /**
- * `CacheManager`: caches, regions, cached functions and invalidation over pluggable back-ends (spec §3.1-§3.6).
+ * `CacheManager`: caches, regions, cached functions and invalidation over pluggable back-ends.
  * Everything lives in the instance: regions, back-ends and cached functions of one manager are not shared with
  * another, and `close()` releases them.
  * @module

@@ -1,5 +1,5 @@
 /**
- * Cache and region options (spec §1.4): their types, Beaker's coercion of each, and beaker-ts's extra checks.
+ * Cache and region options: their types, Beaker's coercion of each, and beaker-ts's extra checks.
  * @module
  */
 import type { BackendOptions } from './backend-options.js';

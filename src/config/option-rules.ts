@@ -1,5 +1,5 @@
 /**
- * The coercion engine shared by session and cache options: Beaker's `verify_options` (spec §1.2),
+ * The coercion engine shared by session and cache options: Beaker's `verify_options`,
  * followed by beaker-ts's own checks where Beaker accepted nonsense.
  * @module
  */

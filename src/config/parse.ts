@@ -1,5 +1,5 @@
 /**
- * Reading Beaker's flat, prefixed configuration dictionaries (spec §1.1): `beaker.cache.*`/`cache.*` into cache and
+ * Reading Beaker's flat, prefixed configuration dictionaries: `beaker.cache.*`/`cache.*` into cache and
  * region options, `beaker.session.*`/`session.*` into session options.
  * @module
  */
@@ -49,7 +49,7 @@ interface Collected {
   keys: Map<string, string>;
 }
 
-// Beaker collects `sa.*` options only from a ready-made `sa_opts` dict; flat `session.sa.url` keys were lost (§6 C12).
+// Beaker collects `sa.*` options only from a ready-made `sa_opts` dict; flat `session.sa.url` keys were lost.
 const SA_PREFIX = 'sa.';
 
 function collectPrefixed(
@@ -191,7 +191,7 @@ function regionOptions(
     expire: globalOptions.expire ?? null,
     key_length: globalOptions.key_length ?? DEFAULT_CACHE_KEY_LENGTH,
   };
-  // Beaker copies a missing type as None, which then becomes the string "None" (spec §5.1 case 9).
+  // Beaker copies a missing type as None, which then becomes the string "None".
   if (globalOptions.type !== undefined) inherited.type = globalOptions.type;
   const prefix = `${region}.`;
   for (const [name, value] of Object.entries(globalOptions)) {
@@ -233,7 +233,7 @@ function warnUnknownCacheKeys(
   }
 }
 
-/** The defaults of Beaker's SessionMiddleware (spec §1.1 step 1). */
+/** The defaults of Beaker's SessionMiddleware, which the configuration overrides. */
 const SESSION_DEFAULTS = {
   invalidate_corrupt: true,
   type: null,

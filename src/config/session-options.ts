@@ -1,5 +1,5 @@
 /**
- * Session options (spec §1.3): their types, Beaker's coercion of each, and beaker-ts's extra checks.
+ * Session options: their types, Beaker's coercion of each, and beaker-ts's extra checks.
  * @module
  */
 import type { BackendOptions } from './backend-options.js';
@@ -241,7 +241,7 @@ const cookieExpiresRule: OptionRule = {
     if (value instanceof Date && Number.isNaN(value.getTime()))
       return fail('cookie_expires is an invalid Date.');
     if (typeof value !== 'number') return value;
-    // Beaker accepts 0 and then crashes when it writes the cookie (spec §6 C9).
+    // Beaker accepts 0 and then crashes when it writes the cookie.
     if (value === 0)
       return fail('cookie_expires = 0 is not a duration: use true, false or a positive number.');
     if (value < 0) return fail('cookie_expires must be a positive number of seconds.');
@@ -327,7 +327,7 @@ export const SESSION_RULES: RuleTable = {
     expected: 'a name',
   },
   data_serializer: dataSerializerRule,
-  // Beaker does not coerce this one, so the INI string "false" meant true (spec §6 S6).
+  // Beaker does not coerce this one, so the INI string "false" meant true.
   invalidate_corrupt: {
     kinds: ['bool'],
     message: 'Session invalidate_corrupt must be a boolean.',

@@ -36,7 +36,7 @@ function isSerializerObject(value: unknown): value is DataSerializer {
 
 /**
  * `data_serializer`: `json`, or an object with `dumps` and `loads`. Beaker turns such an object given under a prefix
- * into a useless string (spec §1.2); here it is kept. `pickle` is refused because decoding it can run code.
+ * into a useless string; here it is kept. `pickle` is refused because decoding it can run code.
  */
 export const dataSerializerRule: OptionRule = {
   message: 'data_serializer must be a string.',

@@ -6,7 +6,7 @@
  * verify, and the caller is told when an older one was used so that it can re-seal.
  *
  * Beaker-compatible (`crypto_type = pycrypto | cryptography`): byte for byte what Python Beaker writes, so that a
- * Node service and a Beaker application can share cookies (spec §4.5-§4.6).
+ * Node service and a Beaker application can share cookies.
  * @module
  */
 import {
