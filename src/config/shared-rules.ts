@@ -98,12 +98,3 @@ export const BACKEND_RULES = {
         : fail('lock_lease must be at least 5 seconds.'),
   },
 } as const satisfies Partial<Record<keyof BackendOptions, OptionRule>>;
-
-/** A `BackendOptions` field that neither list above names (the build fails while there is one). */
-type UnlistedBackendOption = Exclude<
-  keyof BackendOptions,
-  (typeof BACKEND_PASSTHROUGH_OPTIONS)[number] | keyof typeof BACKEND_RULES
->;
-export const EVERY_BACKEND_OPTION_LISTED: [UnlistedBackendOption] extends [never]
-  ? true
-  : UnlistedBackendOption = true;
