@@ -217,6 +217,7 @@ describeWhenAvailable(
         if (outcome === 'hit') hits += 1;
       }
       expect(hits).toBe(1);
+      await page.screenshot({ path: join(SCREENSHOTS, 'demo-slow.png'), fullPage: true });
 
       await page.goto(url);
       const before = await region('short_term');
