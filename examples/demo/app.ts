@@ -220,8 +220,9 @@ export async function startWorker(options: {
     encrypt_key: _encryptKey,
     ...sessionShown
   } = sessionConfig;
-  // Secrets stay out of the page model entirely; the view shows only that they are set, and their length.
-  const secretLengths = Object.fromEntries(
+  // Secrets stay out of the page model entirely: each is replaced by a placeholder of its length, which is all the
+  // view shows ("••• (n chars)").
+  const secretPlaceholders = Object.fromEntries(
     (['secret', 'validate_key', 'encrypt_key'] as const)
       .filter((name) => typeof sessionConfig[name] === 'string')
       .map((name) => [name, '•'.repeat(String(sessionConfig[name]).length)]),
@@ -263,7 +264,7 @@ export async function startWorker(options: {
       cookieSentNow: cookie !== undefined && cookie !== cookieBefore,
       workers: await channel.askAll({}),
       iniPath: relative(process.cwd(), options.iniPath) || options.iniPath,
-      sessionConfig: { ...sessionShown, ...secretLengths },
+      sessionConfig: { ...sessionShown, ...secretPlaceholders },
       cacheConfig: cacheShown,
       regionConfig,
     });
