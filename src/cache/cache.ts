@@ -26,6 +26,21 @@ export interface CachePutOptions {
   expiretime?: number | null;
 }
 
+/**
+ * What {@link Cache.get} did in this process since the cache was built: a plain snapshot from {@link Cache.stats}.
+ * Each `get` counts once as a hit or a miss; `put`, `has` and `keys` count nothing.
+ */
+export interface CacheStats {
+  /** `get` calls answered with a fresh stored value. */
+  hits: number;
+  /** `get` calls that found no fresh value: missing, expired, unreadable, or caching disabled. */
+  misses: number;
+  /** Runs of a `createfunc`: the values this process created. */
+  creations: number;
+  /** `get` calls answered with the expired value because another caller was creating the new one. */
+  staleServes: number;
+}
+
 /** What a {@link Cache} is built from; the manager assembles it. */
 export interface CacheSettings {
   namespace: string;
@@ -62,6 +77,7 @@ export class Cache<V = unknown> {
   readonly #settings: CacheSettings;
   /** The back-end once resolved: the hot path then reads it without waiting on a promise. */
   #backend: Backend | undefined;
+  readonly #stats: CacheStats = { hits: 0, misses: 0, creations: 0, staleServes: 0 };
 
   constructor(settings: CacheSettings) {
     this.namespace = settings.namespace;
@@ -84,6 +100,16 @@ export class Cache<V = unknown> {
   }
 
   /**
+   * How many `get` calls were hits, misses or stale serves, and how many values were created, in this process
+   * since the cache was built (other processes sharing the store count their own).
+   *
+   * @returns A copy: later calls do not change it.
+   */
+  stats(): CacheStats {
+    return { ...this.#stats };
+  }
+
+  /**
    * The value of `key`. A fresh value is returned at once. Otherwise, with a `createfunc`, one caller (across
    * processes when the back-end is shared) creates the value: while an expired value exists the other callers get
    * it at once; when none exists they wait for the creator and then read its value. Without a `createfunc`, a
@@ -91,7 +117,10 @@ export class Cache<V = unknown> {
    */
   get(key: string, options: CacheGetOptions<V> = {}): Promise<V | undefined> {
     const { createfunc } = options;
-    if (!this.#settings.enabled) return this.#createUncached(createfunc);
+    if (!this.#settings.enabled) {
+      this.#stats.misses += 1;
+      return this.#createUncached(createfunc);
+    }
     const backend = this.#backend;
     if (backend === undefined) {
       return this.#resolveBackend().then(
@@ -103,7 +132,11 @@ export class Cache<V = unknown> {
     return this.#getRaw(backend, key).then(
       (data) => {
         const entry = this.#decode(backend, key, data);
-        if (entry && this.#isFresh(entry)) return entry.value as V;
+        if (entry && this.#isFresh(entry)) {
+          this.#stats.hits += 1;
+          return entry.value as V;
+        }
+        this.#stats.misses += 1;
         if (!createfunc) return undefined;
         const expire = options.expiretime === undefined ? this.#settings.expire : options.expiretime;
         return this.#create(key, createfunc, expire, entry);
@@ -113,7 +146,9 @@ export class Cache<V = unknown> {
   }
 
   async #createUncached(createfunc: CreateFunction<V> | undefined): Promise<V | undefined> {
-    return createfunc ? await createfunc() : undefined;
+    if (!createfunc) return undefined;
+    this.#stats.creations += 1;
+    return await createfunc();
   }
 
   /** A store that is down: a miss, reported; with a createfunc the caller still gets a value. */
@@ -123,6 +158,7 @@ export class Cache<V = unknown> {
     error: unknown,
   ): Promise<V | undefined> {
     this.#reportStoreError(key, 'read', error);
+    this.#stats.misses += 1;
     return this.#createUncached(createfunc);
   }
 
@@ -186,7 +222,10 @@ export class Cache<V = unknown> {
       return this.#createAndStore(key, createfunc, expire);
     }
     if (!lock) {
-      if (stale) return stale.value as V;
+      if (stale) {
+        this.#stats.staleServes += 1;
+        return stale.value as V;
+      }
       const backend = this.#backend ?? (await this.#resolveBackend());
       this.#settings.onEvent({
         type: 'lock-timeout',
@@ -211,6 +250,7 @@ export class Cache<V = unknown> {
   }
 
   async #createAndStore(key: string, createfunc: CreateFunction<V>, expire: number | null): Promise<V> {
+    this.#stats.creations += 1;
     const value = await createfunc();
     try {
       await this.#write(key, value, expire);

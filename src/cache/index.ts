@@ -2,7 +2,13 @@
  * Caching: managers, caches, regions, cached functions and dog-pile protection.
  * @module
  */
-export { Cache, type CacheGetOptions, type CachePutOptions, type CreateFunction } from './cache.js';
+export {
+  Cache,
+  type CacheGetOptions,
+  type CachePutOptions,
+  type CacheStats,
+  type CreateFunction,
+} from './cache.js';
 export {
   CacheManager,
   type CacheDecorator,

@@ -1,0 +1,93 @@
+/**
+ * `Cache.stats()`: each `get` counts once as a hit or a miss, each `createfunc` run as a creation, and an expired
+ * value served while another caller creates the new one as a stale serve.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { CacheManager } from '../../src/index.js';
+
+const managers: CacheManager[] = [];
+afterEach(async () => {
+  await Promise.all(managers.splice(0).map((manager) => manager.close()));
+});
+
+function newManager(options: ConstructorParameters<typeof CacheManager>[0] = {}): CacheManager {
+  const manager = new CacheManager({ onEvent: () => undefined, ...options });
+  managers.push(manager);
+  return manager;
+}
+
+describe('Cache.stats', () => {
+  it('starts at zero', () => {
+    const cache = newManager().getCache('fresh');
+    expect(cache.stats()).toEqual({ hits: 0, misses: 0, creations: 0, staleServes: 0 });
+  });
+
+  it('counts a miss and a creation, then hits, and a miss without createfunc', async () => {
+    const cache = newManager().getCache<string>('counted');
+    expect(await cache.get('a', { createfunc: () => 'A' })).toBe('A');
+    expect(cache.stats()).toEqual({ hits: 0, misses: 1, creations: 1, staleServes: 0 });
+    expect(await cache.get('a', { createfunc: () => 'again' })).toBe('A');
+    expect(await cache.get('a')).toBe('A');
+    expect(await cache.get('missing')).toBeUndefined();
+    expect(cache.stats()).toEqual({ hits: 2, misses: 2, creations: 1, staleServes: 0 });
+    // put, has and keys are not lookups through get: they count nothing.
+    await cache.put('b', 'B');
+    await cache.has('b');
+    await cache.keys();
+    expect(cache.stats()).toEqual({ hits: 2, misses: 2, creations: 1, staleServes: 0 });
+  });
+
+  it('counts one creation for concurrent callers of a cold key', async () => {
+    const cache = newManager().getCache<number>('dogpile');
+    let runs = 0;
+    const values = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        cache.get('cold', {
+          createfunc: async () => {
+            runs += 1;
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            return 42;
+          },
+        }),
+      ),
+    );
+    expect(values).toEqual(Array.from({ length: 20 }, () => 42));
+    expect(runs).toBe(1);
+    expect(cache.stats()).toEqual({ hits: 0, misses: 20, creations: 1, staleServes: 0 });
+  });
+
+  it('counts a stale serve while another caller recreates an expired value', async () => {
+    let now = Date.parse('2030-01-01T00:00:00Z');
+    const cache = newManager({ clock: () => now }).getCache<string>('stale', { expire: 10 });
+    await cache.put('k', 'old');
+    now += 11_000;
+    let finish!: (value: string) => void;
+    const creating = cache.get('k', {
+      createfunc: () => new Promise<string>((resolve) => (finish = resolve)),
+    });
+    // Let the first caller take the creation lock before the second looks.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await cache.get('k', { createfunc: () => 'unused' })).toBe('old');
+    finish('new');
+    expect(await creating).toBe('new');
+    expect(await cache.get('k')).toBe('new');
+    expect(cache.stats()).toEqual({ hits: 1, misses: 2, creations: 1, staleServes: 1 });
+  });
+
+  it('counts every call of a disabled cache as a miss and a creation', async () => {
+    const cache = newManager().getCache<number>('off', { enabled: false });
+    let runs = 0;
+    await cache.get('k', { createfunc: () => ++runs });
+    await cache.get('k', { createfunc: () => ++runs });
+    await cache.get('k');
+    expect(cache.stats()).toEqual({ hits: 0, misses: 3, creations: 2, staleServes: 0 });
+  });
+
+  it('returns a snapshot that later calls do not change', async () => {
+    const cache = newManager().getCache<string>('snapshot');
+    const before = cache.stats();
+    await cache.get('k', { createfunc: () => 'v' });
+    expect(before.misses).toBe(0);
+    expect(cache.stats().misses).toBe(1);
+  });
+});
