@@ -3,6 +3,7 @@
  * @module
  */
 import type { BackendOptions } from './backend-options.js';
+import { withRedactedView } from './redact.js';
 import { coerceWithRules, type OptionRule, type RuleTable } from './option-rules.js';
 import {
   BACKEND_PASSTHROUGH_OPTIONS,
@@ -230,5 +231,5 @@ export function coerceCacheParams(
   params: CacheOptionsInput | Readonly<Record<string, unknown>>,
   keyOf: (option: string) => string = (option) => option,
 ): CacheOptions {
-  return coerceWithRules(params, CACHE_RULES, keyOf);
+  return withRedactedView(coerceWithRules(params, CACHE_RULES, keyOf));
 }

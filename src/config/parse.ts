@@ -11,6 +11,7 @@ import {
   type ParsedCacheConfig,
 } from './cache-options.js';
 import { SESSION_OPTION_NAMES, coerceSessionParams, type SessionOptions } from './session-options.js';
+import { withRedactedView } from './redact.js';
 import { nearestName } from './suggest.js';
 import { emitProcessWarning, type ConfigWarningHandler } from './warnings.js';
 
@@ -173,7 +174,7 @@ export function parseCacheConfigOptions(
     );
   }
   warnUnknownCacheKeys(result, regionNames, collected.keys, known, onWarning);
-  return markNamesChecked(result);
+  return markNamesChecked(withRedactedView(result));
 }
 
 /** Builds one region's options: the inherited global ones, overridden by its `<region>.<option>` keys. */

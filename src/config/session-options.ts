@@ -3,6 +3,7 @@
  * @module
  */
 import type { BackendOptions } from './backend-options.js';
+import { withRedactedView } from './redact.js';
 import { failCombination, coerceWithRules, type OptionRule, type RuleTable } from './option-rules.js';
 import {
   BACKEND_PASSTHROUGH_OPTIONS,
@@ -385,7 +386,7 @@ export function coerceSessionParams(
 ): SessionOptions {
   const options = coerceWithRules(params, SESSION_RULES, keyOf) as SessionOptions;
   checkSessionCombinations(options, keyOf);
-  return options;
+  return withRedactedView(options);
 }
 
 function checkSessionCombinations(options: SessionOptions, keyOf: (option: string) => string): void {
