@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * The beaker-ts command line.
  *
@@ -6,6 +5,7 @@
  *
  * Removes expired sessions and cache entries (and leftovers of killed writers) from the file and dbm back-ends that
  * the INI file configures (`beaker.session.*`, `beaker.cache.*` and each cache region). Run it from cron.
+ * The program itself is `bin.ts`; this module only exports {@link main}, so importing it runs nothing.
  * @module
  */
 import { parseArgs } from 'node:util';
@@ -15,23 +15,47 @@ import { SessionManager } from './session/index.js';
 
 const USAGE = 'usage: beaker-ts prune --config <file.ini> [--section app:main]';
 
-/** Runs the command line; resolves to the exit code. */
-export async function main(
-  argv: readonly string[],
-  print: (line: string) => void = console.log,
-): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      config: { type: 'string', short: 'c' },
-      section: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help || positionals[0] !== 'prune' || values.config === undefined) {
-    print(USAGE);
-    return values.help ? 0 : 2;
+/** Where the command line writes: `out` for results and `--help`, `error` for usage errors. */
+export interface CliOutput {
+  /** Prints one line of normal output (default: `console.log`). */
+  out: (line: string) => void;
+  /** Prints one line about a usage error (default: `console.error`). */
+  error: (line: string) => void;
+}
+
+const CONSOLE_OUTPUT: CliOutput = { out: console.log, error: console.error };
+
+/**
+ * Runs the command line with `argv` (the arguments after the program name); resolves to the exit code: 0 after a
+ * prune or `--help`, 2 (with the usage on `output.error`) for an unknown command, a missing `--config` or an unknown
+ * option.
+ */
+export async function main(argv: readonly string[], output: CliOutput = CONSOLE_OUTPUT): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        section: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    // parseArgs throws for an unknown option or an option without its value: a usage error, not a crash.
+    output.error(`beaker-ts: ${error instanceof Error ? error.message : String(error)}`);
+    output.error(USAGE);
+    return 2;
+  }
+  const { positionals, values } = parsed;
+  if (values.help === true) {
+    output.out(USAGE);
+    return 0;
+  }
+  if (positionals[0] !== 'prune' || positionals.length > 1 || values.config === undefined) {
+    output.error(USAGE);
+    return 2;
   }
   const config = await loadIniConfig(
     values.config,
@@ -43,24 +67,11 @@ export async function main(
   try {
     const removedSessions = sessions.options.type === 'cookie' ? 0 : await sessions.prune();
     const removedEntries = await caches.prune();
-    print(
+    output.out(
       `removed ${removedSessions} expired session(s) and ${removedEntries} expired cache entr(y/ies) or leftovers`,
     );
     return 0;
   } finally {
     await Promise.all([sessions.close(), caches.close()]);
   }
-}
-
-// Run when executed, not when imported (tests import main).
-if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*[\\/]/, ''))) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      console.error(error instanceof Error ? error.message : error);
-      process.exitCode = 1;
-    },
-  );
 }

@@ -1,11 +1,11 @@
 /** `beaker-ts prune --config file.ini`: removes expired sessions and cache entries of the configured file/dbm stores. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { expect, it } from 'vitest';
-import { main } from '../src/cli.js';
+import { describe, expect, it } from 'vitest';
+import { main, type CliOutput } from '../src/cli.js';
 import {
   CacheManager,
   SessionManager,
@@ -43,25 +43,70 @@ beaker.cache.long.grace = 0
   await caches.getCacheRegion('r', 'long').put('old', 3, { expiretime: 1 });
   await Promise.all([sessions.close(), caches.close()]);
   await sleep(1100);
-  const lines: string[] = [];
-  expect(await main(['prune', '--config', ini], (line) => lines.push(line))).toBe(0);
-  expect(lines).toEqual(['removed 1 expired session(s) and 2 expired cache entr(y/ies) or leftovers']);
+  const { output, out, errors } = recordingOutput();
+  expect(await main(['prune', '--config', ini], output)).toBe(0);
+  expect(errors).toEqual([]);
+  expect(out).toEqual(['removed 1 expired session(s) and 2 expired cache entr(y/ies) or leftovers']);
   const after = new CacheManager(parseCacheConfigOptions(config));
   expect(await after.getCache('c').get('kept')).toBe(2);
   await after.close();
 });
 
-it('prints its usage for a wrong command, and runs as a program', async () => {
-  const lines: string[] = [];
-  expect(await main(['purge'], (line) => lines.push(line))).toBe(2);
-  expect(lines[0]).toMatch(/^usage: beaker-ts prune --config/);
-  const run = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', new URL('../src/cli.ts', import.meta.url).pathname, '--help'],
-    {
-      encoding: 'utf8',
-    },
-  );
-  expect(run.status).toBe(0);
-  expect(run.stdout).toMatch(/^usage: beaker-ts prune/);
+it('prints its usage on stdout for --help and exits 0', async () => {
+  const { output, out, errors } = recordingOutput();
+  expect(await main(['--help'], output)).toBe(0);
+  expect(out).toEqual([expect.stringMatching(/^usage: beaker-ts prune --config/)]);
+  expect(errors).toEqual([]);
 });
+
+it.each([
+  ['an unknown command', ['purge', '--config', 'app.ini']],
+  ['no command', []],
+  ['prune without --config', ['prune']],
+  ['an extra argument', ['prune', 'extra', '--config', 'app.ini']],
+  ['--config without its file', ['prune', '--config']],
+  ['an unknown option', ['prune', '--config', 'app.ini', '--verbose']],
+])('prints its usage on stderr and exits 2 for %s', async (_label, argv) => {
+  const { output, out, errors } = recordingOutput();
+  expect(await main(argv, output)).toBe(2);
+  expect(out).toEqual([]);
+  expect(errors.at(-1)).toMatch(/^usage: beaker-ts prune --config/);
+});
+
+// npm installs the bin as a link named `beaker-ts` (node_modules/.bin/beaker-ts -> ../beaker-ts/dist/bin.js): the
+// program must run however it is named.
+describe('the program, run through a link named like the installed bin', () => {
+  const bin = join(mkdtempSync(join(tmpdir(), 'beaker-cli-bin-')), 'node_modules', '.bin', 'beaker-ts');
+  mkdirSync(dirname(bin), { recursive: true });
+  symlinkSync(new URL('../src/bin.ts', import.meta.url).pathname, bin);
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', bin, ...args], { encoding: 'utf8' });
+
+  it('prints its usage for --help and exits 0', () => {
+    const result = run('--help');
+    expect(result.stdout).toMatch(/^usage: beaker-ts prune --config/);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('exits 2 with its usage on stderr for an unknown option, without a stack trace', () => {
+    const result = run('prune', '--nope');
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/Unknown option '--nope'[^]*\nusage: beaker-ts prune --config/);
+    expect(result.stderr).not.toMatch(/\bat .*\.(ts|js):\d+/);
+    expect(result.status).toBe(2);
+  });
+
+  it('exits 1 with the message for a config file that does not exist', () => {
+    const result = run('prune', '--config', join(tmpdir(), 'beaker-cli-no-such-file.ini'));
+    expect(result.stderr).toMatch(/^beaker-ts: .*beaker-cli-no-such-file\.ini/);
+    expect(result.status).toBe(1);
+  });
+});
+
+/** A {@link CliOutput} that keeps the lines it is given. */
+function recordingOutput(): { output: CliOutput; out: string[]; errors: string[] } {
+  const out: string[] = [];
+  const errors: string[] = [];
+  return { output: { out: (line) => out.push(line), error: (line) => errors.push(line) }, out, errors };
+}

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeBackendConformance } from '../../src/testing/index.js';
+import { vitestRunner } from '../helpers/vitest-runner.js';
 import { describeServerConformance } from '../helpers/server-stores.js';
 
 await describeServerConformance((label) => label.startsWith('ext:database'), {
@@ -11,6 +12,7 @@ await describeServerConformance((label) => label.startsWith('ext:database'), {
 
 const sqliteDir = mkdtempSync(join(tmpdir(), 'beaker-sqlite-'));
 describeBackendConformance({
+  runner: vitestRunner,
   type: 'ext:database',
   label: 'ext:database on SQLite',
   options: () => ({ url: `sqlite:///${join(sqliteDir, 'cache.db')}` }),

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { BackendError, ConfigError } from '../../src/index.js';
 import { defaultDatabase, mongodbBackend } from '../../src/backends/mongodb/index.js';
 import { describeBackendConformance } from '../../src/testing/index.js';
+import { vitestRunner } from '../helpers/vitest-runner.js';
 import { MONGODB_URL } from '../helpers/server-stores.js';
 
 const context = { clock: Date.now, report: () => undefined };
@@ -19,7 +20,11 @@ if (MONGODB_URL === undefined) {
   describe.skip('back-end conformance: ext:mongodb (BEAKER_TEST_MONGODB_URL is not set)', () => undefined);
 } else {
   const url = MONGODB_URL;
-  describeBackendConformance({ type: 'ext:mongodb', options: () => ({ url }) });
+  describeBackendConformance({
+    runner: vitestRunner,
+    type: 'ext:mongodb',
+    options: () => ({ url }),
+  });
 }
 
 describe('ext:mongodb without a server', () => {

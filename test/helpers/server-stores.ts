@@ -101,9 +101,11 @@ export async function describeServerConformance(
   extraOptions: Record<string, unknown> = {},
 ): Promise<void> {
   const { describeBackendConformance } = await import('../../src/testing/index.js');
+  const { vitestRunner } = await import('./vitest-runner.js');
   for (const store of (await serverStores()).filter(({ label }) => select(label))) {
     const { type, ...options } = store.options;
     describeBackendConformance({
+      runner: vitestRunner,
       type: String(type),
       label: store.label,
       options: () => ({ ...options, ...extraOptions }),

@@ -97,7 +97,8 @@ export function fromIoredis(client: Redis | Cluster): RedisClient {
     publish: (channel, message) => client.publish(channel, message),
     masters: () => ('nodes' in client ? client.nodes('master') : [client]).map(nodeOf),
     subscriber(onMessage) {
-      const connection = client.duplicate();
+      // Narrowed first: ioredis 6 gives Redis#duplicate and Cluster#duplicate signatures a union cannot call.
+      const connection = 'nodes' in client ? client.duplicate() : client.duplicate();
       connection.on('message', (channel: string) => {
         onMessage(channel);
       });
