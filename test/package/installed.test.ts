@@ -7,6 +7,7 @@
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import {
+  copyFileSync,
   cpSync,
   existsSync,
   mkdirSync,
@@ -199,24 +200,35 @@ beaker.cache.data_dir = %(here)s/data/cache
       expect(wrong.status).toBe(2);
     });
 
-    it('type-checks a TypeScript consumer of every subpath against the shipped declarations', () => {
-      writeFileSync(
-        join(app, 'tsconfig.json'),
-        JSON.stringify({
-          compilerOptions: {
-            module: 'nodenext',
-            target: 'es2022',
-            strict: true,
-            noEmit: true,
-            skipLibCheck: false,
-            types: ['node'],
-          },
-          files: ['consumer.ts'],
-        }),
-      );
-      writeFileSync(
-        join(app, 'consumer.ts'),
-        `import { createServer } from 'node:http';
+    it.each([
+      ['node16', { module: 'node16', moduleResolution: 'node16' }],
+      ['bundler', { module: 'esnext', moduleResolution: 'bundler' }],
+    ])(
+      'type-checks TypeScript consumers against the shipped declarations (%s resolution)',
+      (mode, resolution) => {
+        writeFileSync(
+          join(app, 'tsconfig.json'),
+          JSON.stringify({
+            compilerOptions: {
+              ...resolution,
+              target: 'es2022',
+              strict: true,
+              noEmit: true,
+              skipLibCheck: false,
+              types: ['node'],
+            },
+            // consumer.ts uses every subpath; typed-consumer.ts (test/types/fixtures/consumer.ts) every adapter with
+            // session data declared once, and mistakes that must not compile.
+            files: ['consumer.ts', 'typed-consumer.ts'],
+          }),
+        );
+        copyFileSync(
+          fileURLToPath(new URL('../types/fixtures/consumer.ts', import.meta.url)),
+          join(app, 'typed-consumer.ts'),
+        );
+        writeFileSync(
+          join(app, 'consumer.ts'),
+          `import { createServer } from 'node:http';
 import express from 'express';
 import Koa from 'koa';
 import Fastify from 'fastify';
@@ -249,16 +261,17 @@ createServer(
 );
 export type Shapes = [Backend, ConformanceTestRunner, Session, typeof describeBackendConformance, typeof cached];
 `,
-      );
-      const checked = run(join(app, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], app);
-      // Only errors in the consumer or in beaker-ts's declarations count: another package's typings may disagree
-      // with one of its own dependencies (@types/koa with content-disposition 2 did) without beaker-ts being wrong.
-      const errors = checked.stdout
-        .split('\n')
-        .filter((line) => /^(consumer\.ts|node_modules\/beaker-ts\/)/.test(line));
-      expect(errors).toEqual([]);
-      expect(checked.stdout).not.toMatch(/^error/m);
-    });
+        );
+        const checked = run(join(app, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], app);
+        // Only errors in the consumer or in beaker-ts's declarations count: another package's typings may disagree
+        // with one of its own dependencies (@types/koa with content-disposition 2 did) without beaker-ts being wrong.
+        const errors = checked.stdout
+          .split('\n')
+          .filter((line) => /^(consumer\.ts|typed-consumer\.ts|node_modules\/beaker-ts\/)/.test(line));
+        expect(errors, mode).toEqual([]);
+        expect(checked.stdout).not.toMatch(/^error/m);
+      },
+    );
 
     describeWhenAvailable('through Redis and PostgreSQL', serversDown, () => {
       it('imports every subpath, caches on ext:redis (node-redis and ioredis) and keeps a session on ext:database', () => {
