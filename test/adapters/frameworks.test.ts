@@ -4,9 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { describe, expect, it } from 'vitest';
 import express from 'express';
+import express4 from 'express4';
 import Fastify from 'fastify';
+import Fastify4 from 'fastify4';
 import { Hono } from 'hono';
 import Koa from 'koa';
+import Koa2 from 'koa2';
 import { SessionMiddleware } from '../../src/adapters/node-http.js';
 import { sessionMiddleware } from '../../src/adapters/express.js';
 import { getSession, withSession } from '../../src/adapters/fetch.js';
@@ -68,19 +71,25 @@ FRAMEWORKS.push([
     ),
 ]);
 
-FRAMEWORKS.push([
-  'Express',
-  (manager) => {
-    const app = express();
-    app.use(sessionMiddleware(manager));
-    app.get(/.*/, async (req, res) => {
-      res
-        .type('text/plain')
-        .send(await appLogic(req.path, (req as unknown as { session: AppSession }).session));
-    });
-    return listening(createServer(app));
-  },
-]);
+// Each major still in use: Express 4 (handlers' rejections are not caught, so the app passes them to next), 5.
+for (const [name, createApp] of [
+  ['Express 5', express],
+  ['Express 4', express4],
+] as const) {
+  FRAMEWORKS.push([
+    name,
+    (manager) => {
+      const app = createApp();
+      app.use(sessionMiddleware(manager));
+      app.get(/.*/, (req, res, next) => {
+        appLogic(req.path, (req as unknown as { session: AppSession }).session).then((body) => {
+          res.type('text/plain').send(body);
+        }, next);
+      });
+      return listening(createServer(app));
+    },
+  ]);
+}
 
 FRAMEWORKS.push([
   'Fetch API (Hono)',
@@ -104,41 +113,52 @@ FRAMEWORKS.push([
   },
 ]);
 
-FRAMEWORKS.push([
-  'Koa',
-  (manager) => {
-    const app = new Koa();
-    app.silent = true;
-    app.use(koaSession(manager));
-    app.use(async (ctx) => {
-      ctx.type = 'text/plain';
-      ctx.body = await appLogic(
-        ctx.path,
-        (ctx as ContextWithSession<{ value?: number; user?: string }>).session,
-      );
-    });
-    const callback = app.callback();
-    return listening(createServer((req, res) => void callback(req, res)));
-  },
-]);
-
-FRAMEWORKS.push([
-  'Fastify',
-  async (manager) => {
-    const app = Fastify();
-    await app.register(fastifySession, { config: manager });
-    app.get('/*', async (request, reply) => {
-      const path = new URL(request.url, 'http://x').pathname;
-      return reply
-        .type('text/plain')
-        .send(
-          await appLogic(path, (request as RequestWithSession<{ value?: number; user?: string }>).session),
+for (const [name, KoaApp] of [
+  ['Koa 3', Koa],
+  ['Koa 2', Koa2],
+] as const) {
+  FRAMEWORKS.push([
+    name,
+    (manager) => {
+      const app = new KoaApp();
+      app.silent = true;
+      app.use(koaSession(manager));
+      app.use(async (ctx) => {
+        ctx.type = 'text/plain';
+        ctx.body = await appLogic(
+          ctx.path,
+          (ctx as ContextWithSession<{ value?: number; user?: string }>).session,
         );
-    });
-    const address = await app.listen({ port: 0, host: '127.0.0.1' });
-    return { url: address, close: () => app.close() };
-  },
-]);
+      });
+      const callback = app.callback();
+      return listening(createServer((req, res) => void callback(req, res)));
+    },
+  ]);
+}
+
+for (const [name, createApp] of [
+  ['Fastify 5', Fastify],
+  // Fastify 4's instance type differs from 5's in ways the plugin does not touch.
+  ['Fastify 4', Fastify4 as unknown as typeof Fastify],
+] as const) {
+  FRAMEWORKS.push([
+    name,
+    async (manager) => {
+      const app = createApp();
+      await app.register(fastifySession, { config: manager });
+      app.get('/*', async (request, reply) => {
+        const path = new URL(request.url, 'http://x').pathname;
+        return reply
+          .type('text/plain')
+          .send(
+            await appLogic(path, (request as RequestWithSession<{ value?: number; user?: string }>).session),
+          );
+      });
+      const address = await app.listen({ port: 0, host: '127.0.0.1' });
+      return { url: address, close: () => app.close() };
+    },
+  ]);
+}
 
 for (const [framework, start] of FRAMEWORKS) describeAdapter(framework, KINDS, start);
 

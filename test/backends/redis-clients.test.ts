@@ -8,6 +8,8 @@ import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
 import { Redis } from 'ioredis';
+// The previous major, still in the peer range (installed under an alias).
+import { Redis as Redis5 } from 'ioredis5';
 import { ConfigError } from '../../src/index.js';
 import { redisBackend, redisLocks } from '../../src/backends/redis/index.js';
 import { describeWhenAvailable, unreachable } from '../helpers/services.js';
@@ -30,17 +32,20 @@ describeWhenAvailable(
   () => {
     const nodeRedis = createClient({ url: REDIS_URL });
     const ioredis = new Redis(REDIS_URL);
+    const ioredis5 = new Redis5(REDIS_URL);
     beforeAll(async () => {
       await nodeRedis.connect();
     });
     afterAll(async () => {
       await nodeRedis.quit();
       await ioredis.quit();
+      await ioredis5.quit();
     });
 
     it.each([
       ['node-redis', () => nodeRedis],
       ['ioredis', () => ioredis],
+      ['ioredis 5', () => ioredis5 as unknown as Redis],
     ])('works on a %s client and leaves it open', async (_library, client) => {
       const backend = await redisBackend({ url: client() }, context);
       await backend.set('given', 'k', 'from a given client', { ttlMs: 10_000 });
@@ -58,6 +63,15 @@ describeWhenAvailable(
         redisLocks(nodeRedis, 30_000, context),
       ];
       await expectWokenOnRelease(owner, waiter, `wake-node-redis-${String(Date.now())}`);
+      await Promise.all([owner.close(), waiter.close()]);
+    });
+
+    it.each([
+      ['ioredis', () => ioredis],
+      ['ioredis 5', () => ioredis5 as unknown as Redis],
+    ])('wakes a lock waiter through pub/sub on %s', async (library, client) => {
+      const [owner, waiter] = [redisLocks(client(), 30_000, context), redisLocks(client(), 30_000, context)];
+      await expectWokenOnRelease(owner, waiter, `wake-${library.replace(' ', '')}-${String(Date.now())}`);
       await Promise.all([owner.close(), waiter.close()]);
     });
   },
