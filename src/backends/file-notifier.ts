@@ -6,13 +6,18 @@
  * leaves a lock waiter to its capped poll.
  * @module
  */
-import { watch, type FSWatcher } from 'node:fs';
-import { open, stat, truncate, type FileHandle } from 'node:fs/promises';
+import { constants, watch, type FSWatcher } from 'node:fs';
+import { lstat, open, type FileHandle } from 'node:fs/promises';
 
 /** The file starts again from empty once it is this large, so it never grows without bound. */
 const MAX_BYTES = 64 * 1024;
 /** How much a notifier appends between checks of that size (a few lines past it do no harm). */
 const SIZE_CHECK_BYTES = 4096;
+// The file is never reached through a symbolic link: one planted at its name must not make this process write to,
+// or truncate, a file the planter chose. It is created readable and writable by its owner only.
+const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
+const FILE_MODE = 0o600;
 
 export class FileNotifier {
   readonly #path: string;
@@ -51,7 +56,7 @@ export class FileNotifier {
 
   async #watch(): Promise<void> {
     // Created if missing; only what is appended from now on is news.
-    const handle = await open(this.#path, 'a');
+    const handle = await open(this.#path, APPEND_FLAGS, FILE_MODE);
     try {
       this.#offset = (await handle.stat()).size;
     } finally {
@@ -104,8 +109,7 @@ export class FileNotifier {
       await this.#checkFile();
     }
     this.#bytesSinceCheck += Buffer.byteLength(lines);
-    this.#appender ??= open(this.#path, 'a');
-    const appender = this.#appender;
+    const appender = this.#openAppender();
     try {
       await (await appender).write(lines);
     } catch (error) {
@@ -116,17 +120,34 @@ export class FileNotifier {
     }
   }
 
-  /** Starts the file again once it is too large; opens it again if it was removed or replaced. */
+  /**
+   * Opens the file again if it was removed or replaced (by a link, say: the open then fails rather than follow it),
+   * and starts it again once it is too large, through the open file, never by its name.
+   */
   async #checkFile(): Promise<void> {
-    const current = await stat(this.#path).catch(() => undefined);
-    if (current && current.size > MAX_BYTES) await truncate(this.#path, 0).catch(() => undefined);
+    const current = await lstat(this.#path).catch(() => undefined);
     const appender = this.#appender;
-    if (!appender) return;
-    const opened = await appender.then((handle) => handle.stat()).catch(() => undefined);
-    if (current === undefined || opened?.ino !== current.ino || opened.dev !== current.dev) {
-      this.#appender = undefined;
-      void appender.then((handle) => handle.close()).catch(() => undefined);
+    if (appender) {
+      const opened = await appender.then((handle) => handle.stat()).catch(() => undefined);
+      if (current === undefined || opened?.ino !== current.ino || opened.dev !== current.dev) {
+        this.#appender = undefined;
+        void appender.then((handle) => handle.close()).catch(() => undefined);
+      }
     }
+    if (!current || current.size <= MAX_BYTES) return;
+    await (await this.#openAppender()).truncate(0);
+  }
+
+  /** The file open for appending (opened once; an open that failed is tried again by the next write). */
+  #openAppender(): Promise<FileHandle> {
+    if (!this.#appender) {
+      const opening = open(this.#path, APPEND_FLAGS, FILE_MODE);
+      this.#appender = opening;
+      opening.catch(() => {
+        if (this.#appender === opening) this.#appender = undefined;
+      });
+    }
+    return this.#appender;
   }
 
   /** Reads what was appended; a change seen while reading is read after it. */
@@ -147,7 +168,7 @@ export class FileNotifier {
   }
 
   async #read(): Promise<void> {
-    const handle = await open(this.#path, 'r');
+    const handle = await open(this.#path, READ_FLAGS);
     try {
       const { size } = await handle.stat();
       // Started again by a notifier: read it from the start.

@@ -1,11 +1,17 @@
 /**
  * Lock-release notices between the processes of one host, for stores that cannot notify waiters themselves
- * (memcached, Datastore, MongoDB): a release appends a line to a file in the OS temporary directory, named after the
- * store, that processes watch while they have waiters (so a busy host's releases are not read by every idle
- * process). Waiters on other hosts, or whose notice is missed, keep their capped poll.
+ * (memcached, Datastore, MongoDB): a release appends a line to a file named after the store, that processes watch
+ * while they have waiters (so a busy host's releases are not read by every idle process). Waiters on other hosts,
+ * or whose notice is missed, keep their capped poll.
+ *
+ * The files live in a directory of the OS temporary directory that belongs to this user alone (`beaker-ts-<uid>`,
+ * mode 0700): in the shared temporary directory itself, anyone could plant a link at a file's predictable name. A
+ * directory of that name that is a link, belongs to another user or lets others in is not used: notices are off
+ * and waiters poll.
  * @module
  */
 import { createHash } from 'node:crypto';
+import { lstatSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileNotifier } from '../backends/file-notifier.js';
@@ -13,15 +19,32 @@ import { ReleaseWaiters } from './release-waiters.js';
 
 const CHANNEL = 'released';
 
+/** This user's private directory under `parent` (made if missing), or undefined when it cannot be trusted. */
+export function privateNoticeDirectory(parent: string = tmpdir()): string | undefined {
+  const uid = process.getuid?.() ?? 0;
+  const dir = join(parent, `beaker-ts-${String(uid)}`);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
+  }
+  const found = lstatSync(dir, { throwIfNoEntry: false });
+  const trusted = found?.isDirectory() === true && found.uid === uid && (found.mode & 0o077) === 0;
+  return trusted ? dir : undefined;
+}
+
 export class HostReleaseNotices {
-  readonly #notifier: FileNotifier;
+  readonly #notifier: FileNotifier | undefined;
   readonly #waiters = new ReleaseWaiters();
   #listening: Promise<boolean> | undefined;
 
-  /** `store` names the store (its type and address): processes that name it alike share the notices. */
-  constructor(store: string) {
+  /**
+   * `store` names the store (its type and address): processes that name it alike share the notices.
+   * `directory`: where the files are (default: this user's private directory; undefined turns notices off).
+   */
+  constructor(store: string, directory: string | undefined = privateNoticeDirectory()) {
     const digest = createHash('sha256').update(store).digest('hex').slice(0, 32);
-    this.#notifier = new FileNotifier(join(tmpdir(), `beaker-ts-locks-${digest}`));
+    this.#notifier = directory === undefined ? undefined : new FileNotifier(join(directory, `locks-${digest}`));
   }
 
   /** Resolves when a process of this host announces the release of `key`, or after `ms`. */
@@ -35,12 +58,14 @@ export class HostReleaseNotices {
 
   /** Tells the host's waiting processes that `key` was released; never rejects. */
   async announce(key: string): Promise<void> {
-    await this.#notifier.notify(CHANNEL, key).catch(() => undefined);
+    await this.#notifier?.notify(CHANNEL, key).catch(() => undefined);
   }
 
   /** Watching starts with the first waiter; if it cannot (a file another user owns, say), waiters only poll. */
   #listen(): Promise<boolean> {
-    this.#listening ??= this.#notifier
+    const notifier = this.#notifier;
+    if (!notifier) return Promise.resolve(false);
+    this.#listening ??= notifier
       .listen(CHANNEL, (key) => {
         this.#waiters.wake(key);
       })
@@ -52,12 +77,12 @@ export class HostReleaseNotices {
   }
 
   #unlisten(): void {
-    this.#notifier.unwatch();
+    this.#notifier?.unwatch();
     this.#listening = undefined;
   }
 
   close(): void {
-    this.#notifier.close();
+    this.#notifier?.close();
     this.#listening = undefined;
   }
 }

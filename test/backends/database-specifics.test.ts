@@ -49,7 +49,8 @@ describe('SQLAlchemy URLs', () => {
   it('refuses what is not a database URL, naming the option', async () => {
     expect(() => parseDatabaseUrl('oracle://db/app')).toThrow(ConfigError);
     expect(() => parseDatabaseUrl('oracle://db/app')).toThrow(/option "url"/);
-    await expect(databaseBackend({}, context)).rejects.toThrow(/url \(or sa.url\) is required/);
+    await expect(databaseBackend({}, context)).rejects.toThrow(ConfigError);
+    await expect(databaseBackend({}, context)).rejects.toThrow(/needs url \(or sa.url\)/);
   });
 
   it('refuses table and schema names that are not plain SQL identifiers', async () => {
