@@ -17,6 +17,7 @@
  * });
  * @module
  */
+import { createHash } from 'node:crypto';
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -216,6 +217,22 @@ export function describeBackendConformance(target: BackendConformanceTarget): vo
         assert.strictEqual(await backend.delete(ns, 'k'), true);
         assert.strictEqual(await backend.get(ns, 'k'), undefined);
         assert.strictEqual(await backend.delete(ns, 'k'), false);
+      });
+
+      it("never lets a short key reach a long key's entry through its digest", async () => {
+        const ns = freshNamespace();
+        const long = `long-${'k'.repeat(3000)}`;
+        await backend.set(ns, long, 'the long key');
+        // Where stores keep long keys: under a digest, in the forms back-ends use.
+        const hash = (encoding: 'hex' | 'base64url'): string =>
+          createHash('sha256').update(long).digest(encoding);
+        const lookalikes = [`#${hash('hex')}`, `#${hash('base64url')}`, hash('hex'), hash('base64url')];
+        for (const lookalike of lookalikes) {
+          assert.strictEqual(await backend.get(ns, lookalike), undefined, `${lookalike} read the long key`);
+          await backend.set(ns, lookalike, 'planted');
+        }
+        assert.strictEqual(await backend.get(ns, long), 'the long key');
+        for (const lookalike of lookalikes) assert.strictEqual(await backend.get(ns, lookalike), 'planted');
       });
 
       it('keeps text exactly: empty, multi-line, unicode, 1 MB', async () => {

@@ -35,7 +35,7 @@ describe('ext:mongodb without a server', () => {
       /must name a default database/,
     );
     expect(() => defaultDatabase('mongodb://u:secret@localhost:27017')).not.toThrow(/secret/);
-    await expect(mongodbBackend({}, context)).rejects.toThrow(BackendError);
+    await expect(mongodbBackend({}, context)).rejects.toThrow(ConfigError);
   });
 
   it('refuses collection names MongoDB would refuse', async () => {

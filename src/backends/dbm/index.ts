@@ -44,8 +44,14 @@ function namespacePrefix(namespace: string): string {
   return `${digest(namespace).slice(0, 32)}:`;
 }
 
+/**
+ * The LMDB key of an entry: the key itself after the namespace prefix, or `#` and its digest when too long. A key
+ * that itself starts with `#` (or `=`) is escaped with `=`, so that no key given by a caller can reach the digest of
+ * another, long key (which would let a short key read or overwrite a long key's entry).
+ */
 function recordKey(namespace: string, key: string): string {
-  const raw = `${namespacePrefix(namespace)}${key}`;
+  const escaped = key.startsWith('#') || key.startsWith('=') ? `=${key}` : key;
+  const raw = `${namespacePrefix(namespace)}${escaped}`;
   return Buffer.byteLength(raw) <= MAX_RAW_KEY_BYTES ? raw : `${namespacePrefix(namespace)}#${digest(key)}`;
 }
 
@@ -85,6 +91,8 @@ export class DbmBackend implements Backend {
       });
       return undefined;
     }
+    // The record says which key it holds: a record under this LMDB key for another key is not this key's entry.
+    if (record.k !== key) return undefined;
     return record.x !== null && record.x <= now ? undefined : record;
   }
 
