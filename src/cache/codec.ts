@@ -96,6 +96,18 @@ function isPlainJson(value: unknown, depth: number): boolean {
   }
 }
 
+// A tag's payload is checked to be of the kind the encoder writes: a stored entry is untrusted input, and a payload
+// of another kind could cost far more than its own size (`{"length": 2e9}` given to `Buffer.from` allocates 2 GB).
+function stringPayload(type: string, v: unknown): string {
+  if (typeof v !== 'string') throw new TypeError(`A cached ${type} must hold a string`);
+  return v;
+}
+
+function arrayPayload(type: string, v: unknown): unknown[] {
+  if (!Array.isArray(v)) throw new TypeError(`A cached ${type} must hold an array`);
+  return v;
+}
+
 function decodeSpecial(_key: string, value: unknown): unknown {
   if (typeof value !== 'object' || value === null || !Object.hasOwn(value, TAG)) return value;
   const { [TAG]: type, v } = value as Tagged;
@@ -103,19 +115,19 @@ function decodeSpecial(_key: string, value: unknown): unknown {
     case 'Date':
       return new Date(typeof v === 'string' ? v : NaN);
     case 'BigInt':
-      return BigInt(v as string);
+      return BigInt(stringPayload(type, v));
     case 'Number':
-      return Number(v);
+      return Number(stringPayload(type, v));
     case 'undefined':
       return undefined;
     case 'Map':
-      return new Map(v as [unknown, unknown][]);
+      return new Map(arrayPayload(type, v) as [unknown, unknown][]);
     case 'Set':
-      return new Set(v as unknown[]);
+      return new Set(arrayPayload(type, v));
     case 'Uint8Array':
-      return new Uint8Array(Buffer.from(v as string, 'base64'));
+      return new Uint8Array(Buffer.from(stringPayload(type, v), 'base64'));
     case 'Object':
-      return Object.fromEntries(v as [string, unknown][]);
+      return Object.fromEntries(arrayPayload(type, v) as [string, unknown][]);
     default:
       throw new TypeError(`Unknown tag ${JSON.stringify(type)} in a cached value`);
   }
