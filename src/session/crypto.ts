@@ -60,7 +60,11 @@ export class KeyRing {
   /** Opens a sealed value with any of the keys; `rotated` tells that an older key was needed. */
   open(sealed: string): { plaintext: Buffer; rotated: boolean } {
     if (!sealed.startsWith(`${SEAL_VERSION}.`)) throw new TamperedValueError('not a sealed value');
-    const body = Buffer.from(sealed.slice(SEAL_VERSION.length + 1), 'base64url');
+    const text = sealed.slice(SEAL_VERSION.length + 1);
+    const body = Buffer.from(text, 'base64url');
+    // Node's decoder skips what is not in the alphabet (a `!`, a trailing `=`): only the exact text seal() writes
+    // opens, so that any change to a cookie fails.
+    if (body.toString('base64url') !== text) throw new TamperedValueError('sealed value is not canonical');
     if (body.length < GCM_IV_BYTES + GCM_TAG_BYTES) throw new TamperedValueError('sealed value too short');
     const iv = body.subarray(0, GCM_IV_BYTES);
     const tag = body.subarray(body.length - GCM_TAG_BYTES);

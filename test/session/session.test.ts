@@ -515,3 +515,26 @@ describe('more session options', () => {
     await expect(manager.session(cookieFrom(saved.setCookies)).load()).rejects.toThrow(SessionCorruptError);
   });
 });
+
+describe('cookie sessions: any change fails', () => {
+  it.each([
+    ['a trailing "="', (value: string) => `${value}=`],
+    ['a "!" in the middle', (value: string) => `${value.slice(0, 20)}!${value.slice(20)}`],
+    ['a space inside', (value: string) => `${value.slice(0, 20)} ${value.slice(20)}`],
+  ])('refuses a sealed cookie with %s, though it decodes to the same bytes', async (_change, change) => {
+    const manager = new SessionManager({
+      type: 'cookie',
+      validate_key: VALIDATE_KEY,
+      onEvent: () => undefined,
+    });
+    const saved = await savedSession<Data>(manager, { user: 'ada' });
+    const [name = '', value = ''] = (cookieFrom(saved.setCookies) ?? '').split(/=(.*)/s);
+    await request<Data>(manager, `${name}=${value}`, async (session) => {
+      expect(await session.get('user')).toBe('ada');
+    });
+    const { session } = await request<Data>(manager, `${name}=${change(value)}`, async (s) => {
+      expect(await s.get('user')).toBeUndefined();
+    });
+    expect(session.isNew).toBe(true);
+  });
+});
