@@ -44,7 +44,8 @@ export class HostReleaseNotices {
    */
   constructor(store: string, directory: string | undefined = privateNoticeDirectory()) {
     const digest = createHash('sha256').update(store).digest('hex').slice(0, 32);
-    this.#notifier = directory === undefined ? undefined : new FileNotifier(join(directory, `locks-${digest}`));
+    this.#notifier =
+      directory === undefined ? undefined : new FileNotifier(join(directory, `locks-${digest}`));
   }
 
   /** Resolves when a process of this host announces the release of `key`, or after `ms`. */

@@ -459,7 +459,10 @@ export const databaseBackend: BackendFactory = async (options, context) => {
 export const sqlaBackend: BackendFactory = async (options, context) => {
   const typed = options as DatabaseBackendOptions;
   if (typed.bind === undefined || typed.bind === null) {
-    throw new BackendError('ext:sqla', 'bind is required: a pg Pool, a mysql2 Pool or a SqlClient');
+    throw new ConfigError('bind is required: a pg Pool, a mysql2 Pool or a SqlClient', {
+      option: 'bind',
+      value: typed.bind,
+    });
   }
   const table =
     identifier('table', typed.table) ?? identifier('table_name', typed.table_name) ?? DEFAULT_TABLE;
