@@ -351,7 +351,7 @@ export const redisBackend: BackendFactory = async (options, context) => {
     });
   }
   checkRedisUrl(typed.url, 'url');
-  const client = await openRedisClient('ext:redis', module, typed.url);
+  const client = await openRedisClient('ext:redis', module, typed.url, context.commandTimeoutMs);
   return new RedisBackend('ext:redis', client, true, typed, context);
 };
 
@@ -368,6 +368,6 @@ export const redisClusterBackend: BackendFactory = async (options, context) => {
     );
   }
   for (const url of typed.urls.split(',')) checkRedisUrl(url.trim(), 'urls');
-  const cluster = await openIoredisCluster('ext:rediscluster', typed.urls);
+  const cluster = await openIoredisCluster('ext:rediscluster', typed.urls, context.commandTimeoutMs);
   return new RedisBackend('ext:rediscluster', cluster, true, typed, context);
 };
