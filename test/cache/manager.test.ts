@@ -375,9 +375,12 @@ describe('CacheManager from a Beaker configuration', () => {
     let impatient: string | undefined;
     void cache.get('k', { createfunc: () => 'impatient' }).then((value) => (impatient = value));
     // The back-end module loads first (real I/O): the wait starts when its timer is scheduled.
-    await vi.waitFor(() => {
-      expect(timers.pendingCount).toBe(1);
-    });
+    await vi.waitFor(
+      () => {
+        expect(timers.pendingCount).toBe(1);
+      },
+      { interval: 1, timeout: 5000 },
+    );
     await timers.advance(999);
     expect(impatient).toBeUndefined();
     await timers.advance(1);
