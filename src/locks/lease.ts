@@ -72,12 +72,12 @@ export class LeaseLockProvider implements LockProvider {
     this.#store = store;
     this.#prefix = options.prefix;
     this.#keyOf = options.keyOf;
+    this.#timers = options.context.timers ?? systemTimers;
     if (!store.waitForRelease && options.hostNotices !== undefined)
-      this.#notices = new HostReleaseNotices(options.hostNotices);
+      this.#notices = new HostReleaseNotices(options.hostNotices, undefined, this.#timers);
     this.#leaseMs = options.leaseMs;
     this.#backend = options.backend;
     this.#context = options.context;
-    this.#timers = options.context.timers ?? systemTimers;
   }
 
   async acquire(name: string, waitMs: number): Promise<LockHandle | undefined> {

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BackendEvent } from '../../src/backends/contract.js';
 import { LeaseLockProvider, type LeaseStore } from '../../src/locks/lease.js';
+import { ReleaseWaiters } from '../../src/locks/release-waiters.js';
 import { ManualTimers } from '../helpers/manual-timers.js';
 
 /** Leases in a map, expiring on `timers`' clock; `renewals` counts the renewals asked for. */
@@ -91,5 +92,25 @@ describe('LeaseLockProvider on advanced time', () => {
     expect(tries).toBeLessThan(40);
     await held?.release();
     await provider.close();
+  });
+});
+
+describe('ReleaseWaiters on advanced time', () => {
+  it('ends a wait at its bound, or at once when the release is announced', async () => {
+    const timers = new ManualTimers();
+    const waiters = new ReleaseWaiters(timers);
+    const ended: string[] = [];
+    void waiters.wait('timed', 500).then(() => ended.push('timed'));
+    void waiters.wait('woken', 500).then(() => ended.push('woken'));
+    await timers.advance(100);
+    waiters.wake('woken');
+    await timers.advance(0);
+    expect(ended).toEqual(['woken']);
+    await timers.advance(399);
+    expect(ended).toEqual(['woken']);
+    await timers.advance(1);
+    expect(ended).toEqual(['woken', 'timed']);
+    expect(waiters.has()).toBe(false);
+    expect(timers.pendingCount).toBe(0);
   });
 });
