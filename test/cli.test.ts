@@ -3,7 +3,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { main, type CliOutput } from '../src/cli.js';
 import {
@@ -33,8 +32,10 @@ beaker.cache.long.grace = 0
 `,
   );
   const config = await loadIniConfig(ini);
-  const sessions = new SessionManager(parseSessionConfigOptions(config));
-  const caches = new CacheManager(parseCacheConfigOptions(config));
+  // Written 2 s ago with a 1 s lifetime: expired for the real clock prune reads, without waiting for it.
+  const twoSecondsAgo = (): number => Date.now() - 2000;
+  const sessions = new SessionManager({ ...parseSessionConfigOptions(config), clock: twoSecondsAgo });
+  const caches = new CacheManager({ ...parseCacheConfigOptions(config), clock: twoSecondsAgo });
   const session = sessions.session<{ n: number }>(undefined);
   await session.set('n', 1);
   await session.save();
@@ -42,7 +43,6 @@ beaker.cache.long.grace = 0
   await caches.getCache('c').put('kept', 2);
   await caches.getCacheRegion('r', 'long').put('old', 3, { expiretime: 1 });
   await Promise.all([sessions.close(), caches.close()]);
-  await sleep(1100);
   const { output, out, errors } = recordingOutput();
   expect(await main(['prune', '--config', ini], output)).toBe(0);
   expect(errors).toEqual([]);

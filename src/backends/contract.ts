@@ -4,6 +4,7 @@
  * @module
  */
 import type { LockProvider } from '../locks/contract.js';
+import type { Timers } from '../timers.js';
 
 /** What a back-end can do, so the core can adapt and the conformance suite can test the right things. */
 export interface BackendCapabilities {
@@ -58,8 +59,18 @@ export interface Backend {
 
 /** What a back-end factory receives besides its options. */
 export interface BackendContext {
-  /** The current time in milliseconds since the epoch (injectable for tests). */
+  /** The current time in milliseconds since the epoch, for entries' TTLs (injectable for tests). */
   clock: () => number;
+  /**
+   * The clock and timers of locks, leases, waits and command timeouts; absent: the host's. Separate from `clock`,
+   * which may be frozen or far ahead in tests while leases must still run out and waits end.
+   */
+  timers?: Timers;
+  /**
+   * How long one store command may take before it fails, in ms; absent: the back-end's default (5 s for Redis and
+   * memcached commands, 10 s for SQL statements).
+   */
+  commandTimeoutMs?: number;
   /** Reports a problem that is not an error for the caller (a corrupt file, a lock lost). */
   report: (event: BackendEvent) => void;
 }

@@ -11,4 +11,5 @@ export type {
   SetOptions,
 } from './contract.js';
 export type { LockHandle, LockProvider } from '../locks/contract.js';
+export type { TimerHandle, Timers } from '../timers.js';
 export type { SqlClient, SqlDialect, SqlResult } from './database/sql-client.js';

@@ -61,6 +61,7 @@ export function hostLocks(
   const lease = options.lock_lease;
   return new FileLockProvider(dir, {
     ...(typeof lease === 'number' ? { leaseMs: lease * 1000 } : {}),
+    ...(context.timers ? { timers: context.timers } : {}),
     onCompromised: (error) => {
       context.report({ type: 'lock-compromised', backend, message: error.message, error });
     },

@@ -4,6 +4,7 @@
  * itself has a `$beaker` key is escaped, so no user value is ever mistaken for a tag. Decoding never runs code.
  * @module
  */
+import { UnencodableValueError } from '../errors.js';
 
 const TAG = '$beaker';
 const TAG_MARKER = `"${TAG}"`;
@@ -14,13 +15,7 @@ function tag(type: string, v?: unknown): Tagged {
   return v === undefined ? { [TAG]: type } : { [TAG]: type, v };
 }
 
-/** A value that the codec cannot encode (a cycle, a function at the top level, ...). */
-export class UnencodableValueError extends TypeError {
-  constructor(reason: string, options?: ErrorOptions) {
-    super(`This value cannot be cached: ${reason}`, options);
-    this.name = 'UnencodableValueError';
-  }
-}
+export { UnencodableValueError };
 
 /** Set while encoding when a tag was written, so callers can record that decoding needs the reviver. */
 let taggedDuringEncode = false;

@@ -27,6 +27,7 @@ import type { LockProvider } from '../locks/contract.js';
 import { FileLockProvider } from '../locks/file-lock.js';
 import { KeyedMutex } from '../locks/keyed-mutex.js';
 import { TwoStageLock } from '../locks/two-stage.js';
+import { systemTimers, type Timers } from '../timers.js';
 import { Cache } from './cache.js';
 import { jsonEntryCodec, serializerEntryCodec, type EntryCodec } from './entry.js';
 import { cacheWarnings, type CacheEventHandler } from './events.js';
@@ -44,6 +45,11 @@ export interface CacheManagerOptions extends ParsedCacheConfig {
   /** The current time in ms since the epoch; inject a fake clock in tests. */
   clock?: () => number;
   /**
+   * The clock and timers of creation locks, leases and waits (given to back-ends as `BackendContext.timers`);
+   * inject fake ones in tests to advance time instead of sleeping. Default: the host's.
+   */
+  timers?: Timers;
+  /**
    * Option names to accept without a warning: the options of back-ends you registered yourself. Any other unknown
    * option is passed to the back-end and reported with a `BeakerConfigWarning` naming the nearest known option.
    * @default []
@@ -52,7 +58,7 @@ export interface CacheManagerOptions extends ParsedCacheConfig {
 }
 
 /** What the manager's options may hold besides the cache options. */
-const MANAGER_OPTIONS = ['backends', 'onEvent', 'clock', 'knownOptions', 'cache_regions'];
+const MANAGER_OPTIONS = ['backends', 'onEvent', 'clock', 'timers', 'knownOptions', 'cache_regions'];
 
 /** Options of a cached function. */
 export interface CachedFunctionOptions extends CacheOptionsInput {
@@ -150,7 +156,8 @@ export class CacheManager {
   readonly #registry = new BackendRegistry();
   readonly #clock: () => number;
   readonly #onEvent: CacheEventHandler;
-  readonly #mutex = new KeyedMutex();
+  readonly #timers: Timers;
+  readonly #mutex: KeyedMutex;
   readonly #backends = new Map<string, Promise<Backend>>();
   readonly #lockProviders = new Map<string, FileLockProvider>();
   readonly #caches = new LRUCache<string, Cache>({ max: MAX_MEMOISED_CACHES });
@@ -166,6 +173,7 @@ export class CacheManager {
       backends = {},
       onEvent,
       clock,
+      timers,
       knownOptions: _known,
       cache_regions: regions = {},
       ...defaults
@@ -175,6 +183,8 @@ export class CacheManager {
       Object.entries(regions).map(([name, region]) => [name, coerceCacheParams(region)]),
     );
     this.#clock = clock ?? Date.now;
+    this.#timers = timers ?? systemTimers;
+    this.#mutex = new KeyedMutex(this.#timers);
     this.#onEvent = onEvent ?? cacheWarnings(this.#clock);
     for (const [name, factory] of Object.entries(backends)) this.#registry.register(name, factory);
   }
@@ -367,7 +377,8 @@ export class CacheManager {
       lockTimeoutMs:
         (typeof options.lock_timeout === 'number' ? options.lock_timeout : DEFAULT_LOCK_TIMEOUT_SECONDS) *
         1000,
-      locks: async () => new TwoStageLock(this.#mutex, this.#sharedLocks(await backend(), options)),
+      locks: async () =>
+        new TwoStageLock(this.#mutex, this.#sharedLocks(await backend(), options), this.#timers),
       clock: this.#clock,
       onEvent: this.#onEvent,
     });
@@ -388,7 +399,7 @@ export class CacheManager {
     if (typeof lockDir !== 'string') return undefined;
     let provider = this.#lockProviders.get(lockDir);
     if (!provider) {
-      provider = new FileLockProvider(lockDir);
+      provider = new FileLockProvider(lockDir, { timers: this.#timers });
       this.#lockProviders.set(lockDir, provider);
     }
     return provider;
@@ -403,7 +414,9 @@ export class CacheManager {
     if (!backend) {
       backend = this.#registry
         .resolve(type)
-        .then((factory) => factory(backendOptions, { clock: this.#clock, report: this.#onEvent }));
+        .then((factory) =>
+          factory(backendOptions, { clock: this.#clock, timers: this.#timers, report: this.#onEvent }),
+        );
       // A failed creation is not memoised: the next call tries again (a server may be back).
       backend.catch(() => this.#backends.delete(key));
       this.#backends.set(key, backend);

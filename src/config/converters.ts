@@ -2,19 +2,13 @@
  * Beaker's string converters (`beaker.converters` and `beaker.util.asint`), with the same accepted forms.
  * @module
  */
+import { NotABooleanError } from '../errors.js';
 
 const TRUE_STRINGS = new Set(['true', 'yes', 'on', 'y', 't', '1']);
 const FALSE_STRINGS = new Set(['false', 'no', 'off', 'n', 'f', '0']);
 const DIGITS_ONLY = /^\d+$/;
 
-/** A string that is not one of Beaker's boolean forms. */
-export class NotABooleanError extends TypeError {
-  constructor(normalized: string) {
-    // Beaker's text: Python's %r of the trimmed, lower-cased string.
-    super(`String is not true/false: '${normalized}'`);
-    this.name = 'NotABooleanError';
-  }
-}
+export { NotABooleanError };
 
 /**
  * Beaker's `asbool`: `true yes on y t 1` and `false no off n f 0` in any case, surrounding blanks ignored.

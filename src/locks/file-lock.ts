@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
+import { sleep, systemTimers, type Timers } from '../timers.js';
 import type { LockHandle, LockProvider } from './contract.js';
 
 /** Options of {@link FileLockProvider}. */
@@ -21,6 +21,8 @@ export interface FileLockOptions {
   maxPollMs?: number;
   /** Told when a held lock was taken over (its holder stalled past the lease). */
   onCompromised?: (error: Error) => void;
+  /** What times the waits between tries (fake ones in tests); proper-lockfile's own refresh runs on real time. */
+  timers?: Timers;
 }
 
 const MIN_LEASE_MS = 5000;
@@ -40,6 +42,7 @@ export class FileLockProvider implements LockProvider {
   readonly #pollMs: number;
   readonly #maxPollMs: number;
   readonly #onCompromised: (error: Error) => void;
+  readonly #timers: Timers;
 
   constructor(dir: string, options: FileLockOptions = {}) {
     this.#dir = dir;
@@ -47,19 +50,20 @@ export class FileLockProvider implements LockProvider {
     this.#pollMs = options.pollMs ?? 10;
     this.#maxPollMs = options.maxPollMs ?? 50;
     this.#onCompromised = options.onCompromised ?? (() => undefined);
+    this.#timers = options.timers ?? systemTimers;
   }
 
   async acquire(name: string, waitMs: number): Promise<LockHandle | undefined> {
     const path = lockPath(this.#dir, name);
-    const deadline = Date.now() + waitMs;
+    const deadline = this.#timers.now() + waitMs;
     let pause = this.#pollMs;
     for (;;) {
       const release = await this.#tryLock(path);
       if (release) return { release: () => release().catch(() => undefined) };
-      const left = deadline - Date.now();
+      const left = deadline - this.#timers.now();
       if (left <= 0) return undefined;
       // Jitter keeps processes that wait on one lock from retrying in step.
-      await sleep(Math.min(left, pause * (0.5 + Math.random())));
+      await sleep(this.#timers, Math.min(left, pause * (0.5 + Math.random())));
       pause = Math.min(this.#maxPollMs, pause * 2);
     }
   }

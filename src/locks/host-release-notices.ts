@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileNotifier } from '../backends/file-notifier.js';
 import { ReleaseWaiters } from './release-waiters.js';
+import { systemTimers, type Timers } from '../timers.js';
 
 const CHANNEL = 'released';
 
@@ -35,14 +36,20 @@ export function privateNoticeDirectory(parent: string = tmpdir()): string | unde
 
 export class HostReleaseNotices {
   readonly #notifier: FileNotifier | undefined;
-  readonly #waiters = new ReleaseWaiters();
+  readonly #waiters: ReleaseWaiters;
   #listening: Promise<boolean> | undefined;
 
   /**
    * `store` names the store (its type and address): processes that name it alike share the notices.
    * `directory`: where the files are (default: this user's private directory; undefined turns notices off).
+   * `timers`: what ends the waits no notice cuts short.
    */
-  constructor(store: string, directory: string | undefined = privateNoticeDirectory()) {
+  constructor(
+    store: string,
+    directory: string | undefined = privateNoticeDirectory(),
+    timers: Timers = systemTimers,
+  ) {
+    this.#waiters = new ReleaseWaiters(timers);
     const digest = createHash('sha256').update(store).digest('hex').slice(0, 32);
     this.#notifier =
       directory === undefined ? undefined : new FileNotifier(join(directory, `locks-${digest}`));

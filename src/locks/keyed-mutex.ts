@@ -3,11 +3,12 @@
  * Entries are removed when nobody holds or waits for a name, so the map never grows with the number of keys seen.
  * @module
  */
+import { systemTimers, type TimerHandle, type Timers } from '../timers.js';
 import type { LockHandle, LockProvider } from './contract.js';
 
 interface Waiter {
   grant: () => void;
-  timer?: NodeJS.Timeout;
+  timer?: TimerHandle;
 }
 
 interface Slot {
@@ -16,6 +17,12 @@ interface Slot {
 
 export class KeyedMutex implements LockProvider {
   readonly #slots = new Map<string, Slot>();
+  readonly #timers: Timers;
+
+  /** `timers`: what times the waits (fake ones in tests). */
+  constructor(timers: Timers = systemTimers) {
+    this.#timers = timers;
+  }
 
   /** Is `name` held right now? */
   isLocked(name: string): boolean {
@@ -35,7 +42,7 @@ export class KeyedMutex implements LockProvider {
           resolve(this.#handle(name));
         },
       };
-      waiter.timer = setTimeout(() => {
+      waiter.timer = this.#timers.setTimeout(() => {
         slot.waiters.splice(slot.waiters.indexOf(waiter), 1);
         resolve(undefined);
       }, waitMs);
@@ -63,7 +70,7 @@ export class KeyedMutex implements LockProvider {
       this.#slots.delete(name);
       return;
     }
-    clearTimeout(next.timer);
+    this.#timers.clearTimeout(next.timer);
     next.grant();
   }
 }

@@ -6,9 +6,9 @@
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackendContext } from '../backends/contract.js';
 import { storeCommand } from '../backends/store-command.js';
+import { sleep, systemTimers, type TimerHandle, type Timers } from '../timers.js';
 import type { LockHandle, LockProvider } from './contract.js';
 import { HostReleaseNotices } from './host-release-notices.js';
 
@@ -46,8 +46,10 @@ export class LeaseLockProvider implements LockProvider {
   readonly #leaseMs: number;
   readonly #backend: string;
   readonly #context: BackendContext;
-  readonly #renewals = new Set<NodeJS.Timeout>();
-  readonly #releaseRetries = new Set<NodeJS.Timeout>();
+  readonly #timers: Timers;
+  /** Stops the renewal of each held lock. */
+  readonly #renewals = new Set<() => void>();
+  readonly #releaseRetries = new Set<TimerHandle>();
   readonly #notices: HostReleaseNotices | undefined;
   #closed = false;
 
@@ -70,8 +72,9 @@ export class LeaseLockProvider implements LockProvider {
     this.#store = store;
     this.#prefix = options.prefix;
     this.#keyOf = options.keyOf;
+    this.#timers = options.context.timers ?? systemTimers;
     if (!store.waitForRelease && options.hostNotices !== undefined)
-      this.#notices = new HostReleaseNotices(options.hostNotices);
+      this.#notices = new HostReleaseNotices(options.hostNotices, undefined, this.#timers);
     this.#leaseMs = options.leaseMs;
     this.#backend = options.backend;
     this.#context = options.context;
@@ -81,15 +84,15 @@ export class LeaseLockProvider implements LockProvider {
     const key =
       this.#keyOf?.(name) ?? `${this.#prefix}${createHash('sha256').update(name).digest('hex').slice(0, 40)}`;
     const token = `${randomBytes(16).toString('hex')}:${process.pid}`;
-    const deadline = Date.now() + waitMs;
+    const deadline = this.#timers.now() + waitMs;
     let pause = MIN_POLL_MS;
     for (;;) {
-      const takenAt = Date.now();
+      const takenAt = this.#timers.now();
       const taken = await storeCommand(this.#backend, 'taking a lock', () =>
         this.#store.take(key, token, this.#leaseMs),
       );
       if (taken) return this.#held(key, token, takenAt);
-      const left = deadline - Date.now();
+      const left = deadline - this.#timers.now();
       if (left <= 0) return undefined;
       // Jitter keeps waiters from retrying in step.
       const wait = Math.min(left, pause * (0.5 + Math.random()));
@@ -101,36 +104,15 @@ export class LeaseLockProvider implements LockProvider {
   #held(key: string, token: string, takenAt: number): LockHandle {
     // Until when the store keeps the lock if its holder stops renewing it.
     let leaseEnd = takenAt + this.#leaseMs;
-    const renewal = setInterval(
-      () => {
-        const renewedAt = Date.now();
-        void this.#store.renew(key, token, this.#leaseMs).then(
-          (owned) => {
-            if (owned) {
-              leaseEnd = renewedAt + this.#leaseMs;
-              return;
-            }
-            clearInterval(renewal);
-            this.#context.report({
-              type: 'lock-compromised',
-              backend: this.#backend,
-              message: `lost the lock ${key}`,
-            });
-          },
-          () => undefined,
-        );
-      },
-      Math.floor(this.#leaseMs / 3),
-    );
-    renewal.unref();
-    this.#renewals.add(renewal);
+    const stopRenewal = this.#renewEvery(key, token, (renewedAt) => {
+      leaseEnd = renewedAt + this.#leaseMs;
+    });
     let released = false;
     return {
       release: async () => {
         if (released) return;
         released = true;
-        clearInterval(renewal);
-        this.#renewals.delete(renewal);
+        stopRenewal();
         await this.#release(key, token).catch(() => {
           // The store is down: the lock stays until its lease ends, and every caller of this entry would wait for
           // that. Its holder knows it is free, so it keeps trying while the lease runs.
@@ -138,6 +120,45 @@ export class LeaseLockProvider implements LockProvider {
         });
       },
     };
+  }
+
+  /**
+   * Renews the lease of `key` every lease/3 until the returned function is called or the lease is lost; `renewed`
+   * is told when each renewal the store confirmed was sent. The next renewal is scheduled when one is sent, not when
+   * it is answered, so a slow store does not space renewals out.
+   */
+  #renewEvery(key: string, token: string, renewed: (renewedAt: number) => void): () => void {
+    let timer: TimerHandle | undefined;
+    const stop = (): void => {
+      this.#timers.clearTimeout(timer);
+      this.#renewals.delete(stop);
+    };
+    const schedule = (): void => {
+      timer = this.#timers.setTimeout(renew, Math.floor(this.#leaseMs / 3));
+      timer.unref?.();
+    };
+    const renew = (): void => {
+      schedule();
+      const renewedAt = this.#timers.now();
+      void this.#store.renew(key, token, this.#leaseMs).then(
+        (owned) => {
+          if (owned) {
+            renewed(renewedAt);
+            return;
+          }
+          stop();
+          this.#context.report({
+            type: 'lock-compromised',
+            backend: this.#backend,
+            message: `lost the lock ${key}`,
+          });
+        },
+        () => undefined,
+      );
+    };
+    schedule();
+    this.#renewals.add(stop);
+    return stop;
   }
 
   async #release(key: string, token: string): Promise<void> {
@@ -148,27 +169,26 @@ export class LeaseLockProvider implements LockProvider {
 
   /** Tries to release `key` in the background, with a growing pause, until it succeeds or `leaseEnd` passes. */
   #releaseLater(key: string, token: string, leaseEnd: number, pauseMs = FIRST_RELEASE_RETRY_MS): void {
-    if (this.#closed || Date.now() + pauseMs >= leaseEnd) return;
-    const retry = setTimeout(() => {
+    if (this.#closed || this.#timers.now() + pauseMs >= leaseEnd) return;
+    const retry = this.#timers.setTimeout(() => {
       this.#releaseRetries.delete(retry);
       this.#release(key, token).catch(() => {
         this.#releaseLater(key, token, leaseEnd, Math.min(MAX_RELEASE_RETRY_MS, pauseMs * 2));
       });
     }, pauseMs);
-    retry.unref();
+    retry.unref?.();
     this.#releaseRetries.add(retry);
   }
 
   #waitForRelease(key: string, ms: number): Promise<void> {
     if (this.#store.waitForRelease) return this.#store.waitForRelease(key, ms);
-    return this.#notices ? this.#notices.waitForRelease(key, ms) : sleep(ms);
+    return this.#notices ? this.#notices.waitForRelease(key, ms) : sleep(this.#timers, ms);
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    for (const renewal of this.#renewals) clearInterval(renewal);
-    this.#renewals.clear();
-    for (const retry of this.#releaseRetries) clearTimeout(retry);
+    for (const stopRenewal of [...this.#renewals]) stopRenewal();
+    for (const retry of this.#releaseRetries) this.#timers.clearTimeout(retry);
     this.#releaseRetries.clear();
     this.#notices?.close();
     await this.#store.close?.();

@@ -3,8 +3,16 @@
  * of every store that can tell waiters about releases (Redis pub/sub, PostgreSQL NOTIFY, a watched file).
  * @module
  */
+import { systemTimers, type Timers } from '../timers.js';
+
 export class ReleaseWaiters {
   readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #timers: Timers;
+
+  /** `timers`: what ends the waits that no release cuts short. */
+  constructor(timers: Timers = systemTimers) {
+    this.#timers = timers;
+  }
 
   /** Resolves when {@link wake} is called for `key`, or after `ms`. Registers at once, before any await. */
   wait(key: string, ms: number): Promise<void> {
@@ -16,12 +24,12 @@ export class ReleaseWaiters {
     const listeners = waiting;
     return new Promise<void>((resolve) => {
       const done = (): void => {
-        clearTimeout(timer);
+        this.#timers.clearTimeout(timer);
         listeners.delete(done);
         if (listeners.size === 0 && this.#waiters.get(key) === listeners) this.#waiters.delete(key);
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const timer = this.#timers.setTimeout(done, ms);
       listeners.add(done);
     });
   }

@@ -5,23 +5,27 @@
  */
 import type { LockHandle, LockProvider } from './contract.js';
 import type { KeyedMutex } from './keyed-mutex.js';
+import { systemTimers, type Timers } from '../timers.js';
 
 export class TwoStageLock implements LockProvider {
   readonly #local: KeyedMutex;
   readonly #shared: LockProvider | undefined;
+  readonly #timers: Timers;
 
-  constructor(local: KeyedMutex, shared: LockProvider | undefined) {
+  /** `timers`: the clock the wait's deadline is measured on. */
+  constructor(local: KeyedMutex, shared: LockProvider | undefined, timers: Timers = systemTimers) {
     this.#local = local;
     this.#shared = shared;
+    this.#timers = timers;
   }
 
   async acquire(name: string, waitMs: number): Promise<LockHandle | undefined> {
-    const deadline = Date.now() + waitMs;
+    const deadline = this.#timers.now() + waitMs;
     const local = await this.#local.acquire(name, waitMs);
     if (!local || !this.#shared) return local;
     let shared: LockHandle | undefined;
     try {
-      shared = await this.#shared.acquire(name, Math.max(0, deadline - Date.now()));
+      shared = await this.#shared.acquire(name, Math.max(0, deadline - this.#timers.now()));
     } finally {
       if (!shared) await local.release();
     }

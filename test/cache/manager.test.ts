@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import {
   CacheManager,
   ConfigError,
@@ -12,6 +12,7 @@ import {
   parseCacheConfigOptions,
   type CacheEvent,
 } from '../../src/index.js';
+import { ManualTimers } from '../helpers/manual-timers.js';
 
 class ManualClock {
   now = Date.parse('2030-01-01T00:00:00Z');
@@ -363,19 +364,29 @@ describe('CacheManager from a Beaker configuration', () => {
 
   it('reports a lock it waited too long for and creates the value itself', async () => {
     const events: CacheEvent[] = [];
-    const manager = new CacheManager({ lock_timeout: 1, onEvent: (event) => events.push(event) });
+    const timers = new ManualTimers();
+    const manager = new CacheManager({ lock_timeout: 1, timers, onEvent: (event) => events.push(event) });
     managers.push(manager);
     const cache = manager.getCache<string>('slow');
+    let finishSlow!: (value: string) => void;
     const stuck = cache.get('k', {
-      createfunc: () =>
-        new Promise((resolve) =>
-          setTimeout(() => {
-            resolve('slow');
-          }, 1500),
-        ),
+      createfunc: () => new Promise<string>((resolve) => (finishSlow = resolve)),
     });
-    expect(await cache.get('k', { createfunc: () => 'impatient' })).toBe('impatient');
+    let impatient: string | undefined;
+    void cache.get('k', { createfunc: () => 'impatient' }).then((value) => (impatient = value));
+    // The back-end module loads first (real I/O): the wait starts when its timer is scheduled.
+    await vi.waitFor(
+      () => {
+        expect(timers.pendingCount).toBe(1);
+      },
+      { interval: 1, timeout: 5000 },
+    );
+    await timers.advance(999);
+    expect(impatient).toBeUndefined();
+    await timers.advance(1);
+    expect(impatient).toBe('impatient');
     expect(events.map((event) => event.type)).toEqual(['lock-timeout']);
+    finishSlow('slow');
     expect(await stuck).toBe('slow');
   });
 

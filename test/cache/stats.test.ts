@@ -2,8 +2,12 @@
  * `Cache.stats()`: each `get` counts once as a hit or a miss, each `createfunc` run as a creation, and an expired
  * value served while another caller creates the new one as a stale serve.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CacheManager } from '../../src/index.js';
+import { ManualTimers } from '../helpers/manual-timers.js';
+
+/** How {@link vi.waitFor} polls here: often, since what it waits for takes a few event-loop turns. */
+const POLL = { interval: 1, timeout: 5000 };
 
 const managers: CacheManager[] = [];
 afterEach(async () => {
@@ -38,19 +42,26 @@ describe('Cache.stats', () => {
   });
 
   it('counts one creation for concurrent callers of a cold key', async () => {
-    const cache = newManager().getCache<number>('dogpile');
+    const timers = new ManualTimers();
+    const cache = newManager({ timers }).getCache<number>('dogpile');
     let runs = 0;
-    const values = await Promise.all(
+    let finish!: (value: number) => void;
+    const creating = Promise.all(
       Array.from({ length: 20 }, () =>
         cache.get('cold', {
-          createfunc: async () => {
+          createfunc: () => {
             runs += 1;
-            await new Promise((resolve) => setTimeout(resolve, 20));
-            return 42;
+            return new Promise<number>((resolve) => (finish = resolve));
           },
         }),
       ),
     );
+    // The creation ends once the 19 other callers wait for its lock (each wait schedules its timeout).
+    await vi.waitFor(() => {
+      expect(timers.pendingCount).toBe(19);
+    }, POLL);
+    finish(42);
+    const values = await creating;
     expect(values).toEqual(Array.from({ length: 20 }, () => 42));
     expect(runs).toBe(1);
     expect(cache.stats()).toEqual({ hits: 0, misses: 20, creations: 1, staleServes: 0 });
@@ -61,14 +72,16 @@ describe('Cache.stats', () => {
     const cache = newManager({ clock: () => now }).getCache<string>('stale', { expire: 10 });
     await cache.put('k', 'old');
     now += 11_000;
-    let finish!: (value: string) => void;
+    let finish: ((value: string) => void) | undefined;
     const creating = cache.get('k', {
       createfunc: () => new Promise<string>((resolve) => (finish = resolve)),
     });
-    // Let the first caller take the creation lock before the second looks.
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The second caller looks once the first one holds the creation lock and runs its creator.
+    await vi.waitFor(() => {
+      expect(finish).toBeDefined();
+    }, POLL);
     expect(await cache.get('k', { createfunc: () => 'unused' })).toBe('old');
-    finish('new');
+    finish?.('new');
     expect(await creating).toBe('new');
     expect(await cache.get('k')).toBe('new');
     expect(cache.stats()).toEqual({ hits: 1, misses: 2, creations: 1, staleServes: 1 });

@@ -14,10 +14,14 @@ async function stopped(child: ChildProcess): Promise<void> {
 }
 
 /**
- * With `server` stopped, a read through `backend` fails with a BackendError after its 5 s timeout (not sooner, not
- * much later); once `server` runs again, reads succeed again without any reconnect call.
+ * With `server` stopped, a read through `backend` fails with a BackendError after its command timeout of
+ * `timeoutMs` (not sooner, not much later); once `server` runs again, reads succeed again without any reconnect call.
  */
-export async function expectTimeoutWhileStopped(backend: Backend, server: ChildProcess): Promise<void> {
+export async function expectTimeoutWhileStopped(
+  backend: Backend,
+  server: ChildProcess,
+  timeoutMs = 5000,
+): Promise<void> {
   await backend.set('hung', 'k', 'before');
   server.kill('SIGSTOP');
   await stopped(server);
@@ -29,8 +33,8 @@ export async function expectTimeoutWhileStopped(backend: Backend, server: ChildP
   const waited = Date.now() - started;
   server.kill('SIGCONT');
   expect(failure).toBeInstanceOf(BackendError);
-  expect(waited).toBeGreaterThanOrEqual(4900);
-  expect(waited).toBeLessThan(7000);
+  expect(waited).toBeGreaterThanOrEqual(timeoutMs - 100);
+  expect(waited).toBeLessThan(timeoutMs + 2000);
   let value: unknown;
   for (let attempt = 0; attempt < 50 && value === undefined; attempt += 1) {
     value = await backend.get('hung', 'k').catch(() => undefined);

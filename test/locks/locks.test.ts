@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileLockProvider, lockPath } from '../../src/locks/file-lock.js';
 import { KeyedMutex } from '../../src/locks/keyed-mutex.js';
+import { ManualTimers } from '../helpers/manual-timers.js';
 
 describe('KeyedMutex', () => {
   it('serves waiters in arrival order and forgets free names', async () => {
@@ -23,10 +24,17 @@ describe('KeyedMutex', () => {
     expect(mutex.isLocked('k')).toBe(false);
   });
 
-  it('gives up after the wait and leaves the queue clean', async () => {
-    const mutex = new KeyedMutex();
+  it('gives up after the wait, not before, and leaves the queue clean', async () => {
+    const timers = new ManualTimers();
+    const mutex = new KeyedMutex(timers);
     const held = await mutex.acquire('k', 0);
-    expect(await mutex.acquire('k', 20)).toBeUndefined();
+    let outcome: string | undefined;
+    void mutex.acquire('k', 20).then((handle) => (outcome = handle ? 'taken' : 'gave up'));
+    await timers.advance(19);
+    expect(outcome).toBeUndefined();
+    await timers.advance(1);
+    expect(outcome).toBe('gave up');
+    expect(timers.pendingCount).toBe(0);
     await held?.release();
     await held?.release();
     expect(mutex.isLocked('k')).toBe(false);

@@ -12,13 +12,13 @@
  * - Every statement has a timeout, and the pool a bounded wait for a connection.
  * @module
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BackendError, ConfigError } from '../../errors.js';
 import { namespaceDigest, sha256Hex } from '../digest.js';
 import { storeCommand } from '../store-command.js';
 import { ReadCoalescer } from '../read-coalescer.js';
 import { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
 import { ReleaseWaiters } from '../../locks/release-waiters.js';
+import { sleep, systemTimers, type Timers } from '../../timers.js';
 import type {
   Backend,
   BackendCapabilities,
@@ -167,6 +167,7 @@ export class DatabaseBackend implements Backend {
   readonly #client: SqlClient;
   readonly #sql: Statements;
   readonly #clock: () => number;
+  readonly #timers: Timers;
   readonly #reads = new ReadCoalescer<unknown>();
 
   constructor(
@@ -180,6 +181,7 @@ export class DatabaseBackend implements Backend {
     this.#client = client;
     this.#sql = sql;
     this.#clock = context.clock;
+    this.#timers = context.timers ?? systemTimers;
     this.capabilities = {
       nativeTtl: false,
       sharedAcrossProcesses: !options.inMemory,
@@ -187,7 +189,7 @@ export class DatabaseBackend implements Backend {
       sharedAcrossHosts: client.dialect !== 'sqlite',
       ttlResolutionMs: 1,
     };
-    this.locks = new LeaseLockProvider(new SqlLeaseStore(client, sql), {
+    this.locks = new LeaseLockProvider(new SqlLeaseStore(client, sql, this.#timers), {
       prefix: 'lock:',
       leaseMs: options.leaseMs,
       backend: type,
@@ -249,8 +251,8 @@ export class DatabaseBackend implements Backend {
 
   async prune(): Promise<number> {
     const entries = await this.#run('DELETE', this.#sql.prune, [this.#clock()]);
-    // Leases run on the real clock, whatever clock entries use.
-    const locks = await this.#run('DELETE', this.#sql.pruneLocks, [Date.now()]);
+    // Leases run on the timers' clock, whatever clock entries use.
+    const locks = await this.#run('DELETE', this.#sql.pruneLocks, [this.#timers.now()]);
     return entries.affected + locks.affected;
   }
 
@@ -271,14 +273,17 @@ const RELEASE_CHANNEL = 'beaker_lock_released';
 class SqlLeaseStore implements LeaseStore {
   readonly #client: SqlClient;
   readonly #sql: Statements;
-  readonly #waiters = new ReleaseWaiters();
+  readonly #timers: Timers;
+  readonly #waiters: ReleaseWaiters;
   #listening: Promise<boolean> | undefined;
   /** The releases of the named locks held with each lease taken here, by lock key and token. */
   readonly #heldNamedLocks = new Map<string, () => Promise<void>>();
 
-  constructor(client: SqlClient, sql: Statements) {
+  constructor(client: SqlClient, sql: Statements, timers: Timers) {
     this.#client = client;
     this.#sql = sql;
+    this.#timers = timers;
+    this.#waiters = new ReleaseWaiters(timers);
   }
 
   /** Whether release notifications arrive (listening starts on first use). */
@@ -304,10 +309,10 @@ class SqlLeaseStore implements LeaseStore {
       return;
     }
     const namedLocks = this.#client.namedLocks;
-    const started = Date.now();
+    const started = this.#timers.now();
     // Blocked on the holder's named lock: back at its release. Nobody holds it: a plain poll.
     if (namedLocks && (await namedLocks.awaitRelease(this.#namedLockKey(key), ms))) return;
-    await sleep(Math.max(0, ms - (Date.now() - started)));
+    await sleep(this.#timers, Math.max(0, ms - (this.#timers.now() - started)));
   }
 
   /** Named locks are server-wide: their key names the table too. */
@@ -316,7 +321,7 @@ class SqlLeaseStore implements LeaseStore {
   }
 
   async take(key: string, token: string, leaseMs: number): Promise<boolean> {
-    const now = Date.now();
+    const now = this.#timers.now();
     // A read first: waiters that find a live lease write nothing, so they do not queue for the write lock.
     const { rows } = await this.#client.query(this.#sql.readLock, [key]);
     if (rows.length > 0) {
@@ -333,7 +338,7 @@ class SqlLeaseStore implements LeaseStore {
   }
 
   async renew(key: string, token: string, leaseMs: number): Promise<boolean> {
-    const params = [Date.now() + leaseMs, key, Buffer.from(token)];
+    const params = [this.#timers.now() + leaseMs, key, Buffer.from(token)];
     return (await this.#client.query(this.#sql.renewLock, params)).affected === 1;
   }
 
@@ -359,7 +364,7 @@ function poolSettings(
   context: BackendContext,
   type: string,
 ): PoolSettings {
-  const settings = { ...DEFAULT_POOL };
+  const settings = { ...DEFAULT_POOL, statementTimeoutMs: context.commandTimeoutMs ?? STATEMENT_TIMEOUT_MS };
   const number = (option: string): number | undefined => {
     const value = saOpts[option];
     if (value === undefined || value === null || value === '') return undefined;
@@ -459,7 +464,10 @@ export const databaseBackend: BackendFactory = async (options, context) => {
 export const sqlaBackend: BackendFactory = async (options, context) => {
   const typed = options as DatabaseBackendOptions;
   if (typed.bind === undefined || typed.bind === null) {
-    throw new BackendError('ext:sqla', 'bind is required: a pg Pool, a mysql2 Pool or a SqlClient');
+    throw new ConfigError('bind is required: a pg Pool, a mysql2 Pool or a SqlClient', {
+      option: 'bind',
+      value: typed.bind,
+    });
   }
   const table =
     identifier('table', typed.table) ?? identifier('table_name', typed.table_name) ?? DEFAULT_TABLE;

@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { MissingDependencyError } from '../../errors.js';
+import { MissingDependencyError, SqliteError } from '../../errors.js';
 import { FileNotifier } from '../file-notifier.js';
 import type { SqlClient, SqlResult } from './sql-client.js';
 
@@ -53,15 +53,6 @@ interface Reply {
   rows?: Record<string, unknown>[];
   affected?: number;
   error?: { message: string; code?: string };
-}
-
-class SqliteError extends Error {
-  readonly code: string | undefined;
-  constructor(message: string, code: string | undefined) {
-    super(message);
-    this.name = 'SqliteError';
-    this.code = code;
-  }
 }
 
 /** Opens `file` (`:memory:` for a private in-memory database) in a worker thread. */

@@ -18,6 +18,7 @@ import { serverCapabilities } from '../server-capabilities.js';
 import { storeCommand } from '../store-command.js';
 import { ReadCoalescer } from '../read-coalescer.js';
 import { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
+import { systemTimers, type Timers } from '../../timers.js';
 import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
 
 /** Options of the ext:google back-end. */
@@ -88,20 +89,23 @@ export class GoogleBackend implements Backend {
     this.#owned = owned;
     this.#kind = kind;
     this.#clock = context.clock;
-    this.locks = new LeaseLockProvider(new DatastoreLeaseStore(client, `${kind}_lock`), {
-      prefix: 'lock:',
-      leaseMs,
-      backend: this.type,
-      context,
-      // Datastore cannot notify waiters: the processes of one host tell each other.
-      hostNotices: [
-        this.type,
-        client.options.apiEndpoint ?? '',
-        client.projectId,
-        client.namespace ?? '',
-        kind,
-      ].join(' '),
-    });
+    this.locks = new LeaseLockProvider(
+      new DatastoreLeaseStore(client, `${kind}_lock`, context.timers ?? systemTimers),
+      {
+        prefix: 'lock:',
+        leaseMs,
+        backend: this.type,
+        context,
+        // Datastore cannot notify waiters: the processes of one host tell each other.
+        hostNotices: [
+          this.type,
+          client.options.apiEndpoint ?? '',
+          client.projectId,
+          client.namespace ?? '',
+          kind,
+        ].join(' '),
+      },
+    );
   }
 
   #key(namespace: string, key: string): Key {
@@ -207,10 +211,12 @@ export class GoogleBackend implements Backend {
 class DatastoreLeaseStore implements LeaseStore {
   readonly #client: Datastore;
   readonly #kind: string;
+  readonly #timers: Timers;
 
-  constructor(client: Datastore, kind: string) {
+  constructor(client: Datastore, kind: string, timers: Timers) {
     this.#client = client;
     this.#kind = kind;
+    this.#timers = timers;
   }
 
   /** Runs `change` in a transaction; false when it declines or another transaction won. */
@@ -245,16 +251,16 @@ class DatastoreLeaseStore implements LeaseStore {
     const current = (
       await this.#client.get(this.#client.key([this.#kind, key]), { gaxOptions: CALL_OPTIONS })
     )[0] as LockEntity | undefined;
-    if (current && current.expires_at > Date.now()) return false;
+    if (current && current.expires_at > this.#timers.now()) return false;
     return this.#transact(key, (lock) => {
-      const now = Date.now();
+      const now = this.#timers.now();
       return lock && lock.expires_at > now ? undefined : { save: { token, expires_at: now + leaseMs } };
     });
   }
 
   renew(key: string, token: string, leaseMs: number): Promise<boolean> {
     return this.#transact(key, (lock) =>
-      lock?.token === token ? { save: { token, expires_at: Date.now() + leaseMs } } : undefined,
+      lock?.token === token ? { save: { token, expires_at: this.#timers.now() + leaseMs } } : undefined,
     );
   }
 

@@ -19,6 +19,7 @@ import { serverCapabilities } from '../server-capabilities.js';
 import { storeCommand } from '../store-command.js';
 import { openMemcacheClient, type MemcacheClient } from './clients.js';
 import { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
+import { systemTimers, type Timers } from '../../timers.js';
 import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
 
 /** Options of the memcached back-end. */
@@ -119,10 +120,12 @@ export class MemcachedBackend implements Backend {
   /** The keys this process already listed in each key index (by index key), so that rewrites do not append. */
   readonly #indexed = new Map<string, Set<string>>();
   #indexedCount = 0;
+  readonly #timers: Timers;
 
   /** `servers`: the pool's addresses, which name the store to the other processes of this host. */
   constructor(client: MemcacheClient, servers: readonly string[], leaseMs: number, context: BackendContext) {
     this.#client = client;
+    this.#timers = context.timers ?? systemTimers;
     this.locks = new LeaseLockProvider(new MemcachedLeaseStore(client), {
       prefix: 'bk:lock:',
       leaseMs,
@@ -144,7 +147,7 @@ export class MemcachedBackend implements Backend {
   /** The namespace's generation when this process read it less than {@link GENERATION_CACHE_MS} ago. */
   #knownGeneration(namespace: string): string | undefined {
     const cached = this.#generations.get(namespace);
-    return cached && Date.now() - cached.at < GENERATION_CACHE_MS ? cached.generation : undefined;
+    return cached && this.#timers.now() - cached.at < GENERATION_CACHE_MS ? cached.generation : undefined;
   }
 
   /** The namespace's current generation (cached briefly; created at 1 on first use). */
@@ -158,7 +161,7 @@ export class MemcachedBackend implements Backend {
       value = await this.#run('GET', () => this.#client.get(key));
     }
     const generation = value ?? '1';
-    this.#generations.set(namespace, { generation, at: Date.now() });
+    this.#generations.set(namespace, { generation, at: this.#timers.now() });
     return generation;
   }
 
@@ -256,7 +259,7 @@ export class MemcachedBackend implements Backend {
     const key = `bk:gen:${this.#namespaceId(namespace)}`;
     await this.#generation(namespace);
     const value = await this.#run('INCR', () => this.#client.increment(key, 2));
-    this.#generations.set(namespace, { generation: String(value), at: Date.now() });
+    this.#generations.set(namespace, { generation: String(value), at: this.#timers.now() });
   }
 
   async close(): Promise<void> {
@@ -333,7 +336,8 @@ export const memcachedBackend: BackendFactory = async (options, context) => {
   const servers = memcachedServers(typed.url);
   const client = await openMemcacheClient(module, {
     servers,
-    timeoutSeconds: COMMAND_TIMEOUT_SECONDS,
+    timeoutSeconds:
+      context.commandTimeoutMs === undefined ? COMMAND_TIMEOUT_SECONDS : context.commandTimeoutMs / 1000,
     pickServer: rendezvous,
   });
   const leaseMs = leaseMsOf(typed);

@@ -18,6 +18,7 @@ import { serverCapabilities } from '../server-capabilities.js';
 import { storeCommand } from '../store-command.js';
 import { ReadCoalescer } from '../read-coalescer.js';
 import { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
+import { systemTimers, type Timers } from '../../timers.js';
 import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
 
 /** Options of the ext:mongodb back-end. */
@@ -75,15 +76,18 @@ export class MongodbBackend implements Backend {
     this.#owned = owned;
     this.#entries = collections.entries;
     this.#clock = context.clock;
-    this.locks = new LeaseLockProvider(new MongoLeaseStore(collections.locks), {
-      prefix: 'lock:',
-      leaseMs,
-      backend: this.type,
-      context,
-      // Waking waiters through the server would need change streams (a replica set): the host's processes tell
-      // each other instead.
-      hostNotices: `${this.type} ${client.options.hosts.map(String).join(',')} ${collections.locks.namespace}`,
-    });
+    this.locks = new LeaseLockProvider(
+      new MongoLeaseStore(collections.locks, context.timers ?? systemTimers),
+      {
+        prefix: 'lock:',
+        leaseMs,
+        backend: this.type,
+        context,
+        // Waking waiters through the server would need change streams (a replica set): the host's processes tell
+        // each other instead.
+        hostNotices: `${this.type} ${client.options.hosts.map(String).join(',')} ${collections.locks.namespace}`,
+      },
+    );
   }
 
   #run<R>(what: string, command: () => Promise<R>): Promise<R> {
@@ -155,13 +159,15 @@ export class MongodbBackend implements Backend {
 /** Leases as documents: the unique `_id` lets one insert win. */
 class MongoLeaseStore implements LeaseStore {
   readonly #locks: Collection<LockDocument>;
+  readonly #timers: Timers;
 
-  constructor(locks: Collection<LockDocument>) {
+  constructor(locks: Collection<LockDocument>, timers: Timers) {
     this.#locks = locks;
+    this.#timers = timers;
   }
 
   async take(key: string, token: string, leaseMs: number): Promise<boolean> {
-    const now = Date.now();
+    const now = this.#timers.now();
     if (await this.#locks.findOne({ _id: key, expiresAt: { $gt: new Date(now) } })) return false;
     await this.#locks.deleteOne({ _id: key, expiresAt: { $lte: new Date(now) } });
     try {
@@ -176,7 +182,7 @@ class MongoLeaseStore implements LeaseStore {
   async renew(key: string, token: string, leaseMs: number): Promise<boolean> {
     const { matchedCount } = await this.#locks.updateOne(
       { _id: key, token },
-      { $set: { expiresAt: new Date(Date.now() + leaseMs) } },
+      { $set: { expiresAt: new Date(this.#timers.now() + leaseMs) } },
     );
     return matchedCount === 1;
   }

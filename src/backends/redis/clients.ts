@@ -42,8 +42,13 @@ export interface RedisClient {
   quit(): Promise<void>;
 }
 
-/** Every command's timeout: a server that is down fails calls instead of hanging them. */
+/** Every command's timeout by default: a server that is down fails calls instead of hanging them. */
 export const COMMAND_TIMEOUT_MS = 5000;
+
+/** The ioredis options of beaker-ts's own connections, with their command timeout. */
+function ioredisOptions(commandTimeoutMs: number): RedisOptions {
+  return { ...IOREDIS_OPTIONS, commandTimeout: commandTimeoutMs };
+}
 
 function missing(name: string, cause: unknown): MissingDependencyError {
   return new MissingDependencyError(name, `The ext:redis back-end with redis_module = ${name}`, { cause });
@@ -118,9 +123,13 @@ export function fromIoredis(client: Redis | Cluster): RedisClient {
 }
 
 /** Connects an ioredis client to `url`. */
-export async function openIoredis(backend: string, url: string): Promise<RedisClient> {
+export async function openIoredis(
+  backend: string,
+  url: string,
+  commandTimeoutMs = COMMAND_TIMEOUT_MS,
+): Promise<RedisClient> {
   const { Redis } = await loadIoredis();
-  const client = new Redis(url, IOREDIS_OPTIONS);
+  const client = new Redis(url, ioredisOptions(commandTimeoutMs));
   client.on('error', () => undefined);
   await client.connect().catch((error: unknown) => {
     throw new BackendError(backend, `cannot connect to ${url}`, { cause: error });
@@ -129,14 +138,18 @@ export async function openIoredis(backend: string, url: string): Promise<RedisCl
 }
 
 /** Connects an ioredis Cluster to its nodes. */
-export async function openIoredisCluster(backend: string, urls: string): Promise<RedisClient> {
+export async function openIoredisCluster(
+  backend: string,
+  urls: string,
+  commandTimeoutMs = COMMAND_TIMEOUT_MS,
+): Promise<RedisClient> {
   const nodes = urls.split(',').map((url) => {
     const parsed = new URL(url.trim());
     return { host: parsed.hostname, port: Number(parsed.port || 6379) };
   });
   const { Cluster } = await loadIoredis();
   const cluster = new Cluster(nodes, {
-    redisOptions: IOREDIS_OPTIONS,
+    redisOptions: ioredisOptions(commandTimeoutMs),
     enableOfflineQueue: false,
     lazyConnect: true,
     enableAutoPipelining: true,
@@ -187,7 +200,12 @@ export function isNodeRedis(value: unknown): value is NodeRedisLike {
  * A node-redis client as a {@link RedisClient}. With a `watchdog` (a client beaker-ts opened), every command is
  * noted for it; a client passed in code keeps its own command timeout (node-redis's default is 5 s).
  */
-export function fromNodeRedis(client: NodeRedisLike, watchdog?: StallWatchdog): RedisClient {
+/** `closeTimeoutMs`: how long QUIT may take before the connection is dropped. */
+export function fromNodeRedis(
+  client: NodeRedisLike,
+  watchdog?: StallWatchdog,
+  closeTimeoutMs = COMMAND_TIMEOUT_MS,
+): RedisClient {
   const sending = (): void => watchdog?.noteCommand();
   return {
     library: 'redis',
@@ -247,19 +265,19 @@ export function fromNodeRedis(client: NodeRedisLike, watchdog?: StallWatchdog): 
           return connection.unsubscribe(channel);
         },
         quit: async () => {
-          if (connected) await closeNodeRedis(connection);
+          if (connected) await closeNodeRedis(connection, closeTimeoutMs);
         },
       };
     },
     quit: async () => {
       watchdog?.stop();
-      await closeNodeRedis(client);
+      await closeNodeRedis(client, closeTimeoutMs);
     },
   };
 }
 
 /** Closes a node-redis connection: QUIT when it answers, else (down, or hung) dropped. */
-async function closeNodeRedis(client: NodeRedisLike): Promise<void> {
+async function closeNodeRedis(client: NodeRedisLike, timeoutMs: number): Promise<void> {
   if (!client.isOpen) return;
   if (!client.isReady) {
     client.destroy();
@@ -270,13 +288,17 @@ async function closeNodeRedis(client: NodeRedisLike): Promise<void> {
       () => true,
       () => true,
     ),
-    COMMAND_TIMEOUT_MS,
+    timeoutMs,
   );
   if (!answered && client.isOpen) client.destroy();
 }
 
 /** Connects a node-redis client to `url`. */
-export async function openNodeRedis(backend: string, url: string): Promise<RedisClient> {
+export async function openNodeRedis(
+  backend: string,
+  url: string,
+  commandTimeoutMs = COMMAND_TIMEOUT_MS,
+): Promise<RedisClient> {
   let createClient: (options: Record<string, unknown>) => NodeRedisLike;
   try {
     ({ createClient } = (await import('redis')) as unknown as { createClient: typeof createClient });
@@ -292,7 +314,7 @@ export async function openNodeRedis(backend: string, url: string): Promise<Redis
     // throughput measured here: the StallWatchdog below does the same job at no cost per command.
     commandOptions: { timeout: 0 },
     socket: {
-      connectTimeout: COMMAND_TIMEOUT_MS,
+      connectTimeout: commandTimeoutMs,
       // The first connection fails at once (a wrong URL is reported); later drops are retried, up to every 1 s.
       reconnectStrategy: (retries: number, cause: Error) =>
         everConnected ? Math.min(50 * 2 ** Math.min(retries, 5), 1000) : cause,
@@ -304,7 +326,7 @@ export async function openNodeRedis(backend: string, url: string): Promise<Redis
   });
   everConnected = true;
   const watchdog = new StallWatchdog({
-    timeoutMs: COMMAND_TIMEOUT_MS,
+    timeoutMs: commandTimeoutMs,
     probe: () => client.ping(),
     // A server that stopped answering: every pending call fails now, and the client reconnects (calls fail fast
     // until it is back).
@@ -313,19 +335,24 @@ export async function openNodeRedis(backend: string, url: string): Promise<Redis
       client.connect().catch(() => undefined);
     },
   });
-  return fromNodeRedis(client, watchdog);
+  return fromNodeRedis(client, watchdog, commandTimeoutMs);
 }
 
 /**
  * The client for `redis_module`: `auto` takes node-redis (the `redis` package), or ioredis when only it is
  * installed.
  */
-export async function openRedisClient(backend: string, module: string, url: string): Promise<RedisClient> {
-  if (module === 'redis') return openNodeRedis(backend, url);
-  if (module === 'ioredis') return openIoredis(backend, url);
+export async function openRedisClient(
+  backend: string,
+  module: string,
+  url: string,
+  commandTimeoutMs = COMMAND_TIMEOUT_MS,
+): Promise<RedisClient> {
+  if (module === 'redis') return openNodeRedis(backend, url, commandTimeoutMs);
+  if (module === 'ioredis') return openIoredis(backend, url, commandTimeoutMs);
   return preferInstalled(
-    () => openNodeRedis(backend, url),
-    () => openIoredis(backend, url),
+    () => openNodeRedis(backend, url, commandTimeoutMs),
+    () => openIoredis(backend, url, commandTimeoutMs),
     (cause) =>
       new MissingDependencyError('redis', 'The ext:redis back-end', { cause, alternative: 'ioredis' }),
   );

@@ -19,6 +19,7 @@ import { commandError, commandFailure, storeCommand } from '../store-command.js'
 import { entryOfLockName } from '../../locks/contract.js';
 import { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
 import { ReleaseWaiters } from '../../locks/release-waiters.js';
+import { systemTimers, type Timers } from '../../timers.js';
 import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
 import {
   fromIoredis,
@@ -231,10 +232,12 @@ export class RedisBackend implements Backend {
 export class RedisLeaseStore implements LeaseStore {
   readonly #client: RedisClient;
   #subscriber: RedisSubscriber | undefined;
-  readonly #waiters = new ReleaseWaiters();
+  readonly #waiters: ReleaseWaiters;
 
-  constructor(client: RedisClient) {
+  /** `timers`: what ends the waits no release message cuts short. */
+  constructor(client: RedisClient, timers: Timers = systemTimers) {
     this.#client = client;
+    this.#waiters = new ReleaseWaiters(timers);
   }
 
   take(key: string, token: string, leaseMs: number): Promise<boolean> {
@@ -286,7 +289,7 @@ export function redisLocks(
   context: BackendContext,
   backend = 'ext:redis',
 ): LeaseLockProvider {
-  return new LeaseLockProvider(new RedisLeaseStore(adapt(client)), {
+  return new LeaseLockProvider(new RedisLeaseStore(adapt(client), context.timers), {
     prefix: LOCK_PREFIX,
     keyOf: entryLockKey,
     leaseMs,
@@ -351,7 +354,7 @@ export const redisBackend: BackendFactory = async (options, context) => {
     });
   }
   checkRedisUrl(typed.url, 'url');
-  const client = await openRedisClient('ext:redis', module, typed.url);
+  const client = await openRedisClient('ext:redis', module, typed.url, context.commandTimeoutMs);
   return new RedisBackend('ext:redis', client, true, typed, context);
 };
 
@@ -368,6 +371,6 @@ export const redisClusterBackend: BackendFactory = async (options, context) => {
     );
   }
   for (const url of typed.urls.split(',')) checkRedisUrl(url.trim(), 'urls');
-  const cluster = await openIoredisCluster('ext:rediscluster', typed.urls);
+  const cluster = await openIoredisCluster('ext:rediscluster', typed.urls, context.commandTimeoutMs);
   return new RedisBackend('ext:rediscluster', cluster, true, typed, context);
 };

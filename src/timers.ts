@@ -1,0 +1,38 @@
+/**
+ * The time source and timers of locks, leases, waits and store timeouts. Everything that waits or measures a wait
+ * takes a {@link Timers}, so tests can advance time instead of sleeping; {@link systemTimers} is the real one.
+ * @module
+ */
+
+/** What a scheduled callback returns: the host's timer, or a fake one. */
+export interface TimerHandle {
+  /** Lets the process exit while the timer is pending (Node's `Timeout.unref`). */
+  unref?(): unknown;
+}
+
+/** A clock and one-shot timers: the subset of the host's timer API that locks and timeouts use. */
+export interface Timers {
+  /** The current time in milliseconds since the epoch. */
+  now(): number;
+  /** Calls `callback` once after `ms` milliseconds. */
+  setTimeout(callback: () => void, ms: number): TimerHandle;
+  /** Cancels a callback scheduled by {@link Timers.setTimeout}; a handle that already ran or is undefined is ignored. */
+  clearTimeout(handle: TimerHandle | undefined): void;
+}
+
+/** The host's clock and timers. */
+export const systemTimers: Timers = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => {
+    clearTimeout(handle as NodeJS.Timeout | undefined);
+  },
+};
+
+/** Resolves after `ms` on `timers`; `unref`: the pause does not keep the process alive. */
+export function sleep(timers: Timers, ms: number, options: { unref?: boolean } = {}): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = timers.setTimeout(resolve, ms);
+    if (options.unref === true) timer.unref?.();
+  });
+}
