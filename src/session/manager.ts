@@ -12,12 +12,14 @@ import { eventWarningCode, ThrottledWarnings } from '../config/warnings.js';
 import { ConfigError, isConfigurationError, redactCredentials } from '../errors.js';
 import { KeyedMutex } from '../locks/keyed-mutex.js';
 import { TwoStageLock } from '../locks/two-stage.js';
-import type { LockProvider } from '../locks/contract.js';
 import type { CookieAttributes } from './cookies.js';
 import { KeyRing, type BeakerEncoding } from './crypto.js';
 import { jsonDataCodec, serializerDataCodec, type DataCodec } from './format.js';
 import type { AppSessionData } from './data.js';
-import { Session, type SessionEvent, type SessionSettings } from './session.js';
+import { CookieSession } from './cookie-session.js';
+import { ServerSession } from './server-session.js';
+import type { Session, SessionEvent } from './session.js';
+import type { SessionSettings } from './settings.js';
 
 /** Options of {@link SessionManager}: the output of `parseSessionConfigOptions`, plus what only code can give. */
 export interface SessionManagerOptions extends SessionOptions {
@@ -69,8 +71,6 @@ const SESSION_LEVEL = new Set([
   'session_class',
   'namespace_class',
 ]);
-/** The namespace of server-side session records in their back-end. */
-export const SESSION_NAMESPACE = 'beaker.session';
 const warnedOnce = new Set<string>();
 
 function keyList(value: string | string[] | null | undefined): string[] {
@@ -85,6 +85,29 @@ function warnOnce(code: string, message: string): void {
   process.emitWarning(message, { type: 'BeakerSessionWarning', code });
 }
 
+/** How a manager makes the sessions of its configured kind. */
+interface SessionMaker {
+  /** The lazy session of one request. */
+  forRequest<T extends object>(cookieHeader: string | undefined): Session<T>;
+  /** The session stored under `id`, read without any cookie. */
+  forStoredId<T extends object>(id: string): Session<T>;
+}
+
+/** A kind of session: the class of {@link ServerSession} or {@link CookieSession}, given its settings. */
+type SessionKind<S extends SessionSettings> = new <T extends object>(
+  settings: S,
+  cookieHeader: string | undefined,
+) => Session<T>;
+
+/** Makes sessions of `kind`, sharing `settings`. */
+function sessionMaker<S extends SessionSettings>(kind: SessionKind<S>, settings: S): SessionMaker {
+  const byId: S = { ...settings, useCookies: false };
+  return {
+    forRequest: <T extends object>(cookieHeader: string | undefined) => new kind<T>(settings, cookieHeader),
+    forStoredId: <T extends object>(id: string) => new kind<T>({ ...byId, forcedId: id }, undefined),
+  };
+}
+
 /**
  * Sessions configured the Beaker way.
  *
@@ -96,7 +119,8 @@ function warnOnce(code: string, message: string): void {
  */
 export class SessionManager {
   readonly options: Readonly<SessionOptions>;
-  readonly #settings: SessionSettings;
+  readonly #sessions: SessionMaker;
+  readonly #report: (event: SessionEvent) => void;
   #backend: Promise<Backend> | undefined;
   readonly #backendFactory: (() => Promise<Backend>) | undefined;
 
@@ -138,7 +162,6 @@ export class SessionManager {
     }
     const timeoutMs = typeof coerced.timeout === 'number' ? coerced.timeout * 1000 : null;
     const local = new KeyedMutex();
-    let sharedLocks: LockProvider | undefined;
     if (type !== 'cookie') {
       const registry = new BackendRegistry();
       for (const [name, factory] of Object.entries(backends)) registry.register(name, factory);
@@ -147,9 +170,7 @@ export class SessionManager {
         Object.entries(coerced).filter(([name]) => !SESSION_LEVEL.has(name)),
       );
       this.#backendFactory = async () => {
-        const backend = await (await registry.resolve(type))(backendOptions, { clock: now, report });
-        sharedLocks = backend.locks;
-        return backend;
+        return (await registry.resolve(type))(backendOptions, { clock: now, report });
       };
     }
     const dataCodec: DataCodec =
@@ -157,8 +178,8 @@ export class SessionManager {
         ? jsonDataCodec
         : serializerDataCodec(coerced.data_serializer);
     const cookieExpires = coerced.cookie_expires ?? true;
-    this.#settings = {
-      kind: type === 'cookie' ? 'cookie' : 'server',
+    this.#report = report;
+    const shared: SessionSettings = {
       cookieName: coerced.key ?? 'beaker.session.id',
       useCookies: coerced.use_cookies !== false,
       attributes: {
@@ -173,44 +194,52 @@ export class SessionManager {
       absoluteTimeoutMs:
         typeof coerced.absolute_timeout === 'number' ? coerced.absolute_timeout * 1000 : null,
       touchIntervalMs: touchInterval(coerced, timeoutMs),
-      saveAccessedTime: coerced.save_accessed_time !== false,
       auto: coerced.auto === true,
       invalidateCorrupt: coerced.invalidate_corrupt !== false,
       forcedId: coerced.id,
       dataCodec,
-      beaker: beaker
-        ? beakerEncoding(
-            coerced.crypto_type as BeakerEncoding['cipher'],
-            validateKeys,
-            encryptKeys,
-            coerced.encrypt_nonce_bits ?? 128,
-          )
-        : undefined,
-      beakerSecrets: secrets,
-      beakerValidateKeys: validateKeys,
-      idRing: secrets.length > 0 && !beaker ? new KeyRing(secrets, 'session-id') : undefined,
-      cookieRing:
-        type === 'cookie' && !beaker
-          ? new KeyRing(encryptKeys.length > 0 ? encryptKeys : validateKeys, 'cookie-session')
-          : undefined,
-      dataRing:
-        type !== 'cookie' && encryptKeys.length > 0 ? new KeyRing(encryptKeys, 'session-data') : undefined,
-      backend: () => this.#resolveBackend(),
-      locks: () => new TwoStageLock(local, sharedLocks),
       clock: now,
       report,
       newId: () => randomBytes(16).toString('hex'),
     };
+    const encoding = beaker
+      ? beakerEncoding(
+          coerced.crypto_type as BeakerEncoding['cipher'],
+          validateKeys,
+          encryptKeys,
+          coerced.encrypt_nonce_bits ?? 128,
+        )
+      : undefined;
+    if (type === 'cookie') {
+      this.#sessions = sessionMaker(CookieSession, {
+        ...shared,
+        beaker: encoding,
+        beakerValidateKeys: validateKeys,
+        cookieRing: beaker
+          ? undefined
+          : new KeyRing(encryptKeys.length > 0 ? encryptKeys : validateKeys, 'cookie-session'),
+      });
+    } else {
+      this.#sessions = sessionMaker(ServerSession, {
+        ...shared,
+        beaker: encoding,
+        beakerSecrets: secrets,
+        idRing: secrets.length > 0 && !beaker ? new KeyRing(secrets, 'session-id') : undefined,
+        dataRing: encryptKeys.length > 0 ? new KeyRing(encryptKeys, 'session-data') : undefined,
+        backend: () => this.#resolveBackend(),
+        locks: (backend) => new TwoStageLock(local, backend.locks),
+      });
+    }
   }
 
   /** The lazy session of one request: nothing is read until it is used. */
   session<T extends object = AppSessionData>(cookieHeader: string | undefined): Session<T> {
-    return new Session<T>(this.#settings, cookieHeader);
+    return this.#sessions.forRequest<T>(cookieHeader);
   }
 
   /** The stored session `id`, or undefined when the store has none (Beaker's `get_by_id`); creates nothing. */
   async getById<T extends object = AppSessionData>(id: string): Promise<Session<T> | undefined> {
-    const session = new Session<T>({ ...this.#settings, useCookies: false, forcedId: id }, undefined);
+    const session = this.#sessions.forStoredId<T>(id);
     await session.load();
     return session.isNew ? undefined : session;
   }
@@ -232,7 +261,7 @@ export class SessionManager {
       await this.#resolveBackend();
     } catch (error) {
       if (isConfigurationError(error)) throw error;
-      this.#settings.report({
+      this.#report({
         type: 'store-error',
         message: `the session store cannot be reached at start-up: ${redactCredentials(error instanceof Error ? error.message : String(error))}`,
         error,
