@@ -92,12 +92,14 @@ export abstract class Session<T extends object = AppSessionData> {
 
   /** The value stored under `key`, or undefined. */
   async get<K extends keyof T & string>(key: K): Promise<T[K] | undefined> {
-    return this.#readLoaded((data) => data[key] as T[K] | undefined);
+    await this.load();
+    return this.trackedData.current[key] as T[K] | undefined;
   }
 
   /** Whether the session holds `key`. */
   async has(key: keyof T & string): Promise<boolean> {
-    return this.#readLoaded((data) => Object.hasOwn(data, key));
+    await this.load();
+    return Object.hasOwn(this.trackedData.current, key);
   }
 
   /** A copy of all the data. */
