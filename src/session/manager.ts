@@ -1,23 +1,26 @@
 /**
  * `SessionManager`: resolves the session options once (back-end, keys, cookie attributes, formats) and hands out a
- * lazy {@link Session} per request. Frameworks reach it through the adapters.
+ * lazy {@link Session} per request: a {@link ServerSession}, or a {@link CookieSession} for `type = cookie`. The
+ * options are resolved in the steps of ./resolve-settings.ts. Frameworks reach it through the adapters.
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import type { Backend, BackendFactory } from '../backends/contract.js';
-import { BackendRegistry } from '../backends/registry.js';
-import { SESSION_OPTION_NAMES, coerceSessionParams, type SessionOptions } from '../config/index.js';
-import { optionNamesChecked, warnUnknownOptions } from '../config/parse.js';
-import { eventWarningCode, ThrottledWarnings } from '../config/warnings.js';
-import { ConfigError, isConfigurationError, redactCredentials } from '../errors.js';
-import { KeyedMutex } from '../locks/keyed-mutex.js';
-import { TwoStageLock } from '../locks/two-stage.js';
-import type { LockProvider } from '../locks/contract.js';
-import type { CookieAttributes } from './cookies.js';
-import { KeyRing, type BeakerEncoding } from './crypto.js';
-import { jsonDataCodec, serializerDataCodec, type DataCodec } from './format.js';
+import type { SessionOptions } from '../config/index.js';
+import { isConfigurationError, redactCredentials } from '../errors.js';
+import { CookieSession } from './cookie-session.js';
 import type { AppSessionData } from './data.js';
-import { Session, type SessionEvent, type SessionSettings } from './session.js';
+import {
+  backendOpener,
+  checkedSessionKeys,
+  cookieSessionSettings,
+  resolveManagerOptions,
+  serverSessionSettings,
+  sessionLocks,
+  sharedSessionSettings,
+} from './resolve-settings.js';
+import { ServerSession } from './server-session.js';
+import type { Session, SessionEvent } from './session.js';
+import type { SessionSettings } from './settings.js';
 
 /** Options of {@link SessionManager}: the output of `parseSessionConfigOptions`, plus what only code can give. */
 export interface SessionManagerOptions extends SessionOptions {
@@ -35,54 +38,27 @@ export interface SessionManagerOptions extends SessionOptions {
   knownOptions?: readonly string[];
 }
 
-/** What the manager's options may hold besides the session options. */
-const MANAGER_OPTIONS = ['backends', 'onEvent', 'clock', 'knownOptions'];
-
-const MIN_KEY_BYTES = 32;
-/** Session options that are not back-end options. */
-const SESSION_LEVEL = new Set([
-  'type',
-  'key',
-  'id',
-  'secret',
-  'validate_key',
-  'encrypt_key',
-  'encrypt_nonce_bits',
-  'crypto_type',
-  'cookie_expires',
-  'cookie_domain',
-  'cookie_path',
-  'secure',
-  'httponly',
-  'samesite',
-  'timeout',
-  'save_accessed_time',
-  'auto',
-  'webtest_varname',
-  'data_serializer',
-  'invalidate_corrupt',
-  'use_cookies',
-  'allow_short_keys',
-  'touch_interval',
-  'absolute_timeout',
-  'log_file',
-  'session_class',
-  'namespace_class',
-]);
-/** The namespace of server-side session records in their back-end. */
-export const SESSION_NAMESPACE = 'beaker.session';
-const warnedOnce = new Set<string>();
-
-function keyList(value: string | string[] | null | undefined): string[] {
-  if (value === null || value === undefined) return [];
-  return Array.isArray(value) ? value : [value];
+/** How a manager makes the sessions of its configured kind. */
+interface SessionMaker {
+  /** The lazy session of one request. */
+  forRequest<T extends object>(cookieHeader: string | undefined): Session<T>;
+  /** The session stored under `id`, read without any cookie. */
+  forStoredId<T extends object>(id: string): Session<T>;
 }
 
-/** Warns once per process and code (a risky but explicit choice). */
-function warnOnce(code: string, message: string): void {
-  if (warnedOnce.has(code)) return;
-  warnedOnce.add(code);
-  process.emitWarning(message, { type: 'BeakerSessionWarning', code });
+/** A kind of session: the class of {@link ServerSession} or {@link CookieSession}, given its settings. */
+type SessionKind<S extends SessionSettings> = new <T extends object>(
+  settings: S,
+  cookieHeader: string | undefined,
+) => Session<T>;
+
+/** Makes sessions of `kind`, sharing `settings`. */
+function sessionMaker<S extends SessionSettings>(kind: SessionKind<S>, settings: S): SessionMaker {
+  const byId: S = { ...settings, useCookies: false };
+  return {
+    forRequest: <T extends object>(cookieHeader: string | undefined) => new kind<T>(settings, cookieHeader),
+    forStoredId: <T extends object>(id: string) => new kind<T>({ ...byId, forcedId: id }, undefined),
+  };
 }
 
 /**
@@ -96,121 +72,38 @@ function warnOnce(code: string, message: string): void {
  */
 export class SessionManager {
   readonly options: Readonly<SessionOptions>;
-  readonly #settings: SessionSettings;
+  readonly #sessions: SessionMaker;
+  readonly #report: (event: SessionEvent) => void;
+  /** Opens the back-end of server-side sessions; undefined for cookie sessions, which have none. */
+  readonly #openBackend: (() => Promise<Backend>) | undefined;
   #backend: Promise<Backend> | undefined;
-  readonly #backendFactory: (() => Promise<Backend>) | undefined;
 
   constructor(options: SessionManagerOptions = {}) {
-    if (!optionNamesChecked(options)) {
-      warnUnknownOptions(options, [
-        ...SESSION_OPTION_NAMES,
-        ...MANAGER_OPTIONS,
-        ...(options.knownOptions ?? []),
-      ]);
-    }
-    const { backends = {}, onEvent, clock, knownOptions: _known, ...rest } = options;
-    const coerced = coerceSessionParams(rest);
-    this.options = coerced;
-    const type = coerced.type ?? (coerced.data_dir ? 'file' : 'memory');
-    const now = clock ?? Date.now;
-    const warnings = new ThrottledWarnings('BeakerSessionWarning', now);
-    const report =
-      onEvent ??
-      ((event: SessionEvent) => {
-        warnings.emit(eventWarningCode(event.type), event.message);
-      });
-    const beaker = coerced.crypto_type === 'cryptography' || coerced.crypto_type === 'pycrypto';
-    const secrets = keyList(coerced.secret);
-    const validateKeys = keyList(coerced.validate_key);
-    const encryptKeys = keyList(coerced.encrypt_key);
-    this.#checkKeys(
-      { secret: secrets, validate_key: validateKeys, encrypt_key: encryptKeys },
-      coerced.allow_short_keys === true,
-    );
-    if (type === 'cookie' && validateKeys.length === 0) {
-      throw new ConfigError('No validate_key specified for Cookie only Session.', { option: 'validate_key' });
-    }
-    if (type !== 'cookie' && secrets.length === 0 && coerced.use_cookies !== false) {
-      warnOnce(
-        'BEAKER_UNSIGNED_SESSION_ID',
-        'Session ids are sent unsigned: set session.secret (unknown ids are still never adopted).',
+    const resolved = resolveManagerOptions(options);
+    this.options = resolved.session;
+    this.#report = resolved.report;
+    const keys = checkedSessionKeys(resolved.session, resolved.type);
+    const shared = sharedSessionSettings(resolved);
+    if (resolved.type === 'cookie') {
+      this.#sessions = sessionMaker(CookieSession, cookieSessionSettings(shared, keys));
+    } else {
+      this.#openBackend = backendOpener(resolved);
+      const backend = (): Promise<Backend> => this.#resolveBackend();
+      this.#sessions = sessionMaker(
+        ServerSession,
+        serverSessionSettings(shared, keys, backend, sessionLocks()),
       );
     }
-    const timeoutMs = typeof coerced.timeout === 'number' ? coerced.timeout * 1000 : null;
-    const local = new KeyedMutex();
-    let sharedLocks: LockProvider | undefined;
-    if (type !== 'cookie') {
-      const registry = new BackendRegistry();
-      for (const [name, factory] of Object.entries(backends)) registry.register(name, factory);
-      registry.check(type);
-      const backendOptions = Object.fromEntries(
-        Object.entries(coerced).filter(([name]) => !SESSION_LEVEL.has(name)),
-      );
-      this.#backendFactory = async () => {
-        const backend = await (await registry.resolve(type))(backendOptions, { clock: now, report });
-        sharedLocks = backend.locks;
-        return backend;
-      };
-    }
-    const dataCodec: DataCodec =
-      coerced.data_serializer === undefined || coerced.data_serializer === 'json'
-        ? jsonDataCodec
-        : serializerDataCodec(coerced.data_serializer);
-    const cookieExpires = coerced.cookie_expires ?? true;
-    this.#settings = {
-      kind: type === 'cookie' ? 'cookie' : 'server',
-      cookieName: coerced.key ?? 'beaker.session.id',
-      useCookies: coerced.use_cookies !== false,
-      attributes: {
-        domain: coerced.cookie_domain ?? null,
-        path: coerced.cookie_path ?? '/',
-        secure: coerced.secure === true,
-        httpOnly: coerced.httponly !== false,
-        sameSite: coerced.samesite ?? 'Lax',
-      } satisfies CookieAttributes,
-      cookieExpires,
-      timeoutMs,
-      absoluteTimeoutMs:
-        typeof coerced.absolute_timeout === 'number' ? coerced.absolute_timeout * 1000 : null,
-      touchIntervalMs: touchInterval(coerced, timeoutMs),
-      saveAccessedTime: coerced.save_accessed_time !== false,
-      auto: coerced.auto === true,
-      invalidateCorrupt: coerced.invalidate_corrupt !== false,
-      forcedId: coerced.id,
-      dataCodec,
-      beaker: beaker
-        ? beakerEncoding(
-            coerced.crypto_type as BeakerEncoding['cipher'],
-            validateKeys,
-            encryptKeys,
-            coerced.encrypt_nonce_bits ?? 128,
-          )
-        : undefined,
-      beakerSecrets: secrets,
-      beakerValidateKeys: validateKeys,
-      idRing: secrets.length > 0 && !beaker ? new KeyRing(secrets, 'session-id') : undefined,
-      cookieRing:
-        type === 'cookie' && !beaker
-          ? new KeyRing(encryptKeys.length > 0 ? encryptKeys : validateKeys, 'cookie-session')
-          : undefined,
-      dataRing:
-        type !== 'cookie' && encryptKeys.length > 0 ? new KeyRing(encryptKeys, 'session-data') : undefined,
-      backend: () => this.#resolveBackend(),
-      locks: () => new TwoStageLock(local, sharedLocks),
-      clock: now,
-      report,
-      newId: () => randomBytes(16).toString('hex'),
-    };
   }
 
   /** The lazy session of one request: nothing is read until it is used. */
   session<T extends object = AppSessionData>(cookieHeader: string | undefined): Session<T> {
-    return new Session<T>(this.#settings, cookieHeader);
+    return this.#sessions.forRequest<T>(cookieHeader);
   }
 
   /** The stored session `id`, or undefined when the store has none (Beaker's `get_by_id`); creates nothing. */
   async getById<T extends object = AppSessionData>(id: string): Promise<Session<T> | undefined> {
-    const session = new Session<T>({ ...this.#settings, useCookies: false, forcedId: id }, undefined);
+    const session = this.#sessions.forStoredId<T>(id);
     await session.load();
     return session.isNew ? undefined : session;
   }
@@ -227,12 +120,12 @@ export class SessionManager {
    * await sessions.ready();
    */
   async ready(): Promise<void> {
-    if (!this.#backendFactory) return;
+    if (!this.#openBackend) return;
     try {
       await this.#resolveBackend();
     } catch (error) {
       if (isConfigurationError(error)) throw error;
-      this.#settings.report({
+      this.#report({
         type: 'store-error',
         message: `the session store cannot be reached at start-up: ${redactCredentials(error instanceof Error ? error.message : String(error))}`,
         error,
@@ -242,7 +135,7 @@ export class SessionManager {
 
   /** Removes expired sessions from a back-end that keeps them on disk; resolves to how many. */
   async prune(): Promise<number> {
-    if (!this.#backendFactory) return 0;
+    if (!this.#openBackend) return 0;
     return (await (await this.#resolveBackend()).prune?.()) ?? 0;
   }
 
@@ -252,46 +145,11 @@ export class SessionManager {
     this.#backend = undefined;
   }
 
+  /** The back-end, opened once; an attempt that failed is forgotten, so that the next use tries again. */
   #resolveBackend(): Promise<Backend> {
-    if (!this.#backendFactory) throw new TypeError('cookie sessions have no back-end');
-    this.#backend ??= this.#backendFactory();
+    if (!this.#openBackend) throw new TypeError('cookie sessions have no back-end');
+    this.#backend ??= this.#openBackend();
     this.#backend.catch(() => (this.#backend = undefined));
     return this.#backend;
   }
-
-  #checkKeys(keys: Record<string, string[]>, allowShort: boolean): void {
-    for (const [option, values] of Object.entries(keys)) {
-      for (const value of values) {
-        if (Buffer.byteLength(value) >= MIN_KEY_BYTES) continue;
-        if (!allowShort) {
-          throw new ConfigError(
-            `Session ${option} is shorter than ${MIN_KEY_BYTES} bytes, so it can be guessed offline from one cookie. ` +
-              'Use a long random value (openssl rand -hex 32), or set allow_short_keys = true to keep a key from an existing deployment.',
-            { option, value, secret: true },
-          );
-        }
-        warnOnce(
-          'BEAKER_SHORT_SESSION_KEY',
-          `Session ${option} is shorter than ${MIN_KEY_BYTES} bytes (allowed by allow_short_keys): replace it with a long random value.`,
-        );
-      }
-    }
-  }
-}
-
-function touchInterval(options: SessionOptions, timeoutMs: number | null): number | null {
-  if (timeoutMs === null || options.save_accessed_time === false) return null;
-  if (typeof options.touch_interval === 'number') return options.touch_interval * 1000;
-  return Math.min(60_000, Math.max(1000, Math.floor(timeoutMs / 10)));
-}
-
-function beakerEncoding(
-  cipher: BeakerEncoding['cipher'],
-  validateKeys: string[],
-  encryptKeys: string[],
-  nonceBits: number,
-): BeakerEncoding {
-  const encoding: BeakerEncoding = { cipher, validateKey: validateKeys[0] ?? '', nonceBits };
-  if (encryptKeys[0] !== undefined) encoding.encryptKey = encryptKeys[0];
-  return encoding;
 }

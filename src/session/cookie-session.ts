@@ -1,0 +1,152 @@
+/**
+ * `CookieSession`: a session kept entirely in its cookie, sealed (encrypted and authenticated) in beaker-ts's format,
+ * or signed and optionally encrypted in Beaker's (`crypto_type = cryptography | pycrypto`). There is no store: reading
+ * opens the cookie, saving seals a new one.
+ * @module
+ */
+import type { AppSessionData } from './data.js';
+import { CookieTooLargeError, setCookieHeader } from './cookies.js';
+import {
+  beakerDecode,
+  beakerEncode,
+  beakerSign,
+  beakerUnsign,
+  type BeakerEncoding,
+  type KeyRing,
+} from './crypto.js';
+import { SessionCookieTooLargeError, SessionStoreError } from './errors.js';
+import {
+  decodeCookiePayload,
+  encodeCookiePayload,
+  fromBeakerDict,
+  toBeakerDict,
+  type DataRecord,
+  type SessionMeta,
+} from './format.js';
+import { Session } from './session.js';
+import type { CookieSessionSettings } from './settings.js';
+
+/** A session read from a cookie value; `rotated` when it was sealed with an older key. */
+interface OpenedCookie {
+  meta: SessionMeta;
+  data: DataRecord;
+  rotated: boolean;
+}
+
+/** Why a cookie session cannot be locked: it has no store to hold a lock in. */
+const NO_BACKEND = 'cookie sessions have no back-end';
+
+/** The session of one request, kept in its cookie. `T` types its data. */
+export class CookieSession<T extends object = AppSessionData> extends Session<T> {
+  readonly #settings: CookieSessionSettings;
+  /** The Set-Cookie header of the session as last sealed in this request. */
+  #sealedCookie: string | undefined;
+
+  constructor(settings: CookieSessionSettings, cookieHeader: string | undefined) {
+    super(settings, cookieHeader);
+    this.#settings = settings;
+  }
+
+  /** A cookie session has no store to lock: this fails as a store failure, reported as a `store-error`. */
+  async lock(): Promise<void> {
+    await this.load();
+    const what = 'lock the session';
+    const cause = new TypeError(NO_BACKEND);
+    this.#settings.report({
+      type: 'store-error',
+      message: `the session store could not ${what}: ${NO_BACKEND}`,
+      error: cause,
+    });
+    throw new SessionStoreError(what, { cause });
+  }
+
+  /** Nothing to release: {@link lock} never holds a lock. */
+  async unlock(): Promise<void> {}
+
+  // ---- reading ----------------------------------------------------------------------------------------------------
+
+  protected read(): void {
+    for (const value of this.requestCookieValues()) {
+      const now = this.#settings.clock();
+      let opened: OpenedCookie;
+      try {
+        opened = this.#open(value, now);
+      } catch (error) {
+        this.corrupt('the session cookie cannot be read', error);
+        continue;
+      }
+      if (this.expired(opened.meta, now)) break;
+      this.adopt(opened.meta, opened.data, now);
+      if (opened.rotated) this.markForSave();
+      return;
+    }
+    this.startNew();
+  }
+
+  /** A cookie session also carries its own cookie expiry, so a replayed old cookie is refused. */
+  protected override expired(
+    meta: Pick<SessionMeta, 'created' | 'accessed' | 'cookieExpires'>,
+    now: number,
+  ): boolean {
+    return super.expired(meta, now) || (meta.cookieExpires !== undefined && now > meta.cookieExpires);
+  }
+
+  protected override startNew(): void {
+    super.startNew();
+    this.#sealedCookie = undefined;
+  }
+
+  #open(value: string, now: number): OpenedCookie {
+    const beaker = this.#settings.beaker;
+    return beaker ? this.#openBeaker(value, beaker, now) : this.#openSealed(value);
+  }
+
+  #openBeaker(value: string, beaker: BeakerEncoding, now: number): OpenedCookie {
+    const unsigned = beakerUnsign(this.#settings.beakerValidateKeys, value);
+    if (!unsigned) throw new Error('Invalid signature');
+    const opened = fromBeakerDict(beakerDecode(unsigned.value, beaker), this.#settings.newId(), now);
+    return { ...opened, rotated: unsigned.rotated };
+  }
+
+  #openSealed(value: string): OpenedCookie {
+    const { plaintext, rotated } = (this.#settings.cookieRing as KeyRing).open(value);
+    const payload = decodeCookiePayload(plaintext.toString('utf8'));
+    return { meta: payload.meta, data: this.#settings.dataCodec.decode(payload.data), rotated };
+  }
+
+  // ---- writing ----------------------------------------------------------------------------------------------------
+
+  protected isStoredOrSent(): boolean {
+    return this.#sealedCookie !== undefined;
+  }
+
+  /** Seals the session into the cookie to send; a cookie past the browsers' size limit fails the save. */
+  protected keep(): Promise<boolean> {
+    const value = this.#seal();
+    try {
+      this.#sealedCookie = setCookieHeader(this.#settings.cookieName, value, this.cookieAttributes());
+    } catch (error) {
+      if (error instanceof CookieTooLargeError) throw new SessionCookieTooLargeError(error.bytes);
+      throw error;
+    }
+    return Promise.resolve(true);
+  }
+
+  #seal(): string {
+    const { beaker, beakerValidateKeys, cookieRing, dataCodec } = this.#settings;
+    const data = this.trackedData.current;
+    if (beaker)
+      return beakerSign(beakerValidateKeys[0] ?? '', beakerEncode(toBeakerDict(this.meta, data), beaker));
+    const payload = encodeCookiePayload({ meta: this.meta, data: dataCodec.encode(data) });
+    return (cookieRing as KeyRing).seal(Buffer.from(payload, 'utf8'));
+  }
+
+  /** A cookie session removes nothing: deleting it is sending the deletion cookie. */
+  protected removeStored(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  protected cookieToSend(): string | undefined {
+    return this.#sealedCookie;
+  }
+}

@@ -1,0 +1,280 @@
+/**
+ * The steps by which a {@link SessionManager} turns its options into what its sessions share: options checked and
+ * coerced, keys checked, the settings every session reads, the back-end and its locks, and the key rings of each kind
+ * of session. Each step is a function of what the steps before it resolved.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import type { Backend, BackendFactory } from '../backends/contract.js';
+import { BackendRegistry } from '../backends/registry.js';
+import { SESSION_OPTION_NAMES, coerceSessionParams, type SessionOptions } from '../config/index.js';
+import { optionNamesChecked, warnUnknownOptions } from '../config/parse.js';
+import { eventWarningCode, ThrottledWarnings } from '../config/warnings.js';
+import { ConfigError } from '../errors.js';
+import { KeyedMutex } from '../locks/keyed-mutex.js';
+import { TwoStageLock } from '../locks/two-stage.js';
+import type { LockProvider } from '../locks/contract.js';
+import type { CookieAttributes } from './cookies.js';
+import { KeyRing, type BeakerEncoding } from './crypto.js';
+import { jsonDataCodec, serializerDataCodec, type DataCodec } from './format.js';
+import type { SessionManagerOptions } from './manager.js';
+import type {
+  CookieSessionSettings,
+  ServerSessionSettings,
+  SessionEvent,
+  SessionSettings,
+} from './settings.js';
+
+/** What the manager's options may hold besides the session options. */
+const MANAGER_OPTIONS = ['backends', 'onEvent', 'clock', 'knownOptions'];
+
+const MIN_KEY_BYTES = 32;
+/** Session options that are not back-end options. */
+const SESSION_LEVEL = new Set([
+  'type',
+  'key',
+  'id',
+  'secret',
+  'validate_key',
+  'encrypt_key',
+  'encrypt_nonce_bits',
+  'crypto_type',
+  'cookie_expires',
+  'cookie_domain',
+  'cookie_path',
+  'secure',
+  'httponly',
+  'samesite',
+  'timeout',
+  'save_accessed_time',
+  'auto',
+  'webtest_varname',
+  'data_serializer',
+  'invalidate_corrupt',
+  'use_cookies',
+  'allow_short_keys',
+  'touch_interval',
+  'absolute_timeout',
+  'log_file',
+  'session_class',
+  'namespace_class',
+]);
+const warnedOnce = new Set<string>();
+
+/** The manager's options, checked and split: the session options, coerced, and what only code can give. */
+export interface ResolvedManagerOptions {
+  session: SessionOptions;
+  /** The back-end `type`: `cookie` for cookie sessions, otherwise the name of a back-end. */
+  type: string;
+  backends: Record<string, BackendFactory>;
+  clock: () => number;
+  report: (event: SessionEvent) => void;
+}
+
+/** The keys of the session options, as lists, checked. */
+export interface SessionKeys {
+  /** Set for `crypto_type = cryptography | pycrypto`: Beaker's formats. */
+  beaker: BeakerEncoding | undefined;
+  secrets: string[];
+  validateKeys: string[];
+  encryptKeys: string[];
+}
+
+/**
+ * Warns about unknown option names (unless `parseSessionConfigOptions` already did), coerces the session options and
+ * sets the manager-only ones apart. Events go to `onEvent`, or else out as throttled `BeakerSessionWarning`s.
+ */
+export function resolveManagerOptions(options: SessionManagerOptions): ResolvedManagerOptions {
+  if (!optionNamesChecked(options)) {
+    warnUnknownOptions(options, [
+      ...SESSION_OPTION_NAMES,
+      ...MANAGER_OPTIONS,
+      ...(options.knownOptions ?? []),
+    ]);
+  }
+  const { backends = {}, onEvent, clock, knownOptions: _known, ...rest } = options;
+  const session = coerceSessionParams(rest);
+  const now = clock ?? Date.now;
+  return {
+    session,
+    type: session.type ?? (session.data_dir ? 'file' : 'memory'),
+    backends,
+    clock: now,
+    report: onEvent ?? throttledWarningReporter(now),
+  };
+}
+
+function throttledWarningReporter(clock: () => number): (event: SessionEvent) => void {
+  const warnings = new ThrottledWarnings('BeakerSessionWarning', clock);
+  return (event) => {
+    warnings.emit(eventWarningCode(event.type), event.message);
+  };
+}
+
+/**
+ * The keys as lists, refused when shorter than {@link MIN_KEY_BYTES} (unless `allow_short_keys`) or missing where
+ * cookie sessions need one; unsigned ids are warned about once.
+ */
+export function checkedSessionKeys(options: SessionOptions, type: string): SessionKeys {
+  const secrets = keyList(options.secret);
+  const validateKeys = keyList(options.validate_key);
+  const encryptKeys = keyList(options.encrypt_key);
+  checkKeyLengths(
+    { secret: secrets, validate_key: validateKeys, encrypt_key: encryptKeys },
+    options.allow_short_keys === true,
+  );
+  if (type === 'cookie' && validateKeys.length === 0) {
+    throw new ConfigError('No validate_key specified for Cookie only Session.', { option: 'validate_key' });
+  }
+  if (type !== 'cookie' && secrets.length === 0 && options.use_cookies !== false) {
+    warnOnce(
+      'BEAKER_UNSIGNED_SESSION_ID',
+      'Session ids are sent unsigned: set session.secret (unknown ids are still never adopted).',
+    );
+  }
+  return { beaker: beakerEncoding(options, validateKeys, encryptKeys), secrets, validateKeys, encryptKeys };
+}
+
+function beakerEncoding(
+  options: SessionOptions,
+  validateKeys: string[],
+  encryptKeys: string[],
+): BeakerEncoding | undefined {
+  const cipher = options.crypto_type;
+  if (cipher !== 'cryptography' && cipher !== 'pycrypto') return undefined;
+  const encoding: BeakerEncoding = {
+    cipher,
+    validateKey: validateKeys[0] ?? '',
+    nonceBits: options.encrypt_nonce_bits ?? 128,
+  };
+  if (encryptKeys[0] !== undefined) encoding.encryptKey = encryptKeys[0];
+  return encoding;
+}
+
+function keyList(value: string | string[] | null | undefined): string[] {
+  if (value === null || value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+function checkKeyLengths(keys: Record<string, string[]>, allowShort: boolean): void {
+  for (const [option, values] of Object.entries(keys)) {
+    for (const value of values) {
+      if (Buffer.byteLength(value) >= MIN_KEY_BYTES) continue;
+      if (!allowShort) {
+        throw new ConfigError(
+          `Session ${option} is shorter than ${MIN_KEY_BYTES} bytes, so it can be guessed offline from one cookie. ` +
+            'Use a long random value (openssl rand -hex 32), or set allow_short_keys = true to keep a key from an existing deployment.',
+          { option, value, secret: true },
+        );
+      }
+      warnOnce(
+        'BEAKER_SHORT_SESSION_KEY',
+        `Session ${option} is shorter than ${MIN_KEY_BYTES} bytes (allowed by allow_short_keys): replace it with a long random value.`,
+      );
+    }
+  }
+}
+
+/** Warns once per process and code (a risky but explicit choice). */
+function warnOnce(code: string, message: string): void {
+  if (warnedOnce.has(code)) return;
+  warnedOnce.add(code);
+  process.emitWarning(message, { type: 'BeakerSessionWarning', code });
+}
+
+/** The settings every session reads: the cookie, expiry and timeouts, saving, the data format, time and ids. */
+export function sharedSessionSettings(resolved: ResolvedManagerOptions): SessionSettings {
+  const options = resolved.session;
+  const timeoutMs = typeof options.timeout === 'number' ? options.timeout * 1000 : null;
+  return {
+    cookieName: options.key ?? 'beaker.session.id',
+    useCookies: options.use_cookies !== false,
+    attributes: cookieAttributes(options),
+    cookieExpires: options.cookie_expires ?? true,
+    timeoutMs,
+    absoluteTimeoutMs: typeof options.absolute_timeout === 'number' ? options.absolute_timeout * 1000 : null,
+    touchIntervalMs: touchInterval(options, timeoutMs),
+    auto: options.auto === true,
+    invalidateCorrupt: options.invalidate_corrupt !== false,
+    forcedId: options.id,
+    dataCodec: dataCodec(options),
+    clock: resolved.clock,
+    report: resolved.report,
+    newId: () => randomBytes(16).toString('hex'),
+  };
+}
+
+function cookieAttributes(options: SessionOptions): CookieAttributes {
+  return {
+    domain: options.cookie_domain ?? null,
+    path: options.cookie_path ?? '/',
+    secure: options.secure === true,
+    httpOnly: options.httponly !== false,
+    sameSite: options.samesite ?? 'Lax',
+  };
+}
+
+function touchInterval(options: SessionOptions, timeoutMs: number | null): number | null {
+  if (timeoutMs === null || options.save_accessed_time === false) return null;
+  if (typeof options.touch_interval === 'number') return options.touch_interval * 1000;
+  return Math.min(60_000, Math.max(1000, Math.floor(timeoutMs / 10)));
+}
+
+function dataCodec(options: SessionOptions): DataCodec {
+  return options.data_serializer === undefined || options.data_serializer === 'json'
+    ? jsonDataCodec
+    : serializerDataCodec(options.data_serializer);
+}
+
+/**
+ * Opens the back-end of server-side sessions: checks now that `type` names a back-end (registered, or one of
+ * `backends`), and returns what opens it, given the options that are not session options.
+ */
+export function backendOpener(resolved: ResolvedManagerOptions): () => Promise<Backend> {
+  const { type, clock, report } = resolved;
+  const registry = new BackendRegistry();
+  for (const [name, factory] of Object.entries(resolved.backends)) registry.register(name, factory);
+  registry.check(type);
+  const backendOptions = Object.fromEntries(
+    Object.entries(resolved.session).filter(([name]) => !SESSION_LEVEL.has(name)),
+  );
+  return async () => (await registry.resolve(type))(backendOptions, { clock, report });
+}
+
+/**
+ * The locks of one manager's sessions: in this process always, and across processes through the locks of the
+ * back-end, when it has them.
+ */
+export function sessionLocks(): (backend: Backend) => LockProvider {
+  const local = new KeyedMutex();
+  return (backend) => new TwoStageLock(local, backend.locks);
+}
+
+/** The settings of server-side sessions: ids signed (the Beaker way or beaker-ts's), data sealed with `encrypt_key`. */
+export function serverSessionSettings(
+  shared: SessionSettings,
+  keys: SessionKeys,
+  backend: () => Promise<Backend>,
+  locks: (backend: Backend) => LockProvider,
+): ServerSessionSettings {
+  return {
+    ...shared,
+    beaker: keys.beaker,
+    beakerSecrets: keys.secrets,
+    idRing: keys.secrets.length > 0 && !keys.beaker ? new KeyRing(keys.secrets, 'session-id') : undefined,
+    dataRing: keys.encryptKeys.length > 0 ? new KeyRing(keys.encryptKeys, 'session-data') : undefined,
+    backend,
+    locks,
+  };
+}
+
+/** The settings of cookie sessions: Beaker's cookie format, or beaker-ts's sealed with `encrypt_key` or `validate_key`. */
+export function cookieSessionSettings(shared: SessionSettings, keys: SessionKeys): CookieSessionSettings {
+  const sealKeys = keys.encryptKeys.length > 0 ? keys.encryptKeys : keys.validateKeys;
+  return {
+    ...shared,
+    beaker: keys.beaker,
+    beakerValidateKeys: keys.validateKeys,
+    cookieRing: keys.beaker ? undefined : new KeyRing(sealKeys, 'cookie-session'),
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * What every session of one manager shares, resolved once by the manager from the options: the settings both kinds
+ * of session read, and what only server-side or only cookie sessions need.
+ * @module
+ */
+import type { Backend, BackendEvent } from '../backends/contract.js';
+import type { LockProvider } from '../locks/contract.js';
+import type { CookieAttributes } from './cookies.js';
+import type { BeakerEncoding, KeyRing } from './crypto.js';
+import type { DataCodec } from './format.js';
+
+/** A problem reported without failing the request. */
+export interface SessionEvent {
+  /** `store-error`: the store failed an operation, which fails the request with a {@link SessionStoreError}. */
+  type: 'corrupt-session' | 'lock-timeout' | 'store-error' | BackendEvent['type'];
+  message: string;
+  error?: unknown;
+}
+
+/** The settings of every session, whatever keeps its data. */
+export interface SessionSettings {
+  cookieName: string;
+  useCookies: boolean;
+  attributes: CookieAttributes;
+  cookieExpires: boolean | number | Date;
+  timeoutMs: number | null;
+  absoluteTimeoutMs: number | null;
+  touchIntervalMs: number | null;
+  auto: boolean;
+  invalidateCorrupt: boolean;
+  forcedId: string | undefined;
+  dataCodec: DataCodec;
+  clock: () => number;
+  report: (event: SessionEvent) => void;
+  newId: () => string;
+}
+
+/** The settings of sessions kept in a back-end, the cookie holding only their signed id. */
+export interface ServerSessionSettings extends SessionSettings {
+  /** Set for `crypto_type = cryptography | pycrypto`: ids are signed the way Beaker signs them. */
+  beaker: BeakerEncoding | undefined;
+  beakerSecrets: readonly string[];
+  idRing: KeyRing | undefined;
+  dataRing: KeyRing | undefined;
+  backend: () => Promise<Backend>;
+  /** The lock provider of the sessions stored in `backend`. */
+  locks: (backend: Backend) => LockProvider;
+}
+
+/** The settings of sessions kept entirely in their cookie. */
+export interface CookieSessionSettings extends SessionSettings {
+  /** Set for `crypto_type = cryptography | pycrypto`: Beaker's cookie format. */
+  beaker: BeakerEncoding | undefined;
+  beakerValidateKeys: readonly string[];
+  /** Seals beaker-ts's cookie format; set whenever `beaker` is not. */
+  cookieRing: KeyRing | undefined;
+}
