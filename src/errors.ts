@@ -197,6 +197,16 @@ export class SessionCorruptError extends BeakerError {
   }
 }
 
+/**
+ * A signed or sealed value (a cookie, an encrypted session record) failed its check: changed, cut, or made with
+ * other keys. Sessions treat it as corrupt (the `cause` of a {@link SessionCorruptError}).
+ */
+export class TamperedValueError extends BeakerError {
+  constructor(reason: string) {
+    super('E_TAMPERED', reason);
+  }
+}
+
 /** The cookie session does not fit in a browser's cookie limit. */
 export class SessionCookieTooLargeError extends BeakerError {
   readonly bytes: number;
@@ -276,4 +286,5 @@ export const errors = {
   SessionCorruptError,
   SessionCookieTooLargeError,
   SessionNotLoadedError,
+  TamperedValueError,
 } as const;

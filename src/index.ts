@@ -14,6 +14,7 @@ export {
   MissingDependencyError,
   NamespaceConflictError,
   RegionNotConfiguredError,
+  TamperedValueError,
   UnknownBackendError,
   errors,
 } from './errors.js';

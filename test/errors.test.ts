@@ -13,6 +13,7 @@ import {
   SessionCorruptError,
   SessionNotLoadedError,
   SqliteError,
+  TamperedValueError,
   UnencodableValueError,
   UnknownBackendError,
   errors as errorMap,
@@ -64,6 +65,7 @@ const SAMPLES: Record<string, () => BeakerError> = {
   SessionCorruptError: () => new SessionCorruptError('a sample'),
   SessionCookieTooLargeError: () => new SessionCookieTooLargeError(5000),
   SessionNotLoadedError: () => new SessionNotLoadedError(),
+  TamperedValueError: () => new TamperedValueError('a sample'),
 };
 
 /** Every error class a public entry point exports, by name, with the `errors` map's. */

@@ -55,7 +55,7 @@ export function withSession<T extends object = AppSessionData>(
   const testing = typeof manager.options.webtest_varname === 'string';
   const wrapped = async (request: Request): Promise<Response> => {
     const session = manager.session<T>(request.headers.get('cookie') ?? undefined);
-    sessions.set(request, session as Session);
+    sessions.set(request, session);
     let response: Response;
     try {
       response = await handler(request, { session });
@@ -63,10 +63,10 @@ export function withSession<T extends object = AppSessionData>(
       if (!isSessionStoreError(error)) throw error;
       return failureResponse(503);
     }
-    const finished = await finishSession(session as Session);
+    const finished = await finishSession(session);
     if (!finished.ok) return failureResponse(finished.status);
     const out = finished.setCookies.length === 0 ? response : withCookies(response, finished.setCookies);
-    if (testing) responseSessions.set(out, session as Session);
+    if (testing) responseSessions.set(out, session);
     return out;
   };
   return withReady(wrapped, manager);

@@ -5,7 +5,7 @@
  * @module
  */
 import type { AppSessionData } from './data.js';
-import { CookieTooLargeError, setCookieHeader } from './cookies.js';
+import { setCookieHeader } from './cookies.js';
 import {
   beakerDecode,
   beakerEncode,
@@ -14,7 +14,7 @@ import {
   type BeakerEncoding,
   type KeyRing,
 } from './crypto.js';
-import { SessionCookieTooLargeError, SessionStoreError } from './errors.js';
+import { SessionStoreError } from './errors.js';
 import {
   decodeCookiePayload,
   encodeCookiePayload,
@@ -123,12 +123,7 @@ export class CookieSession<T extends object = AppSessionData> extends Session<T>
   /** Seals the session into the cookie to send; a cookie past the browsers' size limit fails the save. */
   protected keep(): Promise<boolean> {
     const value = this.#seal();
-    try {
-      this.#sealedCookie = setCookieHeader(this.#settings.cookieName, value, this.cookieAttributes());
-    } catch (error) {
-      if (error instanceof CookieTooLargeError) throw new SessionCookieTooLargeError(error.bytes);
-      throw error;
-    }
+    this.#sealedCookie = setCookieHeader(this.#settings.cookieName, value, this.cookieAttributes());
     return Promise.resolve(true);
   }
 

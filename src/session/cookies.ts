@@ -6,6 +6,7 @@
  */
 import { serialize, type SerializeOptions } from 'cookie';
 import type { SameSite } from '../config/index.js';
+import { SessionCookieTooLargeError } from '../errors.js';
 
 /** Browsers drop a Set-Cookie header longer than this many bytes (RFC 6265 §6.1 minimum they must support). */
 export const MAX_SET_COOKIE_BYTES = 4096;
@@ -40,20 +41,7 @@ export interface CookieAttributes {
   expires?: Date;
 }
 
-/** A session cookie that would not fit in a browser's Set-Cookie limit. */
-export class CookieTooLargeError extends Error {
-  readonly bytes: number;
-
-  constructor(bytes: number) {
-    super(
-      `Cookie value is too long to store: the Set-Cookie header would be ${bytes} bytes (browsers keep at most ${MAX_SET_COOKIE_BYTES})`,
-    );
-    this.name = 'CookieTooLargeError';
-    this.bytes = bytes;
-  }
-}
-
-/** A Set-Cookie header value; throws {@link CookieTooLargeError} when the whole header exceeds 4096 bytes. */
+/** A Set-Cookie header value; throws {@link SessionCookieTooLargeError} when the whole header exceeds 4096 bytes. */
 export function setCookieHeader(name: string, value: string, attributes: CookieAttributes): string {
   const options: SerializeOptions = {
     path: attributes.path ?? '/',
@@ -68,7 +56,7 @@ export function setCookieHeader(name: string, value: string, attributes: CookieA
   // The value is base64url, hex or Beaker's base64: all cookie-safe, so it is written as is.
   const header = serialize(name, value, { ...options, encode: (raw) => raw });
   const bytes = Buffer.byteLength(`Set-Cookie: ${header}`);
-  if (bytes > MAX_SET_COOKIE_BYTES) throw new CookieTooLargeError(bytes);
+  if (bytes > MAX_SET_COOKIE_BYTES) throw new SessionCookieTooLargeError(bytes);
   return header;
 }
 

@@ -19,18 +19,13 @@ import {
   timingSafeEqual,
 } from 'node:crypto';
 import { deflateSync, inflateSync } from 'node:zlib';
+import { TamperedValueError } from '../errors.js';
 
 const GCM_IV_BYTES = 12;
 const GCM_TAG_BYTES = 16;
 const SEAL_VERSION = 'b1';
 
 /** A value that failed its signature or authentication check, or was not in the expected format. */
-export class TamperedValueError extends Error {
-  constructor(reason: string) {
-    super(reason);
-    this.name = 'TamperedValueError';
-  }
-}
 
 /** Compares two strings in constant time for equal lengths (lengths are not secret). */
 export function safeEqual(a: string, b: string): boolean {

@@ -104,7 +104,8 @@ export abstract class Session<T extends object = AppSessionData> {
 
   /** A copy of all the data. */
   async all(): Promise<Partial<T>> {
-    return this.#readLoaded((data) => ({ ...data }) as Partial<T>);
+    await this.load();
+    return { ...this.trackedData.current } as Partial<T>;
   }
 
   /** Stores `value` under `key` (saved at the end of the request, or by {@link save}). */
@@ -336,12 +337,6 @@ export abstract class Session<T extends object = AppSessionData> {
   }
 
   // ---- private ----------------------------------------------------------------------------------------------------
-
-  /** Loads the session, then reads its data with `read`. */
-  async #readLoaded<R>(read: (data: DataRecord) => R): Promise<R> {
-    await this.load();
-    return read(this.trackedData.current);
-  }
 
   async #load(): Promise<void> {
     await this.read();
