@@ -5,7 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Backend, BackendFactory } from '../backends/contract.js';
+import { backendOptionsOf, type BackendDescriptor } from '../backends/define.js';
 import { BackendRegistry } from '../backends/registry.js';
+import { SESSION_LEVEL_OPTIONS } from '../config/session-options.js';
 import { SESSION_OPTION_NAMES, coerceSessionParams, type SessionOptions } from '../config/index.js';
 import { optionNamesChecked, warnUnknownOptions } from '../config/parse.js';
 import { eventWarningCode, ThrottledWarnings } from '../config/warnings.js';
@@ -21,8 +23,8 @@ import { Session, type SessionEvent, type SessionSettings } from './session.js';
 
 /** Options of {@link SessionManager}: the output of `parseSessionConfigOptions`, plus what only code can give. */
 export interface SessionManagerOptions extends SessionOptions {
-  /** Back-ends to register, by `type` name. */
-  backends?: Record<string, BackendFactory>;
+  /** Back-ends to register, by `type` name: descriptors (`defineBackend`) or plain factories. */
+  backends?: Record<string, BackendDescriptor | BackendFactory>;
   /** Receives problems that do not fail a request (a corrupt session replaced, a lock not obtained). */
   onEvent?: (event: SessionEvent) => void;
   /** The current time in ms since the epoch; inject a fake clock in tests. */
@@ -39,36 +41,6 @@ export interface SessionManagerOptions extends SessionOptions {
 const MANAGER_OPTIONS = ['backends', 'onEvent', 'clock', 'knownOptions'];
 
 const MIN_KEY_BYTES = 32;
-/** Session options that are not back-end options. */
-const SESSION_LEVEL = new Set([
-  'type',
-  'key',
-  'id',
-  'secret',
-  'validate_key',
-  'encrypt_key',
-  'encrypt_nonce_bits',
-  'crypto_type',
-  'cookie_expires',
-  'cookie_domain',
-  'cookie_path',
-  'secure',
-  'httponly',
-  'samesite',
-  'timeout',
-  'save_accessed_time',
-  'auto',
-  'webtest_varname',
-  'data_serializer',
-  'invalidate_corrupt',
-  'use_cookies',
-  'allow_short_keys',
-  'touch_interval',
-  'absolute_timeout',
-  'log_file',
-  'session_class',
-  'namespace_class',
-]);
 /** The namespace of server-side session records in their back-end. */
 export const SESSION_NAMESPACE = 'beaker.session';
 const warnedOnce = new Set<string>();
@@ -142,12 +114,10 @@ export class SessionManager {
     if (type !== 'cookie') {
       const registry = new BackendRegistry();
       for (const [name, factory] of Object.entries(backends)) registry.register(name, factory);
-      registry.check(type);
-      const backendOptions = Object.fromEntries(
-        Object.entries(coerced).filter(([name]) => !SESSION_LEVEL.has(name)),
-      );
+      const descriptor = registry.descriptor(type);
+      const backendOptions = backendOptionsOf(descriptor, coerced, SESSION_LEVEL_OPTIONS);
       this.#backendFactory = async () => {
-        const backend = await (await registry.resolve(type))(backendOptions, { clock: now, report });
+        const backend = await descriptor.create(backendOptions, { clock: now, report });
         sharedLocks = backend.locks;
         return backend;
       };

@@ -5,7 +5,10 @@
  * @module
  */
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
-import { BackendError, MissingDependencyError } from '../../errors.js';
+import { BackendError } from '../../errors.js';
+import type { ClientDependency } from '../define.js';
+import { loadClient, missingClient } from '../load-client.js';
+import { IOREDIS, NODE_REDIS } from './descriptor.js';
 import { preferInstalled } from '../optional-client.js';
 import { StallWatchdog } from '../stall-watchdog.js';
 import { within } from '../within.js';
@@ -45,8 +48,8 @@ export interface RedisClient {
 /** Every command's timeout: a server that is down fails calls instead of hanging them. */
 export const COMMAND_TIMEOUT_MS = 5000;
 
-function missing(name: string, cause: unknown): MissingDependencyError {
-  return new MissingDependencyError(name, `The ext:redis back-end with redis_module = ${name}`, { cause });
+function usedBy(dependency: ClientDependency): string {
+  return `The ext:redis back-end with redis_module = ${dependency.name}`;
 }
 
 // ---- ioredis ----
@@ -62,12 +65,8 @@ const IOREDIS_OPTIONS: RedisOptions = {
 };
 
 async function loadIoredis(): Promise<{ Redis: typeof Redis; Cluster: typeof Cluster }> {
-  try {
-    const { Redis, Cluster } = await import('ioredis');
-    return { Redis, Cluster };
-  } catch (error) {
-    throw missing('ioredis', error);
-  }
+  const { Redis, Cluster } = await loadClient(IOREDIS, usedBy(IOREDIS));
+  return { Redis, Cluster };
 }
 
 /** An ioredis client or cluster as a {@link RedisClient}. */
@@ -277,12 +276,9 @@ async function closeNodeRedis(client: NodeRedisLike): Promise<void> {
 
 /** Connects a node-redis client to `url`. */
 export async function openNodeRedis(backend: string, url: string): Promise<RedisClient> {
-  let createClient: (options: Record<string, unknown>) => NodeRedisLike;
-  try {
-    ({ createClient } = (await import('redis')) as unknown as { createClient: typeof createClient });
-  } catch (error) {
-    throw missing('redis', error);
-  }
+  const { createClient } = (await loadClient(NODE_REDIS, usedBy(NODE_REDIS))) as {
+    createClient: (options: Record<string, unknown>) => NodeRedisLike;
+  };
   let everConnected = false;
   const client = createClient({
     url,
@@ -326,7 +322,6 @@ export async function openRedisClient(backend: string, module: string, url: stri
   return preferInstalled(
     () => openNodeRedis(backend, url),
     () => openIoredis(backend, url),
-    (cause) =>
-      new MissingDependencyError('redis', 'The ext:redis back-end', { cause, alternative: 'ioredis' }),
+    (cause) => missingClient(NODE_REDIS, 'The ext:redis back-end', cause, IOREDIS),
   );
 }
