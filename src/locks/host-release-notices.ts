@@ -33,6 +33,7 @@ export function privateNoticeDirectory(parent: string = tmpdir()): string | unde
   return trusted ? dir : undefined;
 }
 
+/** Release notices among the processes of one host for one store, through a watched file (see the module). */
 export class HostReleaseNotices {
   readonly #notifier: FileNotifier | undefined;
   readonly #waiters = new ReleaseWaiters();
@@ -44,7 +45,8 @@ export class HostReleaseNotices {
    */
   constructor(store: string, directory: string | undefined = privateNoticeDirectory()) {
     const digest = createHash('sha256').update(store).digest('hex').slice(0, 32);
-    this.#notifier = directory === undefined ? undefined : new FileNotifier(join(directory, `locks-${digest}`));
+    this.#notifier =
+      directory === undefined ? undefined : new FileNotifier(join(directory, `locks-${digest}`));
   }
 
   /** Resolves when a process of this host announces the release of `key`, or after `ms`. */
