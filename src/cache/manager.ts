@@ -8,6 +8,7 @@ import { LRUCache } from 'lru-cache';
 import type { Backend, BackendFactory } from '../backends/contract.js';
 import { backendOptionsOf, type BackendDescriptor } from '../backends/define.js';
 import { BackendRegistry } from '../backends/registry.js';
+import { SharedLockChoice } from '../backends/shared-locks.js';
 import { CACHE_LEVEL_OPTIONS } from '../config/cache-options.js';
 import { optionNamesChecked, warnUnknownOptions } from '../config/parse.js';
 import {
@@ -25,8 +26,6 @@ import {
   RegionNotConfiguredError,
   isConfigurationError,
 } from '../errors.js';
-import type { LockProvider } from '../locks/contract.js';
-import { FileLockProvider } from '../locks/file-lock.js';
 import { KeyedMutex } from '../locks/keyed-mutex.js';
 import { TwoStageLock } from '../locks/two-stage.js';
 import { Cache } from './cache.js';
@@ -141,7 +140,7 @@ export class CacheManager {
   readonly #onEvent: CacheEventHandler;
   readonly #mutex = new KeyedMutex();
   readonly #backends = new Map<string, Promise<Backend>>();
-  readonly #lockProviders = new Map<string, FileLockProvider>();
+  readonly #sharedLocks = new SharedLockChoice();
   readonly #caches = new LRUCache<string, Cache>({ max: MAX_MEMOISED_CACHES });
   readonly #functions = new WeakMap<object, CachedFunctionInfo>();
   readonly #claimedNamespaces = new Map<string, unknown>();
@@ -359,7 +358,11 @@ export class CacheManager {
       lockTimeoutMs:
         (typeof options.lock_timeout === 'number' ? options.lock_timeout : DEFAULT_LOCK_TIMEOUT_SECONDS) *
         1000,
-      locks: async () => new TwoStageLock(this.#mutex, this.#sharedLocks(await backend(), options)),
+      locks: async () =>
+        new TwoStageLock(
+          this.#mutex,
+          this.#sharedLocks.for(await backend(), this.#registry.descriptor(type), options.lock_dir),
+        ),
       clock: this.#clock,
       onEvent: this.#onEvent,
     });
@@ -370,20 +373,6 @@ export class CacheManager {
     return serializer === undefined || serializer === 'json'
       ? jsonEntryCodec
       : serializerEntryCodec(serializer);
-  }
-
-  /** The cross-process creation lock: the back-end's own, else one under `lock_dir` for stores shared by processes. */
-  #sharedLocks(backend: Backend, options: CacheRegionOptions): LockProvider | undefined {
-    if (!backend.capabilities.sharedAcrossProcesses) return undefined;
-    if (backend.locks) return backend.locks;
-    const lockDir = options.lock_dir;
-    if (typeof lockDir !== 'string') return undefined;
-    let provider = this.#lockProviders.get(lockDir);
-    if (!provider) {
-      provider = new FileLockProvider(lockDir);
-      this.#lockProviders.set(lockDir, provider);
-    }
-    return provider;
   }
 
   #backendFor(type: string, options: CacheRegionOptions): Promise<Backend> {

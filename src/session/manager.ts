@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Backend, BackendFactory } from '../backends/contract.js';
 import { backendOptionsOf, type BackendDescriptor } from '../backends/define.js';
 import { BackendRegistry } from '../backends/registry.js';
+import { SharedLockChoice } from '../backends/shared-locks.js';
 import { SESSION_LEVEL_OPTIONS } from '../config/session-options.js';
 import { SESSION_OPTION_NAMES, coerceSessionParams, type SessionOptions } from '../config/index.js';
 import { optionNamesChecked, warnUnknownOptions } from '../config/parse.js';
@@ -118,7 +119,7 @@ export class SessionManager {
       const backendOptions = backendOptionsOf(descriptor, coerced, SESSION_LEVEL_OPTIONS);
       this.#backendFactory = async () => {
         const backend = await descriptor.create(backendOptions, { clock: now, report });
-        sharedLocks = backend.locks;
+        sharedLocks = new SharedLockChoice().for(backend, descriptor, coerced.lock_dir);
         return backend;
       };
     }

@@ -2,7 +2,9 @@
  * Back-end descriptors: each back-end's options are coerced by its own rules, alike for sessions and caches, flat
  * and typed; a back-end receives exactly its declared options; a user's descriptor works as a built-in's does.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   CacheManager,
@@ -172,5 +174,50 @@ describe('the built-in descriptors', () => {
       }).toEqual(descriptor?.capabilities);
       await backend?.close();
     }
+  });
+});
+
+describe('the cross-process lock, chosen alike for sessions and caches', () => {
+  /** A store that processes share but that has no locks of its own. */
+  const sharedWithoutLocks = (_options: unknown, context: BackendContext): Backend => {
+    const inner = memoryBackend({}, context) as Backend;
+    return {
+      type: 'shared',
+      capabilities: { ...inner.capabilities, sharedAcrossProcesses: true },
+      get: (namespace, key) => inner.get(namespace, key),
+      set: (namespace, key, data, options) => inner.set(namespace, key, data, options),
+      delete: (namespace, key) => inner.delete(namespace, key),
+      has: (namespace, key) => inner.has(namespace, key),
+      keys: (namespace) => inner.keys(namespace),
+      clear: (namespace) => inner.clear(namespace),
+      close: () => inner.close(),
+    };
+  };
+
+  it('takes file locks under lock_dir for a session of such a store', async () => {
+    const lockDir = join(mkdtempSync(join(tmpdir(), 'beaker-descriptor-')), 'locks');
+    const sessions = new SessionManager({
+      type: 'shared',
+      lock_dir: lockDir,
+      secret: SECRET,
+      backends: { shared: sharedWithoutLocks },
+    });
+    const session = sessions.session(undefined);
+    await session.set('user', 'ada');
+    await session.save();
+    expect(existsSync(lockDir)).toBe(true);
+    await sessions.close();
+  });
+
+  it('takes file locks under lock_dir for a cache of such a store', async () => {
+    const lockDir = join(mkdtempSync(join(tmpdir(), 'beaker-descriptor-')), 'locks');
+    const caches = new CacheManager({
+      type: 'shared',
+      lock_dir: lockDir,
+      backends: { shared: sharedWithoutLocks },
+    });
+    await caches.getCache('ns').get('k', { createfunc: async () => 'v' });
+    expect(existsSync(lockDir)).toBe(true);
+    await caches.close();
   });
 });
