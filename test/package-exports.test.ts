@@ -2,6 +2,7 @@
  * The published package: every subpath in package.json `exports` resolves to a built file in dist/ that loads and
  * exports what its area promises. Needs `npm run build` first (`npm test` runs it).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { describeWhenAvailable } from './helpers/services.js';
@@ -9,6 +10,7 @@ import { describeWhenAvailable } from './helpers/services.js';
 interface PackageJson {
   name: string;
   exports: Record<string, string | { types: string; default: string }>;
+  peerDependencies: Record<string, string>;
 }
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as PackageJson;
@@ -35,8 +37,23 @@ const EXPECTED_EXPORTS: Record<string, string[]> = {
     'asBool',
   ],
   './cache': ['CacheManager', 'Cache', 'encodeValue', 'decodeValue'],
-  // Types only: the back-end contract.
-  './backends': [],
+  './backends': ['defineBackend'],
+  './backends/kit': [
+    'defineBackend',
+    'loadClient',
+    'storeCommand',
+    'ReadCoalescer',
+    'LeaseLockProvider',
+    'HostReleaseNotices',
+  ],
+  './backends/memory': ['memoryDescriptor'],
+  './backends/file': ['fileDescriptor'],
+  './backends/dbm': ['dbmDescriptor'],
+  './backends/redis': ['redisDescriptor', 'redisClusterDescriptor'],
+  './backends/memcached': ['memcachedDescriptor'],
+  './backends/database': ['databaseDescriptor', 'sqlaDescriptor'],
+  './backends/mongodb': ['mongodbDescriptor'],
+  './backends/google': ['googleDescriptor'],
   './testing': ['describeBackendConformance'],
   './session': ['SessionManager', 'Session', 'SessionStoreError'],
   './adapters/node-http': ['SessionMiddleware', 'CacheMiddleware', 'attachSession'],
@@ -61,5 +78,40 @@ describeWhenAvailable(
       const loaded = (await import(specifier)) as Record<string, unknown>;
       for (const name of EXPECTED_EXPORTS[subpath] ?? []) expect(loaded).toHaveProperty(name);
     });
+
+    it.each(['beaker-ts', 'beaker-ts/backends/redis', 'beaker-ts/backends/database'])(
+      'importing %s loads no back-end implementation and no client library',
+      (specifier) => {
+        const loaded = modulesLoadedBy(specifier);
+        expect(loaded.some((url) => url.includes('/dist/config/'))).toBe(true);
+        expect(
+          loaded.filter((url) => /\/dist\/backends\/[a-z]+\/(index|clients|sql-client)\.js$/.test(url)),
+        ).toEqual([]);
+        const clients = Object.keys(pkg.peerDependencies).map((name) => `/node_modules/${name}/`);
+        expect(loaded.filter((url) => clients.some((client) => url.includes(client)))).toEqual([]);
+      },
+    );
   },
 );
+
+/** The URLs of the modules that importing `specifier` loads, recorded by a resolve hook in a child process. */
+function modulesLoadedBy(specifier: string): string[] {
+  const hook = `export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.startsWith('file:')) process.stderr.write('LOADED ' + r.url + '\\n'); return r; }`;
+  const register = `import { register } from 'node:module'; register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));`;
+  const child = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      `data:text/javascript,${encodeURIComponent(register)}`,
+      '--input-type=module',
+      '-e',
+      `await import('${specifier}');`,
+    ],
+    { cwd: new URL('..', import.meta.url), encoding: 'utf8' },
+  );
+  expect(child.status, child.stderr).toBe(0);
+  return child.stderr
+    .split('\n')
+    .filter((line) => line.startsWith('LOADED '))
+    .map((line) => line.slice('LOADED '.length));
+}

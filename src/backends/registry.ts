@@ -1,52 +1,52 @@
 /**
- * Maps `type` names to back-end factories. Each manager owns one registry (no process-global state); built-in
- * back-ends are loaded on first use, so their client libraries are needed only when used.
+ * Maps `type` names to back-end descriptors. Each manager owns one registry (no process-global state); a built-in
+ * back-end's implementation and client library are loaded when it is first created, so they are needed only when used.
  * @module
  */
 import { UnknownBackendError } from '../errors.js';
 import { nearestName } from '../config/suggest.js';
 import type { BackendFactory } from './contract.js';
-
-type Loader = () => Promise<BackendFactory>;
-
-const BUILT_IN: Readonly<Record<string, Loader>> = {
-  memory: async () => (await import('./memory/index.js')).memoryBackend,
-  file: async () => (await import('./file/index.js')).fileBackend,
-  dbm: async () => (await import('./dbm/index.js')).dbmBackend,
-  'ext:redis': async () => (await import('./redis/index.js')).redisBackend,
-  'ext:rediscluster': async () => (await import('./redis/index.js')).redisClusterBackend,
-  'ext:memcached': async () => (await import('./memcached/index.js')).memcachedBackend,
-  'ext:database': async () => (await import('./database/index.js')).databaseBackend,
-  'ext:sqla': async () => (await import('./database/index.js')).sqlaBackend,
-  'ext:mongodb': async () => (await import('./mongodb/index.js')).mongodbBackend,
-  'ext:google': async () => (await import('./google/index.js')).googleBackend,
-};
+import { BUILT_IN_BACKENDS } from './built-in.js';
+import { factoryDescriptor, isBackendDescriptor, type BackendDescriptor } from './define.js';
 
 export class BackendRegistry {
-  readonly #loaders = new Map<string, Loader>(Object.entries(BUILT_IN));
+  readonly #descriptors = new Map<string, BackendDescriptor>(
+    BUILT_IN_BACKENDS.map((descriptor) => [descriptor.name, descriptor]),
+  );
 
-  /** Adds a back-end under `name`, replacing a previous one of that name. */
-  register(name: string, factory: BackendFactory): void {
-    this.#loaders.set(name, () => Promise.resolve(factory));
+  /**
+   * Adds a back-end under `name`, replacing a previous one of that name: a descriptor (see `defineBackend`), or a
+   * plain factory, which then receives every option that is not the cache's or the session's own.
+   */
+  register(name: string, backend: BackendDescriptor | BackendFactory): void {
+    this.#descriptors.set(name, isBackendDescriptor(backend) ? backend : factoryDescriptor(name, backend));
   }
 
   /** The names that resolve. */
   names(): string[] {
-    return [...this.#loaders.keys()];
+    return [...this.#descriptors.keys()];
+  }
+
+  /** The option names of the back-ends registered here that are not built in, for the unknown-option check. */
+  registeredOptionNames(): string[] {
+    const builtIn = new Set<BackendDescriptor>(BUILT_IN_BACKENDS);
+    return [...this.#descriptors.values()].flatMap((descriptor) =>
+      builtIn.has(descriptor) || descriptor.options === 'any' ? [] : Object.keys(descriptor.options),
+    );
   }
 
   /** Throws {@link UnknownBackendError}, with the nearest name, when no back-end is registered under `name`. */
   check(name: string): void {
-    if (this.#loaders.has(name)) return;
+    if (this.#descriptors.has(name)) return;
     const names = this.names();
     // Beaker's server back-ends carry an `ext:` prefix that is easy to forget (`redis` for `ext:redis`).
     const nearest = names.includes(`ext:${name}`) ? `ext:${name}` : nearestName(name, names);
     throw new UnknownBackendError(name, names, nearest);
   }
 
-  /** The factory for `name`; throws {@link UnknownBackendError} for an unknown name. */
-  async resolve(name: string): Promise<BackendFactory> {
+  /** The descriptor for `name`; throws {@link UnknownBackendError} for an unknown name. */
+  descriptor(name: string): BackendDescriptor {
     this.check(name);
-    return (this.#loaders.get(name) as Loader)();
+    return this.#descriptors.get(name) as BackendDescriptor;
   }
 }

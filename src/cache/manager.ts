@@ -6,7 +6,10 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { Backend, BackendFactory } from '../backends/contract.js';
+import { backendOptionsOf, type BackendDescriptor } from '../backends/define.js';
 import { BackendRegistry } from '../backends/registry.js';
+import { SharedLockChoice } from '../backends/shared-locks.js';
+import { CACHE_LEVEL_OPTIONS } from '../config/cache-options.js';
 import { optionNamesChecked, warnUnknownOptions } from '../config/parse.js';
 import {
   CACHE_OPTION_NAMES,
@@ -23,8 +26,6 @@ import {
   RegionNotConfiguredError,
   isConfigurationError,
 } from '../errors.js';
-import type { LockProvider } from '../locks/contract.js';
-import { FileLockProvider } from '../locks/file-lock.js';
 import { KeyedMutex } from '../locks/keyed-mutex.js';
 import { TwoStageLock } from '../locks/two-stage.js';
 import { systemTimers, type Timers } from '../timers.js';
@@ -35,8 +36,8 @@ import { DEFAULT_KEY_LENGTH, functionKey, limitKeyLength } from './keys.js';
 
 /** Options of {@link CacheManager}: the output of `parseCacheConfigOptions`, plus what only code can give. */
 export interface CacheManagerOptions extends ParsedCacheConfig {
-  /** Back-ends to register at construction, by `type` name. */
-  backends?: Record<string, BackendFactory>;
+  /** Back-ends to register at construction, by `type` name: descriptors (`defineBackend`) or plain factories. */
+  backends?: Record<string, BackendDescriptor | BackendFactory>;
   /**
    * Receives problems that do not fail a call (undecodable values, lock timeouts, a store that is down).
    * Default: `process.emitWarning`, at most once per event type and back-end every 10 s.
@@ -87,25 +88,12 @@ interface CachedFunctionInfo {
   keyLength: number;
 }
 
-/** Options that belong to a cache, not to its back-end: they do not decide which back-end instance is shared. */
-const CACHE_LEVEL_OPTIONS = new Set([
-  'expire',
-  'expiretime',
-  'enabled',
-  'starttime',
-  'key_length',
-  'regions',
-  'data_serializer',
-  'grace',
-  'lock_timeout',
-  'log_file',
-]);
 const DEFAULT_LOCK_TIMEOUT_SECONDS = 30;
 const MAX_MEMOISED_CACHES = 10_000;
 
 /** Warns about the options given in code that no cache, region or back-end knows (as for flat keys). */
-function warnUnknownCacheOptions(options: CacheManagerOptions): void {
-  const known = [...CACHE_OPTION_NAMES, ...(options.knownOptions ?? [])];
+function warnUnknownCacheOptions(options: CacheManagerOptions, registry: BackendRegistry): void {
+  const known = [...CACHE_OPTION_NAMES, ...registry.registeredOptionNames(), ...(options.knownOptions ?? [])];
   warnUnknownOptions(options, [...known, ...MANAGER_OPTIONS]);
   for (const [name, region] of Object.entries(options.cache_regions ?? {})) {
     warnUnknownOptions(region, known, undefined, `cache_regions.${name}.`);
@@ -159,7 +147,7 @@ export class CacheManager {
   readonly #timers: Timers;
   readonly #mutex: KeyedMutex;
   readonly #backends = new Map<string, Promise<Backend>>();
-  readonly #lockProviders = new Map<string, FileLockProvider>();
+  readonly #sharedLocks: SharedLockChoice;
   readonly #caches = new LRUCache<string, Cache>({ max: MAX_MEMOISED_CACHES });
   readonly #functions = new WeakMap<object, CachedFunctionInfo>();
   readonly #claimedNamespaces = new Map<string, unknown>();
@@ -168,7 +156,6 @@ export class CacheManager {
   #closed = false;
 
   constructor(options: CacheManagerOptions = {}) {
-    if (!optionNamesChecked(options)) warnUnknownCacheOptions(options);
     const {
       backends = {},
       onEvent,
@@ -185,13 +172,18 @@ export class CacheManager {
     this.#clock = clock ?? Date.now;
     this.#timers = timers ?? systemTimers;
     this.#mutex = new KeyedMutex(this.#timers);
+    this.#sharedLocks = new SharedLockChoice(this.#timers);
     this.#onEvent = onEvent ?? cacheWarnings(this.#clock);
-    for (const [name, factory] of Object.entries(backends)) this.#registry.register(name, factory);
+    for (const [name, backend] of Object.entries(backends)) this.#registry.register(name, backend);
+    if (!optionNamesChecked(options)) warnUnknownCacheOptions(options, this.#registry);
   }
 
-  /** Adds a back-end that `type` can name, for this manager only. */
-  registerBackend(name: string, factory: BackendFactory): void {
-    this.#registry.register(name, factory);
+  /**
+   * Adds a back-end that `type` can name, for this manager only: a descriptor (`defineBackend`), or a plain factory,
+   * which receives every option that is not the cache's own.
+   */
+  registerBackend(name: string, backend: BackendDescriptor | BackendFactory): void {
+    this.#registry.register(name, backend);
   }
 
   /** The names of the configured regions. */
@@ -378,7 +370,11 @@ export class CacheManager {
         (typeof options.lock_timeout === 'number' ? options.lock_timeout : DEFAULT_LOCK_TIMEOUT_SECONDS) *
         1000,
       locks: async () =>
-        new TwoStageLock(this.#mutex, this.#sharedLocks(await backend(), options), this.#timers),
+        new TwoStageLock(
+          this.#mutex,
+          this.#sharedLocks.for(await backend(), this.#registry.descriptor(type), options.lock_dir),
+          this.#timers,
+        ),
       clock: this.#clock,
       onEvent: this.#onEvent,
     });
@@ -391,32 +387,19 @@ export class CacheManager {
       : serializerEntryCodec(serializer);
   }
 
-  /** The cross-process creation lock: the back-end's own, else one under `lock_dir` for stores shared by processes. */
-  #sharedLocks(backend: Backend, options: CacheRegionOptions): LockProvider | undefined {
-    if (!backend.capabilities.sharedAcrossProcesses) return undefined;
-    if (backend.locks) return backend.locks;
-    const lockDir = options.lock_dir;
-    if (typeof lockDir !== 'string') return undefined;
-    let provider = this.#lockProviders.get(lockDir);
-    if (!provider) {
-      provider = new FileLockProvider(lockDir, { timers: this.#timers });
-      this.#lockProviders.set(lockDir, provider);
-    }
-    return provider;
-  }
-
   #backendFor(type: string, options: CacheRegionOptions): Promise<Backend> {
-    const backendOptions = Object.fromEntries(
-      Object.entries(options).filter(([name]) => !CACHE_LEVEL_OPTIONS.has(name)),
-    );
+    const descriptor = this.#registry.descriptor(type);
+    const backendOptions = backendOptionsOf(descriptor, options, CACHE_LEVEL_OPTIONS);
     const key = `${type}\u0000${this.#optionsKey(backendOptions)}`;
     let backend = this.#backends.get(key);
     if (!backend) {
-      backend = this.#registry
-        .resolve(type)
-        .then((factory) =>
-          factory(backendOptions, { clock: this.#clock, timers: this.#timers, report: this.#onEvent }),
-        );
+      backend = Promise.resolve().then(() =>
+        descriptor.create(backendOptions, {
+          clock: this.#clock,
+          timers: this.#timers,
+          report: this.#onEvent,
+        }),
+      );
       // A failed creation is not memoised: the next call tries again (a server may be back).
       backend.catch(() => this.#backends.delete(key));
       this.#backends.set(key, backend);

@@ -4,8 +4,9 @@
  */
 
 /**
- * Options that only some back-ends read. Each is passed to the back-end unchanged. A back-end of your own with its
- * own options can declare them here, so that they type-check in code:
+ * The built-in back-ends' options, typed for code (each back-end's descriptor holds its rules: see
+ * `beaker-ts/backends/<name>`). A back-end of your own with its own options can declare them here, so that they
+ * type-check in code:
  *
  * @example
  * declare module 'beaker-ts' {
@@ -114,6 +115,25 @@ export interface BackendOptions {
    * @default null
    */
   digest_filenames?: boolean | string | null;
+  /**
+   * `memory`: bound on the number of entries, evicting the least recently used.
+   * @default null
+   * @example 10000
+   */
+  max_items?: number | null;
+  /**
+   * `memory`: store values serialized (callers get copies), or as they are (faster; callers share objects).
+   * @default true
+   * @example false
+   */
+  serialize?: boolean | null;
+  /**
+   * `ext:redis` caches: the time to live, in seconds, of entries written without an expiry (Beaker's redis
+   * `timeout`). A session's `timeout` is the session's own idle timeout instead.
+   * @default null
+   * @example 86400
+   */
+  timeout?: number | string | null;
   /**
    * Beaker's log file option; accepted and ignored.
    * @default null

@@ -2,15 +2,22 @@
  * Cache and region options: their types, Beaker's coercion of each, and beaker-ts's extra checks.
  * @module
  */
+import { BUILT_IN_BACKEND_OPTION_RULES } from '../backends/built-in.js';
 import type { BackendOptions } from './backend-options.js';
 import { withRedactedView } from './redact.js';
-import { coerceWithRules, type OptionRule, type RuleTable } from './option-rules.js';
 import {
-  BACKEND_PASSTHROUGH_OPTIONS,
-  BACKEND_RULES,
+  booleanRule,
+  coerceWithRules,
+  integerRule,
+  positiveIntegerRule,
+  type OptionRule,
+  type RuleTable,
+} from './option-rules.js';
+import {
   dataDirRule,
   dataSerializerRule,
   lockDirRule,
+  logFileRule,
   type DataSerializer,
 } from './shared-rules.js';
 
@@ -93,24 +100,6 @@ export interface CacheRegionOptions extends BackendOptions {
    * @example 10
    */
   lock_timeout?: number | null;
-  /**
-   * `memory` only: bound on the number of entries, evicting the least recently used.
-   * @default null
-   * @example 10000
-   */
-  max_items?: number | null;
-  /**
-   * `memory` only: store values serialized (callers get copies), or as they are (faster; callers share objects).
-   * @default true
-   * @example false
-   */
-  serialize?: boolean | null;
-  /**
-   * `ext:redis`: the time to live, in seconds, of entries written without an expiry (Beaker's redis `timeout`).
-   * @default null
-   * @example 86400
-   */
-  timeout?: number | string | null;
 }
 
 /** Global cache options: a region's options plus the list of regions. */
@@ -133,20 +122,6 @@ export interface ParsedCacheConfig extends Omit<CacheOptions, 'regions'> {
 /** What `coerceCacheParams` accepts: each option typed, or as the string an INI file gives. */
 export type CacheOptionsInput = { [K in keyof CacheOptions]?: CacheOptions[K] | string | Date | null };
 
-function integerRule(message: string, expected: string, minimum: number): OptionRule {
-  return {
-    kinds: ['int', 'null'],
-    message,
-    expected,
-    refine: (value, fail) =>
-      value === null || (typeof value === 'number' && value >= minimum) ? value : fail(message),
-  };
-}
-
-function positiveIntegerRule(message: string, expected: string): OptionRule {
-  return integerRule(message, expected, 1);
-}
-
 const startTimeRule: OptionRule = {
   message: 'starttime must be a Date or a number of seconds since the epoch.',
   expected: 'a Date or a number of seconds since the epoch',
@@ -163,16 +138,12 @@ const startTimeRule: OptionRule = {
   },
 };
 
-/** The cache options beaker-ts coerces, keyed by option name (Beaker's texts in `message`). */
-export const CACHE_RULES: RuleTable = {
+/** The options of the cache itself, never a back-end's (Beaker's texts in `message`). */
+export const CACHE_LEVEL_RULES: RuleTable = {
   data_dir: dataDirRule,
   lock_dir: lockDirRule,
   type: { kinds: ['str'], message: 'Cache type must be a string.', expected: 'a back-end name' },
-  enabled: {
-    kinds: ['bool', 'null'],
-    message: 'enabled must be true/false if present.',
-    expected: 'true or false (also yes/no, on/off, y/n, t/f, 1/0)',
-  },
+  enabled: booleanRule('enabled must be true/false if present.'),
   // Beaker keeps 0 and negative numbers; 0 then meant "never expires". Here expire is at least 1 second.
   expire: positiveIntegerRule(
     'expire must be an integer representing how many seconds the cache is valid for',
@@ -199,26 +170,17 @@ export const CACHE_RULES: RuleTable = {
     'lock_timeout must be a positive whole number of seconds.',
     'a positive whole number of seconds',
   ),
-  max_items: positiveIntegerRule(
-    'max_items must be a positive whole number.',
-    'a positive whole number of entries',
-  ),
-  serialize: {
-    kinds: ['bool', 'null'],
-    message: 'serialize must be true/false if present.',
-    expected: 'true or false (also yes/no, on/off, y/n, t/f, 1/0)',
-  },
-  ...BACKEND_RULES,
+  log_file: logFileRule,
 };
 
-/** Options beaker-ts knows but passes through as given: back-end options and Beaker's legacy ones. */
-export const CACHE_PASSTHROUGH_OPTIONS: readonly string[] = [...BACKEND_PASSTHROUGH_OPTIONS, 'timeout'];
+/** The names of {@link CACHE_LEVEL_RULES}: what a back-end never receives (but `data_dir` and `lock_dir`, if it asks). */
+export const CACHE_LEVEL_OPTIONS: ReadonlySet<string> = new Set(Object.keys(CACHE_LEVEL_RULES));
+
+/** The cache options and every built-in back-end's options, each by its rule. */
+const CACHE_RULES: RuleTable = { ...BUILT_IN_BACKEND_OPTION_RULES, ...CACHE_LEVEL_RULES };
 
 /** Every cache option name beaker-ts knows, for the misspelling check. */
-export const CACHE_OPTION_NAMES: readonly string[] = [
-  ...Object.keys(CACHE_RULES),
-  ...CACHE_PASSTHROUGH_OPTIONS,
-];
+export const CACHE_OPTION_NAMES: readonly string[] = Object.keys(CACHE_RULES);
 
 /**
  * Coerces and validates cache options given by short name (Beaker's `coerce_cache_params`), returning a new object.

@@ -146,3 +146,37 @@ export function failCombination(
     ...(beakerMessage === undefined ? {} : { beakerMessage }),
   });
 }
+
+/** A whole number of at least `minimum` (or `null`), refused with `message` otherwise. */
+export function integerRule(message: string, expected: string, minimum: number): OptionRule {
+  return {
+    kinds: ['int', 'null'],
+    message,
+    expected,
+    refine: (value, fail) =>
+      value === null || (typeof value === 'number' && value >= minimum) ? value : fail(message),
+  };
+}
+
+/** A whole number of at least 1 (or `null`). */
+export function positiveIntegerRule(message: string, expected: string): OptionRule {
+  return integerRule(message, expected, 1);
+}
+
+/** `true` or `false` (or `null`), with Beaker's spellings (`yes`, `off`, `1`, ...). */
+export function booleanRule(message: string): OptionRule {
+  return { kinds: ['bool', 'null'], message, expected: 'true or false (also yes/no, on/off, y/n, t/f, 1/0)' };
+}
+
+/**
+ * An option kept exactly as given (a string from an INI file, or a client object in code): for options Beaker hands
+ * to its back-ends untouched, which each back-end checks when it opens, and for Beaker options that are ignored.
+ */
+export function asGivenRule(name: string, expected: string): OptionRule {
+  return { message: `${name} is kept as given.`, expected };
+}
+
+/** A string (or `null`), kept as it is: a table or schema name. */
+export function optionalStringRule(name: string, expected: string): OptionRule {
+  return { kinds: ['str', 'null'], message: `${name} must be a string.`, expected };
+}

@@ -2,15 +2,21 @@
  * Session options: their types, Beaker's coercion of each, and beaker-ts's extra checks.
  * @module
  */
+import { BUILT_IN_BACKEND_OPTION_RULES } from '../backends/built-in.js';
 import type { BackendOptions } from './backend-options.js';
 import { withRedactedView } from './redact.js';
-import { failCombination, coerceWithRules, type OptionRule, type RuleTable } from './option-rules.js';
 import {
-  BACKEND_PASSTHROUGH_OPTIONS,
-  BACKEND_RULES,
+  asGivenRule,
+  failCombination,
+  coerceWithRules,
+  type OptionRule,
+  type RuleTable,
+} from './option-rules.js';
+import {
   dataDirRule,
   dataSerializerRule,
   lockDirRule,
+  logFileRule,
   type DataSerializer,
 } from './shared-rules.js';
 
@@ -280,8 +286,8 @@ const cryptoTypeRule: OptionRule = {
   },
 };
 
-/** The session options beaker-ts coerces, keyed by option name (Beaker's texts in `message`). */
-export const SESSION_RULES: RuleTable = {
+/** The options of the session itself, never a back-end's (Beaker's texts in `message`). */
+export const SESSION_LEVEL_RULES: RuleTable = {
   data_dir: dataDirRule,
   lock_dir: lockDirRule,
   type: { kinds: ['str', 'null'], message: 'Session type must be a string.', expected: 'a back-end name' },
@@ -356,21 +362,22 @@ export const SESSION_RULES: RuleTable = {
     refine: (value, fail) =>
       value === 0 ? fail('Session absolute_timeout must be at least 1 second.') : value,
   },
-  ...BACKEND_RULES,
+  log_file: logFileRule,
+  session_class: asGivenRule('session_class', 'a Python class path (ignored)'),
+  namespace_class: asGivenRule('namespace_class', 'a Python class path (ignored)'),
 };
 
-/** Options beaker-ts knows but passes through as given: back-end options and Beaker's legacy ones. */
-export const SESSION_PASSTHROUGH_OPTIONS: readonly string[] = [
-  ...BACKEND_PASSTHROUGH_OPTIONS,
-  'session_class',
-  'namespace_class',
-];
+/**
+ * The names of {@link SESSION_LEVEL_RULES}: what a back-end never receives (but `data_dir` and `lock_dir`, if it
+ * asks). A session's `timeout` is its idle timeout, never `ext:redis`'s entry TTL.
+ */
+export const SESSION_LEVEL_OPTIONS: ReadonlySet<string> = new Set(Object.keys(SESSION_LEVEL_RULES));
+
+/** The session options and every built-in back-end's options, each by its rule (the session's own win). */
+const SESSION_RULES: RuleTable = { ...BUILT_IN_BACKEND_OPTION_RULES, ...SESSION_LEVEL_RULES };
 
 /** Every session option name beaker-ts knows, for the misspelling check. */
-export const SESSION_OPTION_NAMES: readonly string[] = [
-  ...Object.keys(SESSION_RULES),
-  ...SESSION_PASSTHROUGH_OPTIONS,
-];
+export const SESSION_OPTION_NAMES: readonly string[] = Object.keys(SESSION_RULES);
 
 /**
  * Coerces and validates session options given by short name (Beaker's `coerce_session_params`), returning a new

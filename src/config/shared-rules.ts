@@ -1,9 +1,8 @@
 /**
- * Rules that session and cache options share: directories, `type` and the data serializer.
+ * Rules that session and cache options share: directories, the data serializer and `log_file`.
  * @module
  */
-import type { BackendOptions } from './backend-options.js';
-import type { OptionRule } from './option-rules.js';
+import { asGivenRule, type OptionRule } from './option-rules.js';
 
 /** A serializer object: turns a value into text or bytes and back. It must never execute code while decoding. */
 export interface DataSerializer {
@@ -57,44 +56,5 @@ export const dataSerializerRule: OptionRule = {
   },
 };
 
-/** Keeps a string as it is, refusing only non-strings: for options Beaker passes to back-ends untouched. */
-export function optionalStringRule(name: string, expected: string): OptionRule {
-  return {
-    kinds: ['str', 'null'],
-    message: `${name} must be a string.`,
-    expected,
-  };
-}
-
-/** Back-end options beaker-ts knows and passes to the back-end as given. */
-export const BACKEND_PASSTHROUGH_OPTIONS = [
-  'url',
-  'urls',
-  'memcache_module',
-  'redis_module',
-  'sa_opts',
-  'bind',
-  'table',
-  'project_id',
-  'datastore_namespace',
-  'dbm_dir',
-  'file_dir',
-  'dbmmodule',
-  'digest_filenames',
-  'log_file',
-] as const satisfies readonly (keyof BackendOptions)[];
-
-/** Back-end options that are checked: strings, and the lock lease (a whole number of seconds, at least 5). */
-export const BACKEND_RULES = {
-  table_name: optionalStringRule('table_name', 'a table name'),
-  schema_name: optionalStringRule('schema_name', 'a schema name'),
-  lock_lease: {
-    kinds: ['int', 'null'],
-    message: 'lock_lease must be at least 5 seconds.',
-    expected: 'a whole number of seconds, at least 5',
-    refine: (value, fail) =>
-      value === null || (typeof value === 'number' && value >= 5)
-        ? value
-        : fail('lock_lease must be at least 5 seconds.'),
-  },
-} as const satisfies Partial<Record<keyof BackendOptions, OptionRule>>;
+/** `log_file`: Beaker's log file option, accepted and ignored (beaker-ts reports through events and warnings). */
+export const logFileRule: OptionRule = asGivenRule('log_file', 'a file path (ignored)');

@@ -34,6 +34,7 @@ export function privateNoticeDirectory(parent: string = tmpdir()): string | unde
   return trusted ? dir : undefined;
 }
 
+/** Release notices among the processes of one host for one store, through a watched file (see the module). */
 export class HostReleaseNotices {
   readonly #notifier: FileNotifier | undefined;
   readonly #waiters: ReleaseWaiters;

@@ -39,6 +39,11 @@ const MAX_POLL_MS = 200;
 const FIRST_RELEASE_RETRY_MS = 100;
 const MAX_RELEASE_RETRY_MS = 2000;
 
+/**
+ * Cross-host creation locks over any {@link LeaseStore}: renewed every lease/3 while held, released by their holder
+ * only, a release that failed on an outage retried with back-off; waiters poll (capped, jittered) or are woken by the
+ * store's `waitForRelease` or, given `hostNotices`, by the other processes of this host.
+ */
 export class LeaseLockProvider implements LockProvider {
   readonly #store: LeaseStore;
   readonly #prefix: string;

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Backend, BackendFactory } from '../backends/contract.js';
+import type { BackendDescriptor } from '../backends/define.js';
 import type { SessionOptions } from '../config/index.js';
 import { isConfigurationError, redactCredentials } from '../errors.js';
 import { CookieSession } from './cookie-session.js';
@@ -15,6 +16,7 @@ import {
   cookieSessionSettings,
   resolveManagerOptions,
   serverSessionSettings,
+  sessionBackendDescriptor,
   sessionLocks,
   sharedSessionSettings,
 } from './resolve-settings.js';
@@ -24,8 +26,8 @@ import type { SessionSettings } from './settings.js';
 
 /** Options of {@link SessionManager}: the output of `parseSessionConfigOptions`, plus what only code can give. */
 export interface SessionManagerOptions extends SessionOptions {
-  /** Back-ends to register, by `type` name. */
-  backends?: Record<string, BackendFactory>;
+  /** Back-ends to register, by `type` name: descriptors (`defineBackend`) or plain factories. */
+  backends?: Record<string, BackendDescriptor | BackendFactory>;
   /** Receives problems that do not fail a request (a corrupt session replaced, a lock not obtained). */
   onEvent?: (event: SessionEvent) => void;
   /** The current time in ms since the epoch; inject a fake clock in tests. */
@@ -87,12 +89,11 @@ export class SessionManager {
     if (resolved.type === 'cookie') {
       this.#sessions = sessionMaker(CookieSession, cookieSessionSettings(shared, keys));
     } else {
-      this.#openBackend = backendOpener(resolved);
+      const descriptor = sessionBackendDescriptor(resolved);
+      this.#openBackend = backendOpener(resolved, descriptor);
       const backend = (): Promise<Backend> => this.#resolveBackend();
-      this.#sessions = sessionMaker(
-        ServerSession,
-        serverSessionSettings(shared, keys, backend, sessionLocks()),
-      );
+      const locks = sessionLocks(descriptor, resolved.session.lock_dir);
+      this.#sessions = sessionMaker(ServerSession, serverSessionSettings(shared, keys, backend, locks));
     }
   }
 

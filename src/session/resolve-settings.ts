@@ -6,7 +6,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Backend, BackendFactory } from '../backends/contract.js';
+import { backendOptionsOf, type BackendDescriptor } from '../backends/define.js';
 import { BackendRegistry } from '../backends/registry.js';
+import { SharedLockChoice } from '../backends/shared-locks.js';
+import { SESSION_LEVEL_OPTIONS } from '../config/session-options.js';
 import { SESSION_OPTION_NAMES, coerceSessionParams, type SessionOptions } from '../config/index.js';
 import { optionNamesChecked, warnUnknownOptions } from '../config/parse.js';
 import { eventWarningCode, ThrottledWarnings } from '../config/warnings.js';
@@ -29,36 +32,6 @@ import type {
 const MANAGER_OPTIONS = ['backends', 'onEvent', 'clock', 'knownOptions'];
 
 const MIN_KEY_BYTES = 32;
-/** Session options that are not back-end options. */
-const SESSION_LEVEL = new Set([
-  'type',
-  'key',
-  'id',
-  'secret',
-  'validate_key',
-  'encrypt_key',
-  'encrypt_nonce_bits',
-  'crypto_type',
-  'cookie_expires',
-  'cookie_domain',
-  'cookie_path',
-  'secure',
-  'httponly',
-  'samesite',
-  'timeout',
-  'save_accessed_time',
-  'auto',
-  'webtest_varname',
-  'data_serializer',
-  'invalidate_corrupt',
-  'use_cookies',
-  'allow_short_keys',
-  'touch_interval',
-  'absolute_timeout',
-  'log_file',
-  'session_class',
-  'namespace_class',
-]);
 const warnedOnce = new Set<string>();
 
 /** The manager's options, checked and split: the session options, coerced, and what only code can give. */
@@ -66,7 +39,7 @@ export interface ResolvedManagerOptions {
   session: SessionOptions;
   /** The back-end `type`: `cookie` for cookie sessions, otherwise the name of a back-end. */
   type: string;
-  backends: Record<string, BackendFactory>;
+  backends: Record<string, BackendDescriptor | BackendFactory>;
   clock: () => number;
   report: (event: SessionEvent) => void;
 }
@@ -226,28 +199,34 @@ function dataCodec(options: SessionOptions): DataCodec {
     : serializerDataCodec(options.data_serializer);
 }
 
-/**
- * Opens the back-end of server-side sessions: checks now that `type` names a back-end (registered, or one of
- * `backends`), and returns what opens it, given the options that are not session options.
- */
-export function backendOpener(resolved: ResolvedManagerOptions): () => Promise<Backend> {
-  const { type, clock, report } = resolved;
+/** The descriptor of the sessions' back-end; checks now that `type` names one (registered, or one of `backends`). */
+export function sessionBackendDescriptor(resolved: ResolvedManagerOptions): BackendDescriptor {
   const registry = new BackendRegistry();
-  for (const [name, factory] of Object.entries(resolved.backends)) registry.register(name, factory);
-  registry.check(type);
-  const backendOptions = Object.fromEntries(
-    Object.entries(resolved.session).filter(([name]) => !SESSION_LEVEL.has(name)),
-  );
-  return async () => (await registry.resolve(type))(backendOptions, { clock, report });
+  for (const [name, backend] of Object.entries(resolved.backends)) registry.register(name, backend);
+  return registry.descriptor(resolved.type);
+}
+
+/** What opens the back-end of server-side sessions, with exactly the options its descriptor declares. */
+export function backendOpener(
+  resolved: ResolvedManagerOptions,
+  descriptor: BackendDescriptor,
+): () => Promise<Backend> {
+  const { clock, report } = resolved;
+  const backendOptions = backendOptionsOf(descriptor, resolved.session, SESSION_LEVEL_OPTIONS);
+  return () => Promise.resolve().then(() => descriptor.create(backendOptions, { clock, report }));
 }
 
 /**
- * The locks of one manager's sessions: in this process always, and across processes through the locks of the
- * back-end, when it has them.
+ * The locks of one manager's sessions: in this process always, and across processes by the rule caches follow too
+ * (the store's own locks, else file locks under `lock_dir` for a store that processes share).
  */
-export function sessionLocks(): (backend: Backend) => LockProvider {
+export function sessionLocks(
+  descriptor: BackendDescriptor,
+  lockDir: string | null | undefined,
+): (backend: Backend) => LockProvider {
   const local = new KeyedMutex();
-  return (backend) => new TwoStageLock(local, backend.locks);
+  const shared = new SharedLockChoice();
+  return (backend) => new TwoStageLock(local, shared.for(backend, descriptor, lockDir));
 }
 
 /** The settings of server-side sessions: ids signed (the Beaker way or beaker-ts's), data sealed with `encrypt_key`. */

@@ -170,8 +170,11 @@ export function describeBackendConformance(target: BackendConformanceTarget): vo
     let backend: Backend;
     let managers: CacheManager[] = [];
 
-    const factory = async (): Promise<BackendFactory> =>
-      target.factory ?? (await new BackendRegistry().resolve(target.type));
+    const factory = (): BackendFactory => {
+      if (target.factory) return target.factory;
+      const descriptor = new BackendRegistry().descriptor(target.type);
+      return (given, backendContext) => descriptor.create(given, backendContext);
+    };
     const manager = (
       extra: Record<string, unknown> = {},
       managerClock: () => number = clock.read,
@@ -193,7 +196,7 @@ export function describeBackendConformance(target: BackendConformanceTarget): vo
 
     beforeEach(async () => {
       events.length = 0;
-      backend = await (await factory())(options, context);
+      backend = await factory()(options, context);
     });
     afterEach(async () => {
       await backend.close();
@@ -441,7 +444,7 @@ export function describeBackendConformance(target: BackendConformanceTarget): vo
       it('treats an entry it cannot decode as a miss and reports it', async () => {
         // A manager whose back-end instance the test can write to directly.
         let captured: Backend | undefined;
-        const baseFactory = await factory();
+        const baseFactory = factory();
         const capturing = new CacheManager({
           ...options,
           type: 'captured',

@@ -54,12 +54,26 @@ function extractBlocks(document: string): Block[] {
 
 const BLOCKS = DOCUMENTS.flatMap(extractBlocks);
 
-/** package.json `exports`, as `paths` from test/docs/.generated/ to the sources. */
-const PATHS = {
-  'beaker-ts': ['../../../src/index.ts'],
-  'beaker-ts/adapters/*': ['../../../src/adapters/*.ts'],
-  'beaker-ts/*': ['../../../src/*/index.ts'],
-};
+/** package.json `exports`, as `paths` from test/docs/.generated/ to the sources (dist/x.js is src/x.ts). */
+function exportPaths(): Record<string, string[]> {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    exports: Record<string, string | { default: string }>;
+  };
+  return Object.fromEntries(
+    Object.entries(pkg.exports).flatMap(([subpath, target]) =>
+      typeof target === 'string'
+        ? []
+        : [
+            [
+              subpath === '.' ? 'beaker-ts' : `beaker-ts/${subpath.slice(2)}`,
+              [`../../../${target.default.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts')}`],
+            ],
+          ],
+    ),
+  );
+}
+
+const PATHS = exportPaths();
 
 const MODES = {
   node16: { module: 'node16', moduleResolution: 'node16' },

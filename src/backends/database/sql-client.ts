@@ -3,7 +3,11 @@
  * and libsql (SQLite, in a worker thread). Each is an optional peer dependency, loaded on first use.
  * @module
  */
-import { BackendError, ConfigError, MissingDependencyError } from '../../errors.js';
+import { BackendError, ConfigError } from '../../errors.js';
+import { loadClient } from '../load-client.js';
+import { MYSQL2, PG } from './descriptor.js';
+
+const USED_BY = 'The ext:database back-end';
 import { sha256Hex } from '../digest.js';
 import { MysqlNamedLocks } from './mysql-named-locks.js';
 
@@ -88,14 +92,6 @@ export function parseDatabaseUrl(url: string): DatabaseTarget {
         'url must be a database URL: postgresql://, mysql://, mariadb:// or sqlite:///file.db.',
         { option: 'url', value: url },
       );
-  }
-}
-
-async function loadPackage<T>(name: string, load: () => Promise<T>): Promise<T> {
-  try {
-    return await load();
-  } catch (error) {
-    throw new MissingDependencyError(name, 'The ext:database back-end', { cause: error });
   }
 }
 
@@ -229,7 +225,7 @@ export function mysqlClient(pool: MysqlQueryable, close: () => Promise<void>, ti
 export async function openSqlClient(target: DatabaseTarget, pool: PoolSettings): Promise<SqlClient> {
   switch (target.dialect) {
     case 'postgres': {
-      const pg = await loadPackage('pg', () => import('pg'));
+      const pg = await loadClient(PG, USED_BY);
       const created = new pg.default.Pool({
         connectionString: target.connectionString,
         max: pool.size,
@@ -256,7 +252,7 @@ export async function openSqlClient(target: DatabaseTarget, pool: PoolSettings):
       };
     }
     case 'mysql': {
-      const mysql = await loadPackage('mysql2', () => import('mysql2/promise'));
+      const mysql = await loadClient(MYSQL2, USED_BY);
       const created = mysql.createPool({
         uri: target.uri,
         connectionLimit: pool.size,

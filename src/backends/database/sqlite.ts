@@ -4,10 +4,11 @@
  * worker thread: the event loop never blocks on the database.
  * @module
  */
-import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { MissingDependencyError, SqliteError } from '../../errors.js';
+import { SqliteError } from '../../errors.js';
+import { loadClient } from '../load-client.js';
+import { LIBSQL } from './descriptor.js';
 import { FileNotifier } from '../file-notifier.js';
 import type { SqlClient, SqlResult } from './sql-client.js';
 
@@ -56,13 +57,8 @@ interface Reply {
 }
 
 /** Opens `file` (`:memory:` for a private in-memory database) in a worker thread. */
-export function openSqlite(file: string, statementTimeoutMs: number): SqlClient {
-  let libsql: string;
-  try {
-    libsql = createRequire(import.meta.url).resolve('libsql');
-  } catch (error) {
-    throw new MissingDependencyError('libsql', 'SQLite in the ext:database back-end', { cause: error });
-  }
+export async function openSqlite(file: string, statementTimeoutMs: number): Promise<SqlClient> {
+  const libsql = await loadClient(LIBSQL, 'SQLite in the ext:database back-end');
   const path = file === ':memory:' ? file : resolve(file);
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,

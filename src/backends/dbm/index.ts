@@ -8,7 +8,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
-import { BackendError, MissingDependencyError } from '../../errors.js';
+import { BackendError } from '../../errors.js';
+import { loadClient } from '../load-client.js';
+import { LMDB } from './descriptor.js';
 import type { FileLockProvider } from '../../locks/file-lock.js';
 import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
 import { ON_DISK_CAPABILITIES, dataDirectory, digest, hostLocks } from '../on-disk.js';
@@ -23,6 +25,8 @@ export interface DbmBackendOptions {
   lock_dir?: string | null;
   /** Lease of a creation lock whose holder stopped, in seconds. */
   lock_lease?: number | null;
+  /** Beaker's dbm module choice; this back-end always uses LMDB, so it is accepted and ignored. */
+  dbmmodule?: string | null;
 }
 
 /** One stored record. */
@@ -53,14 +57,6 @@ function recordKey(namespace: string, key: string): string {
   const escaped = key.startsWith('#') || key.startsWith('=') ? `=${key}` : key;
   const raw = `${namespacePrefix(namespace)}${escaped}`;
   return Buffer.byteLength(raw) <= MAX_RAW_KEY_BYTES ? raw : `${namespacePrefix(namespace)}#${digest(key)}`;
-}
-
-async function loadLmdb(): Promise<typeof import('lmdb')> {
-  try {
-    return await import('lmdb');
-  } catch (error) {
-    throw new MissingDependencyError('lmdb', 'The dbm back-end', { cause: error });
-  }
 }
 
 export class DbmBackend implements Backend {
@@ -163,7 +159,7 @@ export class DbmBackend implements Backend {
 /** The factory registered as `dbm`. */
 export const dbmBackend: BackendFactory = async (options, context) => {
   const dir = dataDirectory(options, 'dbm_dir', 'container_dbm');
-  const { open } = await loadLmdb();
+  const { open } = await loadClient(LMDB, 'The dbm back-end');
   await mkdir(dir, { recursive: true });
   const root = open({ path: join(dir, DATABASE_FILE), compression: false });
   return new DbmBackend(root, hostLocks(options, 'container_dbm', 'dbm', context), context);

@@ -26,6 +26,8 @@ export interface FileBackendOptions {
   lock_dir?: string | null;
   /** Lease of a creation lock whose holder stopped, in seconds. */
   lock_lease?: number | null;
+  /** Beaker's file-name digest switch; files are always named by digest here, so it is accepted and ignored. */
+  digest_filenames?: boolean | string | null;
 }
 
 interface Header {

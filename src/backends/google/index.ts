@@ -12,7 +12,9 @@
  * @module
  */
 import type { Datastore, Key, PropertyFilter } from '@google-cloud/datastore';
-import { BackendError, ConfigError, MissingDependencyError } from '../../errors.js';
+import { BackendError, ConfigError } from '../../errors.js';
+import { loadClient } from '../load-client.js';
+import { DATASTORE_CLIENT } from './descriptor.js';
 import { namespaceDigest, sha256Hex } from '../digest.js';
 import { serverCapabilities } from '../server-capabilities.js';
 import { storeCommand } from '../store-command.js';
@@ -285,12 +287,7 @@ export const googleBackend: BackendFactory = async (options, context) => {
   const typed = options as GoogleBackendOptions;
   const kind = kindOf(typed.table_name);
   const leaseMs = leaseMsOf(typed);
-  let module: typeof import('@google-cloud/datastore');
-  try {
-    module = await import('@google-cloud/datastore');
-  } catch (error) {
-    throw new MissingDependencyError('@google-cloud/datastore', 'The ext:google back-end', { cause: error });
-  }
+  const module = await loadClient(DATASTORE_CLIENT, 'The ext:google back-end');
   const settings = { kind, leaseMs, filter: module.PropertyFilter };
   if (typed.bind) return new GoogleBackend(typed.bind, { ...settings, owned: false }, context);
   const client = new module.Datastore({

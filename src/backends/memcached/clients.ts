@@ -4,7 +4,9 @@
  * Each is an optional peer dependency, loaded on first use.
  * @module
  */
-import { MissingDependencyError } from '../../errors.js';
+import type { ClientDependency } from '../define.js';
+import { loadClient, missingClient } from '../load-client.js';
+import { MEMCACHED_LIBRARY, MEMJS } from './descriptor.js';
 import { preferInstalled } from '../optional-client.js';
 
 /** What the memcached back-end and its locks need from a client. `expires` is memcached's TTL field. */
@@ -31,10 +33,8 @@ export interface ClientSettings {
   pickServer: (servers: readonly string[], key: string) => number;
 }
 
-function missing(name: string, cause: unknown): MissingDependencyError {
-  return new MissingDependencyError(name, `The ext:memcached back-end with memcache_module = ${name}`, {
-    cause,
-  });
+function usedBy(dependency: ClientDependency): string {
+  return `The ext:memcached back-end with memcache_module = ${dependency.name}`;
 }
 
 const CLOSED_BEFORE_ANSWER = 'the connection closed before the server answered';
@@ -100,12 +100,7 @@ function failQueriesOnClose(client: MemcachedLibraryInternals): void {
 }
 
 async function memjsClient(settings: ClientSettings): Promise<MemcacheClient> {
-  let memjs: typeof import('memjs');
-  try {
-    memjs = await import('memjs');
-  } catch (error) {
-    throw missing('memjs', error);
-  }
+  const memjs = await loadClient(MEMJS, usedBy(MEMJS));
   const client = memjs.Client.create(settings.servers.join(','), {
     timeout: settings.timeoutSeconds,
     retries: 0,
@@ -143,14 +138,11 @@ function isNotStored(error: unknown): boolean {
 }
 
 async function memcachedClient(settings: ClientSettings): Promise<MemcacheClient> {
-  let Memcached: typeof import('memcached');
-  try {
-    // A CommonJS module: its export is the client class.
-    const loaded = (await import('memcached')) as unknown as { default: typeof import('memcached') };
-    Memcached = loaded.default;
-  } catch (error) {
-    throw missing('memcached', error);
-  }
+  // A CommonJS module: its export is the client class.
+  const loaded = (await loadClient(MEMCACHED_LIBRARY, usedBy(MEMCACHED_LIBRARY))) as {
+    default: typeof import('memcached');
+  };
+  const Memcached = loaded.default;
   // factor, minTimeout and maxTimeout are the library's pool-retry options; its type definitions omit them.
   const options: import('memcached').options & { factor: number; minTimeout: number; maxTimeout: number } = {
     timeout: settings.timeoutSeconds * 1000,
@@ -256,7 +248,6 @@ export async function openMemcacheClient(module: string, settings: ClientSetting
   return preferInstalled(
     () => memjsClient(settings),
     () => memcachedClient(settings),
-    (cause) =>
-      new MissingDependencyError('memjs', 'The ext:memcached back-end', { cause, alternative: 'memcached' }),
+    (cause) => missingClient(MEMJS, 'The ext:memcached back-end', cause, MEMCACHED_LIBRARY),
   );
 }

@@ -12,7 +12,9 @@
  * @module
  */
 import type { Collection, MongoClient } from 'mongodb';
-import { BackendError, ConfigError, MissingDependencyError } from '../../errors.js';
+import { BackendError, ConfigError } from '../../errors.js';
+import { loadClient } from '../load-client.js';
+import { MONGODB_DRIVER } from './descriptor.js';
 import { namespaceDigest, sha256Hex } from '../digest.js';
 import { serverCapabilities } from '../server-capabilities.js';
 import { storeCommand } from '../store-command.js';
@@ -250,12 +252,7 @@ export const mongodbBackend: BackendFactory = async (options, context) => {
     });
   }
   const database = defaultDatabase(typed.url);
-  let driver: typeof import('mongodb');
-  try {
-    driver = await import('mongodb');
-  } catch (error) {
-    throw new MissingDependencyError('mongodb', 'The ext:mongodb back-end', { cause: error });
-  }
+  const driver = await loadClient(MONGODB_DRIVER, 'The ext:mongodb back-end');
   const client = new driver.MongoClient(typed.url, {
     serverSelectionTimeoutMS: 5000,
     connectTimeoutMS: 5000,

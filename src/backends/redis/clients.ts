@@ -5,7 +5,10 @@
  * @module
  */
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
-import { BackendError, MissingDependencyError } from '../../errors.js';
+import { BackendError } from '../../errors.js';
+import type { ClientDependency } from '../define.js';
+import { loadClient, missingClient } from '../load-client.js';
+import { IOREDIS, NODE_REDIS } from './descriptor.js';
 import { preferInstalled } from '../optional-client.js';
 import { StallWatchdog } from '../stall-watchdog.js';
 import { within } from '../within.js';
@@ -50,8 +53,8 @@ function ioredisOptions(commandTimeoutMs: number): RedisOptions {
   return { ...IOREDIS_OPTIONS, commandTimeout: commandTimeoutMs };
 }
 
-function missing(name: string, cause: unknown): MissingDependencyError {
-  return new MissingDependencyError(name, `The ext:redis back-end with redis_module = ${name}`, { cause });
+function usedBy(dependency: ClientDependency): string {
+  return `The ext:redis back-end with redis_module = ${dependency.name}`;
 }
 
 // ---- ioredis ----
@@ -67,12 +70,8 @@ const IOREDIS_OPTIONS: RedisOptions = {
 };
 
 async function loadIoredis(): Promise<{ Redis: typeof Redis; Cluster: typeof Cluster }> {
-  try {
-    const { Redis, Cluster } = await import('ioredis');
-    return { Redis, Cluster };
-  } catch (error) {
-    throw missing('ioredis', error);
-  }
+  const { Redis, Cluster } = await loadClient(IOREDIS, usedBy(IOREDIS));
+  return { Redis, Cluster };
 }
 
 /** An ioredis client or cluster as a {@link RedisClient}. */
@@ -299,12 +298,9 @@ export async function openNodeRedis(
   url: string,
   commandTimeoutMs = COMMAND_TIMEOUT_MS,
 ): Promise<RedisClient> {
-  let createClient: (options: Record<string, unknown>) => NodeRedisLike;
-  try {
-    ({ createClient } = (await import('redis')) as unknown as { createClient: typeof createClient });
-  } catch (error) {
-    throw missing('redis', error);
-  }
+  const { createClient } = (await loadClient(NODE_REDIS, usedBy(NODE_REDIS))) as {
+    createClient: (options: Record<string, unknown>) => NodeRedisLike;
+  };
   let everConnected = false;
   const client = createClient({
     url,
@@ -353,7 +349,6 @@ export async function openRedisClient(
   return preferInstalled(
     () => openNodeRedis(backend, url, commandTimeoutMs),
     () => openIoredis(backend, url, commandTimeoutMs),
-    (cause) =>
-      new MissingDependencyError('redis', 'The ext:redis back-end', { cause, alternative: 'ioredis' }),
+    (cause) => missingClient(NODE_REDIS, 'The ext:redis back-end', cause, IOREDIS),
   );
 }
