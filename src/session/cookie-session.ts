@@ -14,7 +14,7 @@ import {
   type BeakerEncoding,
   type KeyRing,
 } from './crypto.js';
-import { SessionStoreError } from './errors.js';
+import { SessionStoreError, TamperedValueError } from '../errors.js';
 import {
   decodeCookiePayload,
   encodeCookiePayload,
@@ -101,11 +101,27 @@ export class CookieSession<T extends object = AppSessionData> extends Session<T>
     return beaker ? this.#openBeaker(value, beaker, now) : this.#openSealed(value);
   }
 
+  /**
+   * Beaker's format: the signature tells which `validate_key` made the cookie, which also salts its encryption key;
+   * each `encrypt_key` is tried in turn, so that rotating either key keeps the sessions made before it.
+   */
   #openBeaker(value: string, beaker: BeakerEncoding, now: number): OpenedCookie {
     const unsigned = beakerUnsign(this.#settings.beakerValidateKeys, value);
-    if (!unsigned) throw new Error('Invalid signature');
-    const opened = fromBeakerDict(beakerDecode(unsigned.value, beaker), this.#settings.newId(), now);
-    return { ...opened, rotated: unsigned.rotated };
+    if (!unsigned) throw new TamperedValueError('Invalid signature');
+    const encryptKeys = beaker.encryptKey === undefined ? [undefined] : this.#settings.beakerEncryptKeys;
+    let failure: unknown;
+    for (const [index, encryptKey] of encryptKeys.entries()) {
+      const encoding: BeakerEncoding = { ...beaker, validateKey: unsigned.key };
+      if (encryptKey !== undefined) encoding.encryptKey = encryptKey;
+      try {
+        const opened = fromBeakerDict(beakerDecode(unsigned.value, encoding), this.#settings.newId(), now);
+        return { ...opened, rotated: unsigned.rotated || index > 0 };
+      } catch (error) {
+        // Not this key (GCM fails to authenticate; CTR gives bytes that do not inflate): try the next one.
+        failure = error;
+      }
+    }
+    throw failure;
   }
 
   #openSealed(value: string): OpenedCookie {

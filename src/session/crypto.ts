@@ -116,7 +116,7 @@ export function beakerSign(key: string, value: string): string {
 export function beakerUnsign(
   keys: readonly string[],
   signed: string,
-): { value: string; rotated: boolean } | undefined {
+): { value: string; rotated: boolean; key: string } | undefined {
   const unquoted =
     signed.length >= 2 && signed.startsWith('"') && signed.endsWith('"') ? signed.slice(1, -1) : signed;
   if (unquoted.length < 40) return undefined;
@@ -125,7 +125,7 @@ export function beakerUnsign(
   const index = keys.findIndex((key) =>
     safeEqual(createHmac('sha1', key).update(value).digest('hex'), signature),
   );
-  return index < 0 ? undefined : { value, rotated: index > 0 };
+  return index < 0 ? undefined : { value, rotated: index > 0, key: keys[index] as string };
 }
 
 /** Beaker's cipher choices. */

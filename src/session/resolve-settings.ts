@@ -254,6 +254,7 @@ export function cookieSessionSettings(shared: SessionSettings, keys: SessionKeys
     ...shared,
     beaker: keys.beaker,
     beakerValidateKeys: keys.validateKeys,
+    beakerEncryptKeys: keys.encryptKeys,
     cookieRing: keys.beaker ? undefined : new KeyRing(sealKeys, 'cookie-session'),
   };
 }

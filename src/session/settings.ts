@@ -52,6 +52,8 @@ export interface CookieSessionSettings extends SessionSettings {
   /** Set for `crypto_type = cryptography | pycrypto`: Beaker's cookie format. */
   beaker: BeakerEncoding | undefined;
   beakerValidateKeys: readonly string[];
+  /** With `beaker`: every `encrypt_key`, newest first (the newest seals, each is tried to open). */
+  beakerEncryptKeys: readonly string[];
   /** Seals beaker-ts's cookie format; set whenever `beaker` is not. */
   cookieRing: KeyRing | undefined;
 }

@@ -538,3 +538,43 @@ describe('cookie sessions: any change fails', () => {
     expect(session.isNew).toBe(true);
   });
 });
+
+// Rotating keys must not log everyone out: a cookie made with the previous keys still opens (and is sealed anew).
+describe.each(['cryptography', 'pycrypto'])(
+  'cookie sessions in Beaker format (%s): key rotation',
+  (cryptoType) => {
+    const OLD = { validate_key: `${VALIDATE_KEY}-old`, encrypt_key: `${ENCRYPT_KEY}-old` };
+    const make = (validateKeys: string[], encryptKeys: string[]): SessionManager =>
+      new SessionManager({
+        type: 'cookie',
+        crypto_type: cryptoType as 'cryptography' | 'pycrypto',
+        validate_key: validateKeys,
+        encrypt_key: encryptKeys,
+        onEvent: () => undefined,
+      });
+
+    it.each([
+      ['both keys', [VALIDATE_KEY, OLD.validate_key], [ENCRYPT_KEY, OLD.encrypt_key]],
+      ['the encrypt key only', [OLD.validate_key], [ENCRYPT_KEY, OLD.encrypt_key]],
+      ['the validate key only', [VALIDATE_KEY, OLD.validate_key], [OLD.encrypt_key]],
+    ])(
+      'opens a cookie made before rotating %s, and re-seals it with the new keys',
+      async (_rotated, validate, encrypt) => {
+        const before = make([OLD.validate_key], [OLD.encrypt_key]);
+        const cookie = cookieFrom((await savedSession<Data>(before, { user: 'ada' })).setCookies);
+        const after = make(validate, encrypt);
+        const read = await request<Data>(after, cookie, async (session) => {
+          expect(await session.get('user')).toBe('ada');
+        });
+        expect(read.setCookies).toHaveLength(1);
+        await request<Data>(
+          make([validate[0] ?? ''], [encrypt[0] ?? '']),
+          cookieFrom(read.setCookies),
+          async (session) => {
+            expect(await session.get('user')).toBe('ada');
+          },
+        );
+      },
+    );
+  },
+);
