@@ -1,7 +1,8 @@
 /**
  * Reading the Cookie header and writing Set-Cookie headers (RFC 6265). Reading never throws: a header of garbage
  * yields no value. Every value sent under the session's name is kept, so that duplicated cookies (a stale one on a
- * wider path, say) can each be tried.
+ * wider path, or ones another site of the domain planted before the real one) can each be tried: the whole header
+ * is read, as the HTTP server's own header size limit bounds it.
  * @module
  */
 import { serialize, type SerializeOptions } from 'cookie';
@@ -10,22 +11,17 @@ import { SessionCookieTooLargeError } from '../errors.js';
 
 /** Browsers drop a Set-Cookie header longer than this many bytes (RFC 6265 §6.1 minimum they must support). */
 export const MAX_SET_COOKIE_BYTES = 4096;
-/** Longer Cookie headers are not read past this point. */
-const MAX_COOKIE_HEADER_CHARS = 16_384;
-/** At most this many values of the session cookie are tried. */
-const MAX_CANDIDATES = 4;
 
 /** The values sent for cookie `name`, in header order (quotes around a value removed). */
 export function cookieValues(header: string | undefined, name: string): string[] {
   if (typeof header !== 'string' || header === '') return [];
   const values: string[] = [];
-  for (const pair of header.slice(0, MAX_COOKIE_HEADER_CHARS).split(';')) {
+  for (const pair of header.split(';')) {
     const equals = pair.indexOf('=');
     if (equals < 0 || pair.slice(0, equals).trim() !== name) continue;
     let value = pair.slice(equals + 1).trim();
     if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
     if (value !== '') values.push(value);
-    if (values.length === MAX_CANDIDATES) break;
   }
   return values;
 }

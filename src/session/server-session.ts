@@ -17,6 +17,8 @@ import { Session } from './session.js';
 import type { ServerSessionSettings } from './settings.js';
 
 const ID_PATTERN = /^[0-9a-f]{32}$/;
+/** At most this many of a request's cookie values (verified and well-formed) are looked up in the store. */
+const MAX_STORE_READS = 4;
 /** The namespace of server-side session records in their back-end. */
 export const SESSION_NAMESPACE = 'beaker.session';
 const LOCK_WAIT_MS = 5000;
@@ -61,9 +63,10 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
 
   protected async read(): Promise<void> {
     const forcedId = this.#settings.forcedId;
-    const candidates = forcedId === undefined ? this.#candidateIds() : [{ id: forcedId, rotated: false }];
+    // An id's shape is checked before it reaches a store key, whether it came from a cookie or from getById().
+    const forced = forcedId !== undefined && ID_PATTERN.test(forcedId) ? [{ id: forcedId, rotated: false }] : [];
+    const candidates = forcedId === undefined ? this.#candidateIds() : forced;
     for (const candidate of candidates) {
-      if (!ID_PATTERN.test(candidate.id)) continue;
       const outcome = await this.#readStored(candidate);
       if (outcome === 'adopted') return;
       if (outcome === 'expired') break;
@@ -97,12 +100,20 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
     return 'adopted';
   }
 
+  /**
+   * The ids of the request's cookie values that verify and have an id's shape, each once, at most
+   * {@link MAX_STORE_READS}: a value that fails its signature costs no store read, so cookies planted before the real
+   * one (by another site of the domain) cannot hide it, and no request reads the store more than a few times.
+   */
   #candidateIds(): CandidateId[] {
     const values = this.#settings.useCookies ? this.requestCookieValues() : [];
     const candidates: CandidateId[] = [];
     for (const value of values) {
       const verified = this.#verifyId(value);
-      if (verified) candidates.push({ id: verified.value, rotated: verified.rotated });
+      if (!verified || !ID_PATTERN.test(verified.value)) continue;
+      if (candidates.some(({ id }) => id === verified.value)) continue;
+      candidates.push({ id: verified.value, rotated: verified.rotated });
+      if (candidates.length === MAX_STORE_READS) break;
     }
     return candidates;
   }

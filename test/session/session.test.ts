@@ -578,3 +578,49 @@ describe.each(['cryptography', 'pycrypto'])(
     );
   },
 );
+
+// Another site of the domain can plant cookies of the same name before the real one (cookie tossing), or pad the
+// header: neither may hide the real session (four planted values, or 16 kB before it, did).
+describe.each([
+  ['server-side', { secret: SECRET }],
+  ['cookie', { type: 'cookie', validate_key: VALIDATE_KEY }],
+])('%s sessions: cookies planted before the real one', (_kind, options) => {
+  it.each([
+    [
+      '10 forged values of the same name',
+      (real: string) => `${'beaker.session.id=forged; '.repeat(10)}${real}`,
+    ],
+    [
+      '10 well-formed but unsigned ids',
+      (real: string) =>
+        `${Array.from({ length: 10 }, (_, index) => `beaker.session.id=${index.toString(16).padStart(32, 'a')}`).join('; ')}; ${real}`,
+    ],
+    ['16 kB of other cookies', (real: string) => `padding=${'p'.repeat(16_500)}; ${real}`],
+  ])('finds the real session behind %s', async (_planted, plant) => {
+    const { manager } = countingManager(options);
+    const real = cookieFrom((await savedSession<Data>(manager, { user: 'ada' })).setCookies) ?? '';
+    await request<Data>(manager, plant(real), async (session) => {
+      expect(await session.get('user')).toBe('ada');
+    });
+  });
+
+  it.runIf(options.type === undefined)(
+    "reads the store for at most 4 of a request's cookie values",
+    async () => {
+      const { manager, store } = countingManager(options);
+      const others = await Promise.all(
+        Array.from(
+          { length: 6 },
+          async () => cookieFrom((await savedSession<Data>(manager, {})).setCookies) ?? '',
+        ),
+      );
+      // Signed, well-formed, but no longer stored: each one tried costs a read.
+      await store.clear('beaker.session');
+      store.reset();
+      await request<Data>(manager, others.join('; '), async (session) => {
+        await session.load();
+      });
+      expect(store.counts().reads).toBe(4);
+    },
+  );
+});
