@@ -64,7 +64,8 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
   protected async read(): Promise<void> {
     const forcedId = this.#settings.forcedId;
     // An id's shape is checked before it reaches a store key, whether it came from a cookie or from getById().
-    const forced = forcedId !== undefined && ID_PATTERN.test(forcedId) ? [{ id: forcedId, rotated: false }] : [];
+    const forced =
+      forcedId !== undefined && ID_PATTERN.test(forcedId) ? [{ id: forcedId, rotated: false }] : [];
     const candidates = forcedId === undefined ? this.#candidateIds() : forced;
     for (const candidate of candidates) {
       const outcome = await this.#readStored(candidate);
