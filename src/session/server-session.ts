@@ -45,12 +45,33 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
     this.#settings = settings;
   }
 
+  /**
+   * Takes the session's lock, then reads what other requests stored before it was taken (applying this request's
+   * changes on top), so that a read-modify-write between `lock()` and `unlock()` sees every earlier one.
+   */
   async lock(): Promise<void> {
     await this.load();
     if (this.#heldLock) return;
     const lock = await this.#acquireLock();
     if (!lock) throw new SessionStoreError(`lock the session within ${LOCK_WAIT_MS} ms`);
     this.#heldLock = lock;
+    try {
+      await this.#catchUp();
+    } catch (error) {
+      await this.unlock();
+      throw error;
+    }
+  }
+
+  /** Takes in what was stored since this session read its record (a removed record is left to the next save). */
+  async #catchUp(): Promise<void> {
+    if (!this.#stored) return;
+    const id = this.meta.id;
+    const text = await this.#store('read the session', (backend) => backend.get(SESSION_NAMESPACE, id));
+    const current = typeof text === 'string' ? this.#tryDecodeRecord(text) : undefined;
+    if (!current || current.record.version === this.#version) return;
+    this.trackedData.mergeOnto(current.data);
+    this.#version = current.record.version;
   }
 
   async unlock(): Promise<void> {

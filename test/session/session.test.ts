@@ -9,6 +9,7 @@ import {
   SessionManager,
   SessionNotLoadedError,
   SessionStoreError,
+  type SessionManagerOptions,
 } from '../../src/session/index.js';
 import {
   ENCRYPT_KEY,
@@ -220,6 +221,29 @@ describe.each(KINDS)('%s sessions (spec §5.6)', (_kind, options) => {
           expect(await session.all()).toEqual({ user: 'ada' });
         });
       }
+    },
+  );
+
+  // lock() read the session before taking the lock and never again: 20 locked increments left the counter at 1.
+  it.runIf(options.type !== 'cookie')(
+    'makes read-modify-write between lock() and unlock() safe: 20 concurrent locked increments count 20',
+    async () => {
+      const { manager } = setup();
+      const cookie = cookieFrom((await savedSession<Data>(manager, { value: 0 })).setCookies);
+      await Promise.all(
+        Array.from({ length: 20 }, () =>
+          request<Data>(manager, cookie, async (session) => {
+            await session.load();
+            await session.lock();
+            await session.set('value', ((await session.get('value')) ?? 0) + 1);
+            await session.save();
+            await session.unlock();
+          }),
+        ),
+      );
+      await request<Data>(manager, cookie, async (session) => {
+        expect(await session.get('value')).toBe(20);
+      });
     },
   );
 
@@ -581,7 +605,7 @@ describe.each(['cryptography', 'pycrypto'])(
 
 // Another site of the domain can plant cookies of the same name before the real one (cookie tossing), or pad the
 // header: neither may hide the real session (four planted values, or 16 kB before it, did).
-describe.each([
+describe.each<[string, SessionManagerOptions]>([
   ['server-side', { secret: SECRET }],
   ['cookie', { type: 'cookie', validate_key: VALIDATE_KEY }],
 ])('%s sessions: cookies planted before the real one', (_kind, options) => {
