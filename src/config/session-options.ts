@@ -209,6 +209,9 @@ export type SessionOptionsInput = { [K in keyof SessionOptions]?: SessionOptions
 const BOOLEAN_EXPECTED = 'true or false (also yes/no, on/off, y/n, t/f, 1/0)';
 // RFC 6265 §4.1.1: a cookie name is a token (RFC 7230 tchar).
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// RFC 6265 §4.1.1: domain-value (with the leading dot browsers ignore) and path-value.
+const COOKIE_DOMAIN = /^([.]?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)([.][a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+const COOKIE_PATH = /^[\u0020-\u003A\u003D-\u007E]*$/;
 const SAMESITE_VALUES: Readonly<Record<string, SameSite>> = {
   strict: 'Strict',
   lax: 'Lax',
@@ -292,8 +295,23 @@ export const SESSION_LEVEL_RULES: RuleTable = {
   lock_dir: lockDirRule,
   type: { kinds: ['str', 'null'], message: 'Session type must be a string.', expected: 'a back-end name' },
   cookie_expires: cookieExpiresRule,
-  cookie_domain: { kinds: ['str', 'null'], message: 'Cookie domain must be a string.', expected: 'a domain' },
-  cookie_path: { kinds: ['str', 'null'], message: 'Cookie path must be a string.', expected: 'a URL path' },
+  cookie_domain: {
+    kinds: ['str', 'null'],
+    message: 'Cookie domain must be a string.',
+    expected: 'a domain such as example.com or .example.com',
+    // RFC 6265's domain-value, as the cookie serializer checks it: refused here rather than at the first save.
+    refine: (value, fail) =>
+      typeof value !== 'string' || COOKIE_DOMAIN.test(value)
+        ? value
+        : fail('Cookie domain is not a valid domain.'),
+  },
+  cookie_path: {
+    kinds: ['str', 'null'],
+    message: 'Cookie path must be a string.',
+    expected: 'a URL path such as /app (no ";" or control characters)',
+    refine: (value, fail) =>
+      typeof value !== 'string' || COOKIE_PATH.test(value) ? value : fail('Cookie path is not a valid path.'),
+  },
   id: { kinds: ['str'], message: 'Session id must be a string.', expected: 'a session id' },
   key: {
     kinds: ['str'],
@@ -407,6 +425,35 @@ function checkSessionCombinations(options: SessionOptions, keyOf: (option: strin
       { option: 'samesite', key: keyOf('samesite') },
       'None',
       'SameSite=None needs secure = true: browsers reject a SameSite=None cookie without Secure.',
+    );
+  }
+  checkCookiePrefix(options, keyOf);
+}
+
+/**
+ * Browsers drop a `__Secure-` cookie sent without `Secure`, and a `__Host-` cookie unless it is also sent without
+ * `Domain` and with `Path=/` (RFC 6265bis): such a name with other attributes would lose every session.
+ */
+function checkCookiePrefix(options: SessionOptions, keyOf: (option: string) => string): void {
+  const name = options.key;
+  if (typeof name !== 'string') return;
+  const source = { option: 'key', key: keyOf('key') };
+  const host = name.startsWith('__Host-');
+  if ((host || name.startsWith('__Secure-')) && options.secure !== true) {
+    failCombination(source, name, `A cookie named ${name} needs secure = true: browsers drop it otherwise.`);
+  }
+  if (host && typeof options.cookie_domain === 'string' && options.cookie_domain !== '') {
+    failCombination(
+      source,
+      name,
+      `A cookie named ${name} must have no cookie_domain: browsers drop it otherwise.`,
+    );
+  }
+  if (host && typeof options.cookie_path === 'string' && options.cookie_path !== '/') {
+    failCombination(
+      source,
+      name,
+      `A cookie named ${name} needs cookie_path = /: browsers drop it otherwise.`,
     );
   }
 }

@@ -1,6 +1,12 @@
 /** Configurations that cannot work fail when the application starts, with an error that names the option and the fix. */
 import { describe, expect, it } from 'vitest';
-import { CacheManager, ConfigError, SessionManager, UnknownBackendError } from '../../src/index.js';
+import {
+  CacheManager,
+  ConfigError,
+  SessionManager,
+  UnknownBackendError,
+  parseSessionConfigOptions,
+} from '../../src/index.js';
 import type { CacheEvent } from '../../src/cache/index.js';
 import { SECRET } from '../session/helpers.js';
 
@@ -48,5 +54,42 @@ describe('start-up errors', () => {
     expect(await down.getCache('ns').get('k', { createfunc: async () => 'made' })).toBe('made');
     expect(events.map(({ backend }) => backend)).toEqual(['ext:redis', 'ext:redis']);
     await down.close();
+  });
+});
+
+// Cookie attributes browsers would refuse: a ConfigError when the configuration is read, not a 500 at the first save.
+describe('session cookie attributes', () => {
+  it.each([
+    [{ 'session.cookie_domain': 'exa mple.com' }, 'cookie_domain'],
+    [{ 'session.cookie_domain': 'example.com;evil' }, 'cookie_domain'],
+    [{ 'session.cookie_path': '/app;x' }, 'cookie_path'],
+    [{ 'session.key': '__Host-sid' }, 'key'],
+    [{ 'session.key': '__Secure-sid' }, 'key'],
+    [
+      { 'session.key': '__Host-sid', 'session.secure': 'true', 'session.cookie_domain': 'example.com' },
+      'key',
+    ],
+    [{ 'session.key': '__Host-sid', 'session.secure': 'true', 'session.cookie_path': '/app' }, 'key'],
+  ])('refuses %o, naming %s', (config, option) => {
+    const read = (): unknown => parseSessionConfigOptions({ ...config, 'session.secret': SECRET });
+    expect(read).toThrow(ConfigError);
+    expect(read).toThrow(`"session.${option}"`);
+  });
+
+  it('accepts a __Host- cookie sent as browsers want it, and an ordinary domain and path', () => {
+    expect(() =>
+      parseSessionConfigOptions({
+        'session.key': '__Host-sid',
+        'session.secure': 'true',
+        'session.secret': SECRET,
+      }),
+    ).not.toThrow();
+    expect(() =>
+      parseSessionConfigOptions({
+        'session.cookie_domain': '.example.com',
+        'session.cookie_path': '/app',
+        'session.secret': SECRET,
+      }),
+    ).not.toThrow();
   });
 });
