@@ -32,6 +32,8 @@ import type {
 const MANAGER_OPTIONS = ['backends', 'onEvent', 'clock', 'knownOptions'];
 
 const MIN_KEY_BYTES = 32;
+/** A random key of 32 characters has 14 or more different ones (hex) and usually far more; 8 flags repetition. */
+const MIN_DISTINCT_KEY_CHARACTERS = 8;
 const warnedOnce = new Set<string>();
 
 /** The manager's options, checked and split: the session options, coerced, and what only code can give. */
@@ -129,20 +131,30 @@ function keyList(value: string | string[] | null | undefined): string[] {
   return Array.isArray(value) ? value : [value];
 }
 
+/** What makes a key guessable offline from one cookie, or undefined for a key that is long and varied enough. */
+function keyWeakness(value: string): string | undefined {
+  if (Buffer.byteLength(value) < MIN_KEY_BYTES) return `is shorter than ${MIN_KEY_BYTES} bytes`;
+  // A long key of a few repeated characters ('a' × 32, 'abab...') has almost no entropy.
+  const distinct = new Set(value).size;
+  if (distinct < MIN_DISTINCT_KEY_CHARACTERS) return `repeats ${distinct} character(s) only`;
+  return undefined;
+}
+
 function checkKeyLengths(keys: Record<string, string[]>, allowShort: boolean): void {
   for (const [option, values] of Object.entries(keys)) {
     for (const value of values) {
-      if (Buffer.byteLength(value) >= MIN_KEY_BYTES) continue;
+      const weakness = keyWeakness(value);
+      if (weakness === undefined) continue;
       if (!allowShort) {
         throw new ConfigError(
-          `Session ${option} is shorter than ${MIN_KEY_BYTES} bytes, so it can be guessed offline from one cookie. ` +
+          `Session ${option} ${weakness}, so it can be guessed offline from one cookie. ` +
             'Use a long random value (openssl rand -hex 32), or set allow_short_keys = true to keep a key from an existing deployment.',
           { option, value, secret: true },
         );
       }
       warnOnce(
         'BEAKER_SHORT_SESSION_KEY',
-        `Session ${option} is shorter than ${MIN_KEY_BYTES} bytes (allowed by allow_short_keys): replace it with a long random value.`,
+        `Session ${option} ${weakness} (allowed by allow_short_keys): replace it with a long random value.`,
       );
     }
   }

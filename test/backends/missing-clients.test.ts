@@ -182,7 +182,7 @@ it('a cache on ext:memcached with no memcached library fails ready() and every c
 it('sessions on ext:redis with no Redis library fail ready(), and a request gets the error itself, not a 503', () => {
   const script = `
     const { SessionManager } = await import(${JSON.stringify(new URL('../../src/index.ts', import.meta.url).href)});
-    const manager = new SessionManager({ type: 'ext:redis', url: 'redis://127.0.0.1:1/0', secret: 'x'.repeat(40) });
+    const manager = new SessionManager({ type: 'ext:redis', url: 'redis://127.0.0.1:1/0', secret: 'a-test-secret-of-at-least-32-bytes-0123456789' });
     const failure = (error) => error.name + ': ' + error.packageName;
     const ready = await manager.ready().then(() => 'resolved', failure);
     const session = manager.session(undefined);

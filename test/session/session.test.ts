@@ -468,6 +468,15 @@ describe('server-side sessions: safety', () => {
     );
   });
 
+  // Length alone let 'a' × 32 through: a long key of a few repeated characters is as guessable as a short one.
+  it.each(['a'.repeat(32), 'ab'.repeat(20), '0123'.repeat(10)])(
+    'refuses a long key made of a few repeated characters (%s) unless allowed',
+    (key) => {
+      expect(() => new SessionManager({ secret: key })).toThrow(/secret repeats \d character\(s\) only/);
+      expect(() => new SessionManager({ secret: key, allow_short_keys: true })).not.toThrow();
+    },
+  );
+
   it('says to load first when used synchronously before loading', () => {
     const { manager } = countingManager();
     expect(() => manager.session(undefined).id).toThrow(SessionNotLoadedError);
