@@ -282,6 +282,11 @@ export abstract class Session<T extends object = AppSessionData> {
         cause: error,
       });
     }
+    this.reportReplaced(message, error);
+  }
+
+  /** Reports a session that could not be read and is replaced by a new one. */
+  protected reportReplaced(message: string, error: unknown): void {
     this.#settings.report({
       type: 'corrupt-session',
       message: `${message}; a new session replaces it`,
