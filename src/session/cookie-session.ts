@@ -74,7 +74,8 @@ export class CookieSession<T extends object = AppSessionData> extends Session<T>
       } catch (error) {
         // A cookie that fails its signature or seal is what a client sent, not stored data gone bad: it never fails
         // the request, whatever invalidate_corrupt says (else any client could cause a 500 with a stack trace).
-        if (error instanceof TamperedValueError) this.reportReplaced('the session cookie is not authentic', error);
+        if (error instanceof TamperedValueError)
+          this.reportReplaced('the session cookie is not authentic', error);
         else this.corrupt('the session cookie cannot be read', error);
         continue;
       }
