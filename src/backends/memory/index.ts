@@ -42,6 +42,12 @@ const CAPABILITIES: BackendCapabilities = {
   ttlResolutionMs: 1,
 };
 
+/**
+ * Expired entries are dropped this often even if nothing reads them again: every cookieless visitor's session, say,
+ * would otherwise stay in memory for the life of the process.
+ */
+export const MEMORY_SWEEP_INTERVAL_MS = 60_000;
+
 // A length prefix keeps (namespace, key) pairs distinct whatever characters they contain.
 function slotKey(namespace: string, key: string): string {
   return `${namespace.length}:${namespace}${key}`;
@@ -53,12 +59,16 @@ export class MemoryBackend implements Backend {
   readonly format: 'text' | 'object';
   readonly #slots: SlotStore;
   readonly #clock: () => number;
+  /** The host's interval (not the injected lock timers, whose pending callbacks tests count). */
+  readonly #sweep: NodeJS.Timeout;
 
   constructor(options: MemoryBackendOptions, context: Pick<BackendContext, 'clock'>) {
     const maxItems = options.max_items ?? undefined;
     this.#slots = maxItems === undefined ? new Map() : new LRUCache<string, Slot>({ max: maxItems });
     this.format = options.serialize === false ? 'object' : 'text';
     this.#clock = context.clock;
+    // Unreferenced: a sweep never keeps the process alive.
+    this.#sweep = setInterval(() => void this.prune(), MEMORY_SWEEP_INTERVAL_MS).unref();
   }
 
   #live(namespace: string, key: string): Slot | undefined {
@@ -127,6 +137,7 @@ export class MemoryBackend implements Backend {
   }
 
   close(): Promise<void> {
+    clearInterval(this.#sweep);
     this.#slots.clear();
     return Promise.resolve();
   }
