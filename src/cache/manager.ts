@@ -18,6 +18,7 @@ import {
   type CacheRegionOptions,
   type ParsedCacheConfig,
 } from '../config/index.js';
+import { coerceCacheOptions } from '../config/cache-options.js';
 import {
   BeakerError,
   ConfigError,
@@ -196,7 +197,7 @@ export class CacheManager {
    * Throws {@link UnknownBackendError} for an unknown `type` and {@link ConfigError} for an invalid option.
    */
   getCache<V = unknown>(namespace: string, options: CacheOptionsInput = {}): Cache<V> {
-    return this.#cacheFor(namespace, { ...this.#defaults, ...coerceCacheParams(options) }) as Cache<V>;
+    return this.#cacheFor(namespace, { ...this.#defaults, ...coerceCacheOptions(options) }) as Cache<V>;
   }
 
   /** The cache of `namespace` with the options of `region`. Throws {@link RegionNotConfiguredError}. */
@@ -236,7 +237,7 @@ export class CacheManager {
   cache(...parts: (KeyPart | CachedFunctionOptions)[]): CacheDecorator {
     const { keyParts, options } = splitDecoratorArgs(parts);
     const { namespace: _namespace, key: _key, ...cacheOptions } = options;
-    const merged = { ...this.#defaults, ...coerceCacheParams(cacheOptions) };
+    const merged = { ...this.#defaults, ...coerceCacheOptions(cacheOptions) };
     return this.#decorator(keyParts, options, undefined, (namespace) =>
       merged.enabled === false ? undefined : this.#cacheFor(namespace, merged),
     );
@@ -443,7 +444,9 @@ export class CacheManager {
     cacheFor: (namespace: string) => Cache | undefined,
   ): CacheDecorator {
     const keyLength =
-      (region === undefined ? coerceCacheParams({ key_length: options.key_length }).key_length : undefined) ??
+      (region === undefined
+        ? coerceCacheOptions({ key_length: options.key_length }).key_length
+        : undefined) ??
       (region === undefined ? this.#defaults.key_length : this.#regionOptions(region).key_length) ??
       DEFAULT_KEY_LENGTH;
     return <F extends (...args: never[]) => unknown>(fn: F, context?: ClassMethodDecoratorContext): F => {

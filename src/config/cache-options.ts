@@ -193,5 +193,17 @@ export function coerceCacheParams(
   params: CacheOptionsInput | Readonly<Record<string, unknown>>,
   keyOf: (option: string) => string = (option) => option,
 ): CacheOptions {
-  return withRedactedView(coerceWithRules(params, CACHE_RULES, keyOf));
+  return withRedactedView(coerceCacheOptions(params, keyOf));
+}
+
+/**
+ * {@link coerceCacheParams} without the masked printing view, for options the caller spreads into others at once
+ * (`CacheManager.getCache` on every call): defining the view cost about 650 ns of a 900 ns coercion.
+ * @internal
+ */
+export function coerceCacheOptions(
+  params: CacheOptionsInput | Readonly<Record<string, unknown>>,
+  keyOf: (option: string) => string = (option) => option,
+): CacheOptions {
+  return coerceWithRules(params, CACHE_RULES, keyOf);
 }
