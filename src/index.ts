@@ -17,4 +17,4 @@ export {
   TamperedValueError,
   UnknownBackendError,
   errors,
-} from './errors.js';
+} from './shared/errors.js';

@@ -17,7 +17,7 @@ import {
   UnencodableValueError,
   UnknownBackendError,
   errors as errorMap,
-} from '../src/errors.js';
+} from '../src/shared/errors.js';
 import { sqlaBackend } from '../src/backends/database/index.js';
 import { SessionStoreError } from '../src/session/index.js';
 

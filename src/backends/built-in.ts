@@ -3,7 +3,7 @@
  * client library: a descriptor imports its implementation only when it creates a back-end.
  * @module
  */
-import type { OptionRule, RuleTable } from '../config/option-rules.js';
+import type { OptionRule, RuleTable } from '../shared/option-rules.js';
 import { databaseDescriptor, sqlaDescriptor } from './database/descriptor.js';
 import { dbmDescriptor } from './dbm/descriptor.js';
 import type { BackendDescriptor } from './define.js';

@@ -4,7 +4,7 @@
  * @module
  */
 import type { LockProvider } from '../locks/contract.js';
-import type { Timers } from '../timers.js';
+import type { Timers } from '../shared/timers.js';
 
 /** What a back-end can do, so the core can adapt and the conformance suite can test the right things. */
 export interface BackendCapabilities {

@@ -4,7 +4,7 @@
  * read this descriptor; none of them keeps a list of back-end options of its own.
  * @module
  */
-import { coerceOption, type OptionRule } from '../config/option-rules.js';
+import { coerceOption, type OptionRule } from '../shared/option-rules.js';
 import type { Backend, BackendCapabilities, BackendContext, BackendFactory } from './contract.js';
 
 /** Options the core itself owns but passes to a back-end that declares it reads them. */

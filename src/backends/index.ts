@@ -20,5 +20,4 @@ export {
   type ClientDependency,
 } from './define.js';
 export type { LockHandle, LockProvider } from '../locks/contract.js';
-export type { TimerHandle, Timers } from '../timers.js';
-export type { SqlClient, SqlDialect, SqlResult } from './database/sql-client.js';
+export type { TimerHandle, Timers } from '../shared/timers.js';

@@ -3,8 +3,8 @@
  * back-end's implementation and client library are loaded when it is first created, so they are needed only when used.
  * @module
  */
-import { UnknownBackendError } from '../errors.js';
-import { nearestName } from '../config/suggest.js';
+import { UnknownBackendError } from '../shared/errors.js';
+import { nearestName } from '../shared/suggest.js';
 import type { BackendFactory } from './contract.js';
 import { BUILT_IN_BACKENDS } from './built-in.js';
 import { factoryDescriptor, isBackendDescriptor, type BackendDescriptor } from './define.js';

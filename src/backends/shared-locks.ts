@@ -8,7 +8,7 @@ import { FileLockProvider } from '../locks/file-lock.js';
 import type { LockProvider } from '../locks/contract.js';
 import type { Backend } from './contract.js';
 import type { BackendDescriptor } from './define.js';
-import type { Timers } from '../timers.js';
+import type { Timers } from '../shared/timers.js';
 
 /** Chooses the cross-process locks of a manager's back-ends, keeping one file lock provider per `lock_dir`. */
 export class SharedLockChoice {

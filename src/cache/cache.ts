@@ -4,7 +4,7 @@
  * @module
  */
 import type { Backend } from '../backends/contract.js';
-import { isConfigurationError } from '../errors.js';
+import { isConfigurationError } from '../shared/errors.js';
 import { entryLockName, type LockHandle, type LockProvider } from '../locks/contract.js';
 import type { CacheEventHandler } from './events.js';
 import { isFresh, type CacheEntry, type EntryCodec } from './entry.js';

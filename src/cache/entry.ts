@@ -4,7 +4,7 @@
  * @module
  */
 import type { DataSerializer } from '../config/index.js';
-import { decodeTagged, encodeValueWithTags } from './codec.js';
+import { decodeTagged, encodeValueWithTags } from '../shared/codec.js';
 
 /** Bumped when the stored layout changes, so old entries are recognised. */
 export const ENTRY_FORMAT_VERSION = 1;

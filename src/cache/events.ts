@@ -4,7 +4,7 @@
  * @module
  */
 import type { BackendEvent } from '../backends/contract.js';
-import { eventWarningCode, ThrottledWarnings } from '../config/warnings.js';
+import { eventWarningCode, ThrottledWarnings } from '../shared/warnings.js';
 
 /** A problem reported by a cache or its back-end. */
 export type CacheEvent =

@@ -17,4 +17,4 @@ export {
   type KeyPart,
 } from './manager.js';
 export { type CacheEvent, type CacheEventHandler } from './events.js';
-export { decodeValue, encodeValue, UnencodableValueError } from './codec.js';
+export { decodeValue, encodeValue, UnencodableValueError } from '../shared/codec.js';

@@ -4,7 +4,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { encodeValue, UnencodableValueError } from './codec.js';
+import { encodeValue, UnencodableValueError } from '../shared/codec.js';
 
 /** Keys whose namespace plus key exceed this many UTF-8 bytes are hashed (Beaker's default). */
 export const DEFAULT_KEY_LENGTH = 250;

@@ -26,10 +26,10 @@ import {
   NamespaceConflictError,
   RegionNotConfiguredError,
   isConfigurationError,
-} from '../errors.js';
+} from '../shared/errors.js';
 import { KeyedMutex } from '../locks/keyed-mutex.js';
 import { TwoStageLock } from '../locks/two-stage.js';
-import { systemTimers, type Timers } from '../timers.js';
+import { systemTimers, type Timers } from '../shared/timers.js';
 import { Cache } from './cache.js';
 import { jsonEntryCodec, serializerEntryCodec, type EntryCodec } from './entry.js';
 import { cacheWarnings, type CacheEventHandler } from './events.js';

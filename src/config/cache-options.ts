@@ -12,7 +12,7 @@ import {
   positiveIntegerRule,
   type OptionRule,
   type RuleTable,
-} from './option-rules.js';
+} from '../shared/option-rules.js';
 import {
   dataDirRule,
   dataSerializerRule,

@@ -2,7 +2,7 @@
  * The configuration layer: Beaker's prefixed options, coerced and validated, from code or from an INI file.
  * @module
  */
-export { asBool, asInt, asList } from './converters.js';
+export { asBool, asInt, asList } from '../shared/converters.js';
 export {
   CACHE_OPTION_NAMES,
   DEFAULT_CACHE_KEY_LENGTH,
@@ -29,4 +29,4 @@ export {
 } from './parse.js';
 export type { BackendOptions } from './backend-options.js';
 export { loadIniConfig, parseIniConfig, type IniConfigOptions } from './ini.js';
-export { emitProcessWarning, type ConfigWarning, type ConfigWarningHandler } from './warnings.js';
+export { emitProcessWarning, type ConfigWarning, type ConfigWarningHandler } from '../shared/warnings.js';

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 
 /** Options of {@link loadIniConfig} and {@link parseIniConfig}. */
 export interface IniConfigOptions {

@@ -12,8 +12,8 @@ import {
 } from './cache-options.js';
 import { SESSION_OPTION_NAMES, coerceSessionParams, type SessionOptions } from './session-options.js';
 import { withRedactedView } from './redact.js';
-import { nearestName } from './suggest.js';
-import { emitProcessWarning, type ConfigWarningHandler } from './warnings.js';
+import { nearestName } from '../shared/suggest.js';
+import { emitProcessWarning, type ConfigWarningHandler } from '../shared/warnings.js';
 
 /** Options of {@link parseCacheConfigOptions} and {@link parseSessionConfigOptions}. */
 export interface ParseConfigOptions {

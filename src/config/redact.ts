@@ -4,7 +4,7 @@
  * while the values themselves stay usable.
  * @module
  */
-import { redactCredentials } from '../errors.js';
+import { redactCredentials } from '../shared/errors.js';
 
 /** Options whose whole value is a secret. */
 const SECRET_OPTIONS = new Set(['secret', 'validate_key', 'encrypt_key']);

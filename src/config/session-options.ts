@@ -11,7 +11,7 @@ import {
   coerceWithRules,
   type OptionRule,
   type RuleTable,
-} from './option-rules.js';
+} from '../shared/option-rules.js';
 import {
   dataDirRule,
   dataSerializerRule,

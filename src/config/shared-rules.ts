@@ -2,7 +2,7 @@
  * Rules that session and cache options share: directories, the data serializer and `log_file`.
  * @module
  */
-import { asGivenRule, type OptionRule } from './option-rules.js';
+import { asGivenRule, type OptionRule } from '../shared/option-rules.js';
 
 /** A serializer object: turns a value into text or bytes and back. It must never execute code while decoding. */
 export interface DataSerializer {

@@ -2,11 +2,32 @@
  * The lock contract used by dog-pile protection: named locks with a bounded wait.
  * @module
  */
+import type { Timers } from '../shared/timers.js';
 
 /** A held lock. */
 export interface LockHandle {
   /** Releases the lock; releasing twice is harmless. */
   release(): Promise<void>;
+}
+
+/** What a lock reports without failing its caller: a lease it lost, a release it could not make. */
+export interface LockEvent {
+  type: 'lock-compromised' | 'backend-warning';
+  /** The back-end the lock lives on. */
+  backend: string;
+  message: string;
+  key?: string;
+  error?: unknown;
+}
+
+/** What a lock provider on a store needs from its back-end: how to report, its timers, its command timeout. */
+export interface LockContext {
+  /** Receives what the locks report (a back-end's `report`). */
+  report: (event: LockEvent) => void;
+  /** The clock and timers of leases, renewals and waits; absent: the host's. */
+  timers?: Timers;
+  /** How long one store command may take, in ms; absent: the store command's default. */
+  commandTimeoutMs?: number;
 }
 
 /** Hands out named locks. */

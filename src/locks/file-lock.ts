@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { sleep, systemTimers, type Timers } from '../timers.js';
+import { sleep, systemTimers, type Timers } from '../shared/timers.js';
 import type { LockHandle, LockProvider } from './contract.js';
 
 /** Options of {@link FileLockProvider}. */

@@ -14,9 +14,9 @@ import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileNotifier } from '../backends/file-notifier.js';
+import { FileNotifier } from './file-notifier.js';
 import { ReleaseWaiters } from './release-waiters.js';
-import { systemTimers, type Timers } from '../timers.js';
+import { systemTimers, type Timers } from '../shared/timers.js';
 
 const CHANNEL = 'released';
 

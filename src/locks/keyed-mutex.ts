@@ -3,7 +3,7 @@
  * Entries are removed when nobody holds or waits for a name, so the map never grows with the number of keys seen.
  * @module
  */
-import { systemTimers, type TimerHandle, type Timers } from '../timers.js';
+import { systemTimers, type TimerHandle, type Timers } from '../shared/timers.js';
 import type { LockHandle, LockProvider } from './contract.js';
 
 interface Waiter {

@@ -6,10 +6,9 @@
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { BackendContext } from '../backends/contract.js';
-import { storeCommand } from '../backends/store-command.js';
-import { sleep, systemTimers, type TimerHandle, type Timers } from '../timers.js';
-import type { LockHandle, LockProvider } from './contract.js';
+import { storeCommand } from '../shared/store-command.js';
+import { sleep, systemTimers, type TimerHandle, type Timers } from '../shared/timers.js';
+import type { LockContext, LockHandle, LockProvider } from './contract.js';
 import { HostReleaseNotices } from './host-release-notices.js';
 
 /** What a store offers to hold leases. */
@@ -50,7 +49,7 @@ export class LeaseLockProvider implements LockProvider {
   readonly #keyOf: ((name: string) => string | undefined) | undefined;
   readonly #leaseMs: number;
   readonly #backend: string;
-  readonly #context: BackendContext;
+  readonly #context: LockContext;
   readonly #timers: Timers;
   /** Stops the renewal of each held lock. */
   readonly #renewals = new Set<() => void>();
@@ -64,7 +63,7 @@ export class LeaseLockProvider implements LockProvider {
       prefix: string;
       leaseMs: number;
       backend: string;
-      context: BackendContext;
+      context: LockContext;
       /** The store's own key for a lock name, where it has one (else the prefix and a digest of the name). */
       keyOf?: (name: string) => string | undefined;
       /**

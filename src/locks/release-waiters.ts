@@ -3,7 +3,7 @@
  * of every store that can tell waiters about releases (Redis pub/sub, PostgreSQL NOTIFY, a watched file).
  * @module
  */
-import { systemTimers, type Timers } from '../timers.js';
+import { systemTimers, type Timers } from '../shared/timers.js';
 
 export class ReleaseWaiters {
   readonly #waiters = new Map<string, Set<() => void>>();

@@ -5,7 +5,7 @@
  */
 import type { LockHandle, LockProvider } from './contract.js';
 import type { KeyedMutex } from './keyed-mutex.js';
-import { systemTimers, type Timers } from '../timers.js';
+import { systemTimers, type Timers } from '../shared/timers.js';
 
 export class TwoStageLock implements LockProvider {
   readonly #local: KeyedMutex;

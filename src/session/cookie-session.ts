@@ -14,7 +14,7 @@ import {
   type BeakerEncoding,
   type KeyRing,
 } from './crypto.js';
-import { SessionStoreError, TamperedValueError } from '../errors.js';
+import { SessionStoreError, TamperedValueError } from '../shared/errors.js';
 import {
   decodeCookiePayload,
   encodeCookiePayload,

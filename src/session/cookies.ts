@@ -7,7 +7,7 @@
  */
 import { serialize, type SerializeOptions } from 'cookie';
 import type { SameSite } from '../config/index.js';
-import { SessionCookieTooLargeError } from '../errors.js';
+import { SessionCookieTooLargeError } from '../shared/errors.js';
 
 /** Browsers drop a Set-Cookie header longer than this many bytes (RFC 6265 §6.1 minimum they must support). */
 export const MAX_SET_COOKIE_BYTES = 4096;

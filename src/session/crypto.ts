@@ -19,7 +19,7 @@ import {
   timingSafeEqual,
 } from 'node:crypto';
 import { deflateSync, inflateSync } from 'node:zlib';
-import { TamperedValueError } from '../errors.js';
+import { TamperedValueError } from '../shared/errors.js';
 
 const GCM_IV_BYTES = 12;
 const GCM_TAG_BYTES = 16;

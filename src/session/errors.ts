@@ -9,4 +9,4 @@ export {
   SessionCorruptError,
   SessionNotLoadedError,
   SessionStoreError,
-} from '../errors.js';
+} from '../shared/errors.js';

@@ -3,7 +3,7 @@
  * @module
  */
 import type { DataSerializer } from '../config/index.js';
-import { decodeValue, encodeValue } from '../cache/codec.js';
+import { decodeValue, encodeValue } from '../shared/codec.js';
 
 /** Session state as beaker-ts keeps it, apart from the user's data. */
 export interface SessionMeta {

@@ -7,7 +7,7 @@
 import type { Backend, BackendFactory } from '../backends/contract.js';
 import type { BackendDescriptor } from '../backends/define.js';
 import type { SessionOptions } from '../config/index.js';
-import { isConfigurationError, redactCredentials } from '../errors.js';
+import { isConfigurationError, redactCredentials } from '../shared/errors.js';
 import { CookieSession } from './cookie-session.js';
 import type { AppSessionData } from './data.js';
 import {

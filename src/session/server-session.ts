@@ -6,7 +6,7 @@
  * @module
  */
 import type { Backend } from '../backends/contract.js';
-import { isConfigurationError, redactCredentials } from '../errors.js';
+import { isConfigurationError, redactCredentials } from '../shared/errors.js';
 import { entryLockName, type LockHandle } from '../locks/contract.js';
 import type { AppSessionData } from './data.js';
 import { setCookieHeader, type CookieAttributes } from './cookies.js';

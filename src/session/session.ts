@@ -5,7 +5,7 @@
  * the cookie holding the signed id) or {@link CookieSession} (the sealed cookie itself).
  * @module
  */
-import type { BeakerError } from '../errors.js';
+import type { BeakerError } from '../shared/errors.js';
 import type { AppSessionData } from './data.js';
 import { cookieValues, deletionCookieHeader, type CookieAttributes } from './cookies.js';
 import { SessionCorruptError, SessionNotLoadedError, SessionStoreError } from './errors.js';

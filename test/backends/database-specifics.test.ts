@@ -15,7 +15,7 @@ import type { BackendEvent } from '../../src/backends/index.js';
 import { databaseBackend, sqlaBackend, type SqlClient } from '../../src/backends/database/index.js';
 import { parseDatabaseUrl } from '../../src/backends/database/sql-client.js';
 import { MysqlNamedLocks } from '../../src/backends/database/mysql-named-locks.js';
-import { FileNotifier } from '../../src/backends/file-notifier.js';
+import { FileNotifier } from '../../src/locks/file-notifier.js';
 import { describeWhenAvailable } from '../helpers/services.js';
 import { expectWokenOnRelease, FREE_LOCK_TAKES, WAKE_ROUNDS } from '../helpers/locks.js';
 import { MARIADB_URL, POSTGRES_URL, serverStores } from '../helpers/server-stores.js';

@@ -4,7 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import memjs from 'memjs';
 import { memcachedBackend, rendezvous } from '../../src/backends/memcached/index.js';
-import { sha256Hex } from '../../src/backends/digest.js';
+import { sha256Hex } from '../../src/backends/kit/digest.js';
 import { describeWhenAvailable, waitForPort } from '../helpers/services.js';
 import { expectTimeoutWhileStopped } from '../helpers/hung-server.js';
 import { MEMCACHED_SERVERS, describeServerConformance, serverStores } from '../helpers/server-stores.js';

@@ -1,6 +1,6 @@
 /** The cache codec's plain-JSON fast path gives what the general (tagging) path gives. */
 import { describe, expect, it } from 'vitest';
-import { decodeValue, encodeValue } from '../../src/cache/codec.js';
+import { decodeValue, encodeValue } from '../../src/shared/codec.js';
 
 describe('the plain-JSON fast path', () => {
   it.each([

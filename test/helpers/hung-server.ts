@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
 import type { Backend } from '../../src/backends/index.js';
-import { BackendError } from '../../src/errors.js';
+import { BackendError } from '../../src/shared/errors.js';
 
 /** Resolves once the kernel shows `child` stopped: a thread mid-request can still answer just after the signal. */
 async function stopped(child: ChildProcess): Promise<void> {

@@ -1,5 +1,5 @@
 /** Timers that move only when a test advances them, so lock and lease tests wait on nothing real. */
-import type { TimerHandle, Timers } from '../../src/timers.js';
+import type { TimerHandle, Timers } from '../../src/shared/timers.js';
 
 interface PendingTimer extends TimerHandle {
   at: number;

@@ -18,7 +18,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FileNotifier } from '../../src/backends/file-notifier.js';
+import { FileNotifier } from '../../src/locks/file-notifier.js';
 import { privateNoticeDirectory } from '../../src/locks/host-release-notices.js';
 import { SessionManager } from '../../src/session/index.js';
 import { MEMCACHED_SERVERS } from '../helpers/server-stores.js';

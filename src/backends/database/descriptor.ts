@@ -2,12 +2,13 @@
  * The `ext:database` and `ext:sqla` descriptors: `beaker-ts/backends/database`.
  * @module
  */
-import { asGivenRule, optionalStringRule } from '../../config/option-rules.js';
-import { bindRule, lockLeaseRule, tableNameRule, urlRule } from '../common-options.js';
+import { asGivenRule, optionalStringRule } from '../../shared/option-rules.js';
+import { bindRule, lockLeaseRule, tableNameRule, urlRule } from '../kit/common-options.js';
 import { defineBackend, type BackendOptionRules, type ClientDependency } from '../define.js';
 import type { DatabaseBackendOptions } from './index.js';
 
 export type { DatabaseBackendOptions } from './index.js';
+export type { SqlClient, SqlDialect, SqlResult } from './sql-client.js';
 
 /** pg, for `postgresql://` URLs. */
 export const PG: ClientDependency<typeof import('pg')> = {

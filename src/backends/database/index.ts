@@ -12,13 +12,13 @@
  * - Every statement has a timeout, and the pool a bounded wait for a connection.
  * @module
  */
-import { BackendError, ConfigError } from '../../errors.js';
-import { namespaceDigest, sha256Hex } from '../digest.js';
-import { storeCommand } from '../store-command.js';
-import { ReadCoalescer } from '../read-coalescer.js';
+import { BackendError, ConfigError } from '../../shared/errors.js';
+import { namespaceDigest, sha256Hex } from '../kit/digest.js';
+import { storeCommand } from '../../shared/store-command.js';
+import { ReadCoalescer } from '../kit/read-coalescer.js';
 import { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
 import { ReleaseWaiters } from '../../locks/release-waiters.js';
-import { sleep, systemTimers, type Timers } from '../../timers.js';
+import { sleep, systemTimers, type Timers } from '../../shared/timers.js';
 import type {
   Backend,
   BackendCapabilities,

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Pool, PoolConnection } from 'mysql2/promise';
-import { within } from '../within.js';
+import { within } from '../kit/within.js';
 import type { NamedLocks } from './sql-client.js';
 
 /** How long a holder or waiter waits for a connection of the lock pool before doing without (polling). */

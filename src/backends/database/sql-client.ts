@@ -3,12 +3,12 @@
  * and libsql (SQLite, in a worker thread). Each is an optional peer dependency, loaded on first use.
  * @module
  */
-import { BackendError, ConfigError } from '../../errors.js';
-import { loadClient } from '../load-client.js';
+import { BackendError, ConfigError } from '../../shared/errors.js';
+import { loadClient } from '../kit/load-client.js';
 import { MYSQL2, PG } from './descriptor.js';
 
 const USED_BY = 'The ext:database back-end';
-import { sha256Hex } from '../digest.js';
+import { sha256Hex } from '../kit/digest.js';
 import { MysqlNamedLocks } from './mysql-named-locks.js';
 
 /** The SQL dialects the database back-end writes. */

@@ -6,10 +6,10 @@
  */
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { SqliteError } from '../../errors.js';
-import { loadClient } from '../load-client.js';
+import { SqliteError } from '../../shared/errors.js';
+import { loadClient } from '../kit/load-client.js';
 import { LIBSQL } from './descriptor.js';
-import { FileNotifier } from '../file-notifier.js';
+import { FileNotifier } from '../../locks/file-notifier.js';
 import type { SqlClient, SqlResult } from './sql-client.js';
 
 /** How long a write waits for another connection's lock before failing (SQLite's busy timeout). */

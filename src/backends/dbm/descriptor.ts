@@ -2,8 +2,8 @@
  * The `dbm` back-end's descriptor: `beaker-ts/backends/dbm`.
  * @module
  */
-import { asGivenRule } from '../../config/option-rules.js';
-import { lockLeaseRule } from '../common-options.js';
+import { asGivenRule } from '../../shared/option-rules.js';
+import { lockLeaseRule } from '../kit/common-options.js';
 import { defineBackend, type ClientDependency } from '../define.js';
 import type { DbmBackendOptions } from './index.js';
 

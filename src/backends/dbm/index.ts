@@ -8,12 +8,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
-import { BackendError } from '../../errors.js';
-import { loadClient } from '../load-client.js';
+import { BackendError } from '../../shared/errors.js';
+import { loadClient } from '../kit/load-client.js';
 import { LMDB } from './descriptor.js';
 import type { FileLockProvider } from '../../locks/file-lock.js';
 import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
-import { ON_DISK_CAPABILITIES, dataDirectory, digest, hostLocks } from '../on-disk.js';
+import { sha256Hex } from '../kit/digest.js';
+import { ON_DISK_CAPABILITIES, dataDirectory, hostLocks } from '../kit/on-disk.js';
 
 /** Options of the dbm back-end. */
 export interface DbmBackendOptions {
@@ -45,7 +46,7 @@ const DATABASE_FILE = 'beaker.mdb';
 
 /** All records of a namespace share this prefix; a digest keeps it fixed-length whatever the namespace. */
 function namespacePrefix(namespace: string): string {
-  return `${digest(namespace).slice(0, 32)}:`;
+  return `${sha256Hex(namespace).slice(0, 32)}:`;
 }
 
 /**
@@ -56,7 +57,9 @@ function namespacePrefix(namespace: string): string {
 function recordKey(namespace: string, key: string): string {
   const escaped = key.startsWith('#') || key.startsWith('=') ? `=${key}` : key;
   const raw = `${namespacePrefix(namespace)}${escaped}`;
-  return Buffer.byteLength(raw) <= MAX_RAW_KEY_BYTES ? raw : `${namespacePrefix(namespace)}#${digest(key)}`;
+  return Buffer.byteLength(raw) <= MAX_RAW_KEY_BYTES
+    ? raw
+    : `${namespacePrefix(namespace)}#${sha256Hex(key)}`;
 }
 
 export class DbmBackend implements Backend {

@@ -2,8 +2,8 @@
  * The `file` back-end's descriptor: `beaker-ts/backends/file`.
  * @module
  */
-import { asGivenRule } from '../../config/option-rules.js';
-import { lockLeaseRule } from '../common-options.js';
+import { asGivenRule } from '../../shared/option-rules.js';
+import { lockLeaseRule } from '../kit/common-options.js';
 import { defineBackend } from '../define.js';
 import type { FileBackendOptions } from './index.js';
 

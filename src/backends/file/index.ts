@@ -11,10 +11,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BackendError } from '../../errors.js';
+import { BackendError } from '../../shared/errors.js';
 import type { FileLockProvider } from '../../locks/file-lock.js';
 import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
-import { ON_DISK_CAPABILITIES, dataDirectory, digest, hostLocks } from '../on-disk.js';
+import { sha256Hex } from '../kit/digest.js';
+import { ON_DISK_CAPABILITIES, dataDirectory, hostLocks } from '../kit/on-disk.js';
 
 /** Options of the file back-end. */
 export interface FileBackendOptions {
@@ -70,12 +71,12 @@ export class FileBackend implements Backend {
 
   /** The directory of a namespace. */
   #namespaceDir(namespace: string): string {
-    const id = digest(namespace);
+    const id = sha256Hex(namespace);
     return join(this.#root, id.slice(0, 2), id);
   }
 
   #entryPath(namespace: string, key: string): string {
-    return join(this.#namespaceDir(namespace), `${digest(key)}${ENTRY_SUFFIX}`);
+    return join(this.#namespaceDir(namespace), `${sha256Hex(key)}${ENTRY_SUFFIX}`);
   }
 
   /** Reads one entry file; undefined when missing, expired or unreadable (reported). */

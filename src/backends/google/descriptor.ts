@@ -2,8 +2,8 @@
  * The `ext:google` descriptor: `beaker-ts/backends/google`.
  * @module
  */
-import { asGivenRule } from '../../config/option-rules.js';
-import { bindRule, lockLeaseRule, tableNameRule, urlRule } from '../common-options.js';
+import { asGivenRule } from '../../shared/option-rules.js';
+import { bindRule, lockLeaseRule, tableNameRule, urlRule } from '../kit/common-options.js';
 import { defineBackend, type ClientDependency } from '../define.js';
 import type { GoogleBackendOptions } from './index.js';
 

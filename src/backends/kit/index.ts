@@ -14,14 +14,14 @@ export {
   type CoreOptionName,
   type DeclaredCapabilities,
 } from '../define.js';
-export { loadClient, missingClient } from '../load-client.js';
-export { commandError, commandFailure, storeCommand } from '../store-command.js';
-export { ReadCoalescer } from '../read-coalescer.js';
+export { loadClient, missingClient } from './load-client.js';
+export { commandError, commandFailure, storeCommand } from '../../shared/store-command.js';
+export { ReadCoalescer } from './read-coalescer.js';
 export { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
 export { HostReleaseNotices } from '../../locks/host-release-notices.js';
 export { ReleaseWaiters } from '../../locks/release-waiters.js';
 export { entryLockName, entryOfLockName } from '../../locks/contract.js';
-export { lockLeaseRule } from '../common-options.js';
+export { lockLeaseRule } from './common-options.js';
 export {
   asGivenRule,
   booleanRule,
@@ -30,6 +30,6 @@ export {
   positiveIntegerRule,
   type OptionRule,
   type ValueKind,
-} from '../../config/option-rules.js';
+} from '../../shared/option-rules.js';
 // The contract and defineBackend, as `beaker-ts/backends` has them, so that a back-end needs this one import.
 export * from '../index.js';

@@ -5,9 +5,8 @@
  * @module
  */
 import type { ClientDependency } from '../define.js';
-import { loadClient, missingClient } from '../load-client.js';
+import { loadClient, missingClient, preferInstalled } from '../kit/load-client.js';
 import { MEMCACHED_LIBRARY, MEMJS } from './descriptor.js';
-import { preferInstalled } from '../optional-client.js';
 
 /** What the memcached back-end and its locks need from a client. `expires` is memcached's TTL field. */
 export interface MemcacheClient {

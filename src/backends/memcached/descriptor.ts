@@ -2,8 +2,8 @@
  * The `ext:memcached` descriptor: `beaker-ts/backends/memcached`.
  * @module
  */
-import { asGivenRule } from '../../config/option-rules.js';
-import { lockLeaseRule, urlRule } from '../common-options.js';
+import { asGivenRule } from '../../shared/option-rules.js';
+import { lockLeaseRule, urlRule } from '../kit/common-options.js';
 import { defineBackend, type ClientDependency } from '../define.js';
 import type { MemcachedBackendOptions } from './index.js';
 

@@ -13,13 +13,13 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { BackendError, ConfigError } from '../../errors.js';
-import { namespaceDigest } from '../digest.js';
-import { serverCapabilities } from '../server-capabilities.js';
-import { storeCommand } from '../store-command.js';
+import { BackendError, ConfigError } from '../../shared/errors.js';
+import { namespaceDigest } from '../kit/digest.js';
+import { serverCapabilities } from '../kit/server-capabilities.js';
+import { storeCommand } from '../../shared/store-command.js';
 import { openMemcacheClient, type MemcacheClient } from './clients.js';
 import { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
-import { systemTimers, type Timers } from '../../timers.js';
+import { systemTimers, type Timers } from '../../shared/timers.js';
 import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
 
 /** Options of the memcached back-end. */

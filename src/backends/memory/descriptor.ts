@@ -2,7 +2,7 @@
  * The `memory` back-end's descriptor: `beaker-ts/backends/memory`.
  * @module
  */
-import { booleanRule, positiveIntegerRule } from '../../config/option-rules.js';
+import { booleanRule, positiveIntegerRule } from '../../shared/option-rules.js';
 import { defineBackend } from '../define.js';
 import type { MemoryBackendOptions } from './index.js';
 

@@ -2,7 +2,7 @@
  * The `ext:mongodb` descriptor: `beaker-ts/backends/mongodb`.
  * @module
  */
-import { lockLeaseRule, tableNameRule, urlRule } from '../common-options.js';
+import { lockLeaseRule, tableNameRule, urlRule } from '../kit/common-options.js';
 import { defineBackend, type ClientDependency } from '../define.js';
 import type { MongodbBackendOptions } from './index.js';
 

@@ -12,15 +12,15 @@
  * @module
  */
 import type { Collection, MongoClient } from 'mongodb';
-import { BackendError, ConfigError } from '../../errors.js';
-import { loadClient } from '../load-client.js';
+import { BackendError, ConfigError } from '../../shared/errors.js';
+import { loadClient } from '../kit/load-client.js';
 import { MONGODB_DRIVER } from './descriptor.js';
-import { namespaceDigest, sha256Hex } from '../digest.js';
-import { serverCapabilities } from '../server-capabilities.js';
-import { storeCommand } from '../store-command.js';
-import { ReadCoalescer } from '../read-coalescer.js';
+import { namespaceDigest, sha256Hex } from '../kit/digest.js';
+import { serverCapabilities } from '../kit/server-capabilities.js';
+import { storeCommand } from '../../shared/store-command.js';
+import { ReadCoalescer } from '../kit/read-coalescer.js';
 import { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
-import { systemTimers, type Timers } from '../../timers.js';
+import { systemTimers, type Timers } from '../../shared/timers.js';
 import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
 
 /** Options of the ext:mongodb back-end. */

@@ -5,13 +5,12 @@
  * @module
  */
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
-import { BackendError } from '../../errors.js';
+import { BackendError } from '../../shared/errors.js';
 import type { ClientDependency } from '../define.js';
-import { loadClient, missingClient } from '../load-client.js';
+import { loadClient, missingClient, preferInstalled } from '../kit/load-client.js';
 import { IOREDIS, NODE_REDIS } from './descriptor.js';
-import { preferInstalled } from '../optional-client.js';
-import { StallWatchdog } from '../stall-watchdog.js';
-import { within } from '../within.js';
+import { StallWatchdog } from './stall-watchdog.js';
+import { within } from '../kit/within.js';
 
 /** One Redis server (or one master of a cluster), for SCAN and UNLINK. */
 export interface RedisNode {

@@ -2,8 +2,8 @@
  * The `ext:redis` and `ext:rediscluster` descriptors: `beaker-ts/backends/redis`.
  * @module
  */
-import { asGivenRule } from '../../config/option-rules.js';
-import { lockLeaseRule, urlRule } from '../common-options.js';
+import { asGivenRule } from '../../shared/option-rules.js';
+import { lockLeaseRule, urlRule } from '../kit/common-options.js';
 import { defineBackend, type BackendOptionRules, type ClientDependency } from '../define.js';
 import type { RedisBackendOptions } from './index.js';
 

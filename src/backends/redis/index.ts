@@ -12,14 +12,14 @@
  * @module
  */
 import type { Cluster, Redis } from 'ioredis';
-import { ConfigError } from '../../errors.js';
-import { namespaceDigest, remembered, sha256Hex } from '../digest.js';
-import { serverCapabilities } from '../server-capabilities.js';
-import { commandError, commandFailure, storeCommand } from '../store-command.js';
+import { ConfigError } from '../../shared/errors.js';
+import { namespaceDigest, remembered, sha256Hex } from '../kit/digest.js';
+import { serverCapabilities } from '../kit/server-capabilities.js';
+import { commandError, commandFailure, storeCommand } from '../../shared/store-command.js';
 import { entryOfLockName } from '../../locks/contract.js';
 import { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
 import { ReleaseWaiters } from '../../locks/release-waiters.js';
-import { systemTimers, type Timers } from '../../timers.js';
+import { systemTimers, type Timers } from '../../shared/timers.js';
 import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
 import {
   fromIoredis,

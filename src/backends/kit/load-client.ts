@@ -3,8 +3,8 @@
  * {@link MissingDependencyError} that says what to install.
  * @module
  */
-import { MissingDependencyError } from '../errors.js';
-import type { ClientDependency } from './define.js';
+import { MissingDependencyError } from '../../shared/errors.js';
+import type { ClientDependency } from '../define.js';
 
 /**
  * The error for a client library that is not installed.
@@ -35,5 +35,24 @@ export async function loadClient<T>(dependency: ClientDependency<T>, usedBy: str
     return await dependency.load();
   } catch (error) {
     throw missingClient(dependency, usedBy, error);
+  }
+}
+
+/**
+ * `preferred()`, or `fallback()` when the preferred library is not installed; when neither is, `neither`'s error
+ * (which names the package to install). Other errors, such as a server that is down, pass through.
+ */
+export async function preferInstalled<T>(
+  preferred: () => Promise<T>,
+  fallback: () => Promise<T>,
+  neither: (cause: unknown) => MissingDependencyError,
+): Promise<T> {
+  try {
+    return await preferred();
+  } catch (error) {
+    if (!(error instanceof MissingDependencyError)) throw error;
+    return fallback().catch((fallbackError: unknown) => {
+      throw fallbackError instanceof MissingDependencyError ? neither(fallbackError) : fallbackError;
+    });
   }
 }

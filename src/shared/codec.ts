@@ -4,7 +4,7 @@
  * itself has a `$beaker` key is escaped, so no user value is ever mistaken for a tag. Decoding never runs code.
  * @module
  */
-import { UnencodableValueError } from '../errors.js';
+import { UnencodableValueError } from './errors.js';
 
 const TAG = '$beaker';
 const TAG_MARKER = `"${TAG}"`;

@@ -1,13 +1,12 @@
 /**
  * What the back-ends that keep data on this host's disk (file, dbm) share: where data and locks go, their
- * capabilities, their cross-process creation locks and the digest that makes names safe.
+ * capabilities, and their cross-process creation locks.
  * @module
  */
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { ConfigError } from '../errors.js';
-import { FileLockProvider } from '../locks/file-lock.js';
-import type { BackendCapabilities, BackendContext } from './contract.js';
+import { ConfigError } from '../../shared/errors.js';
+import { FileLockProvider } from '../../locks/file-lock.js';
+import type { BackendCapabilities, BackendContext } from '../contract.js';
 
 /** Shared by the processes of one host, expiry checked on read. */
 export const ON_DISK_CAPABILITIES: BackendCapabilities = {
@@ -16,11 +15,6 @@ export const ON_DISK_CAPABILITIES: BackendCapabilities = {
   sharedAcrossHosts: false,
   ttlResolutionMs: 1,
 };
-
-/** Hex SHA-256 of a text: a name that is safe on any file system whatever the text holds. */
-export function digest(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
 
 /**
  * A back-end's data directory: its own option (`file_dir`, `dbm_dir`) or `<data_dir>/<container>`.

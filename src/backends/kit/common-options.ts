@@ -3,7 +3,7 @@
  * back-end that reads it (config coerces it before it knows which back-end will).
  * @module
  */
-import { asGivenRule, optionalStringRule, type OptionRule } from '../config/option-rules.js';
+import { asGivenRule, optionalStringRule, type OptionRule } from '../../shared/option-rules.js';
 
 /** `lock_lease`: a whole number of seconds, at least 5. */
 export const lockLeaseRule: OptionRule = {

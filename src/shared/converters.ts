@@ -2,7 +2,7 @@
  * Beaker's string converters (`beaker.converters` and `beaker.util.asint`), with the same accepted forms.
  * @module
  */
-import { NotABooleanError } from '../errors.js';
+import { NotABooleanError } from './errors.js';
 
 const TRUE_STRINGS = new Set(['true', 'yes', 'on', 'y', 't', '1']);
 const FALSE_STRINGS = new Set(['false', 'no', 'off', 'n', 'f', '0']);

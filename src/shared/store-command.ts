@@ -3,7 +3,7 @@
  * command, with the client's error as the cause.
  * @module
  */
-import { BackendError } from '../errors.js';
+import { BackendError } from './errors.js';
 
 /** The error for a failed command. */
 export function commandError(backend: string, what: string, error: unknown): BackendError {

@@ -3,7 +3,7 @@
  * followed by beaker-ts's own checks where Beaker accepted nonsense.
  * @module
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError } from './errors.js';
 import { asBool, asCommaList, asInt } from './converters.js';
 
 /** The value kinds of Beaker's rules: `(bool, NoneType)` is `['bool', 'null']`. */
