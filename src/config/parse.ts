@@ -92,7 +92,7 @@ function warnUnknown(
   warn({
     code: 'BEAKER_UNKNOWN_OPTION',
     key,
-    message: `Unknown option "${key}": beaker-ts does not use it and passes it to the back-end unchanged.${advice}`,
+    message: `Unknown option "${key}": neither beaker-ts nor a back-end declares it, so only a back-end registered as a plain factory receives it.${advice}`,
   });
 }
 

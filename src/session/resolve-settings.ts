@@ -64,6 +64,7 @@ export function resolveManagerOptions(options: SessionManagerOptions): ResolvedM
     warnUnknownOptions(options, [
       ...SESSION_OPTION_NAMES,
       ...MANAGER_OPTIONS,
+      ...registryOf(options.backends ?? {}).registeredOptionNames(),
       ...(options.knownOptions ?? []),
     ]);
   }
@@ -213,9 +214,14 @@ function dataCodec(options: SessionOptions): DataCodec {
 
 /** The descriptor of the sessions' back-end; checks now that `type` names one (registered, or one of `backends`). */
 export function sessionBackendDescriptor(resolved: ResolvedManagerOptions): BackendDescriptor {
+  return registryOf(resolved.backends).descriptor(resolved.type);
+}
+
+/** The built-in back-ends and `backends`. */
+function registryOf(backends: Record<string, BackendDescriptor | BackendFactory>): BackendRegistry {
   const registry = new BackendRegistry();
-  for (const [name, backend] of Object.entries(resolved.backends)) registry.register(name, backend);
-  return registry.descriptor(resolved.type);
+  for (const [name, backend] of Object.entries(backends)) registry.register(name, backend);
+  return registry;
 }
 
 /** What opens the back-end of server-side sessions, with exactly the options its descriptor declares. */

@@ -141,7 +141,44 @@ describe('a descriptor of your own', () => {
     }
     expect(warnings.filter((message) => message.includes('shelf_size'))).toEqual([]);
   });
+
+  it("knows its option names in the session manager's unknown-option check, and suggests them", async () => {
+    const warnings = await processWarnings(async () => {
+      for (const options of [{ shelf_size: 3 }, { shelf_sise: 3 }]) {
+        const sessions = new SessionManager({
+          type: 'shelf',
+          secret: SECRET,
+          ...(options as object),
+          backends: { shelf: recordingDescriptor([]) },
+        });
+        await sessions.close();
+      }
+    });
+    expect(warnings.filter((message) => message.includes('shelf_si'))).toEqual([
+      'Unknown option "shelf_sise": neither beaker-ts nor a back-end declares it, so only a back-end registered as a ' +
+        'plain factory receives it. Did you mean "shelf_size"?',
+    ]);
+  });
 });
+
+/** The messages of the process warnings emitted while `body` runs. */
+async function processWarnings(body: () => Promise<void>): Promise<string[]> {
+  const warnings: string[] = [];
+  const listener = (warning: Error): void => {
+    warnings.push(warning.message);
+  };
+  process.on('warning', listener);
+  try {
+    await body();
+    // Node emits process warnings on the next tick.
+    await new Promise((resolve) => {
+      process.nextTick(resolve);
+    });
+  } finally {
+    process.off('warning', listener);
+  }
+  return warnings;
+}
 
 describe('the built-in descriptors', () => {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {

@@ -21,7 +21,7 @@ describe('unknown options given in code', () => {
       new SessionManager({ timout: 1800, secret: SECRET } as never);
     });
     expect(warnings).toEqual([
-      'Unknown option "timout": beaker-ts does not use it and passes it to the back-end unchanged. Did you mean "timeout"?',
+      'Unknown option "timout": neither beaker-ts nor a back-end declares it, so only a back-end registered as a plain factory receives it. Did you mean "timeout"?',
     ]);
   });
 
@@ -30,8 +30,8 @@ describe('unknown options given in code', () => {
       new CacheManager({ expir: 60, cache_regions: { short: { lock_timout: 5 } } } as never);
     });
     expect(warnings).toEqual([
-      'Unknown option "expir": beaker-ts does not use it and passes it to the back-end unchanged. Did you mean "expire"?',
-      'Unknown option "cache_regions.short.lock_timout": beaker-ts does not use it and passes it to the back-end unchanged. Did you mean "cache_regions.short.lock_timeout"?',
+      'Unknown option "expir": neither beaker-ts nor a back-end declares it, so only a back-end registered as a plain factory receives it. Did you mean "expire"?',
+      'Unknown option "cache_regions.short.lock_timout": neither beaker-ts nor a back-end declares it, so only a back-end registered as a plain factory receives it. Did you mean "cache_regions.short.lock_timeout"?',
     ]);
   });
 
@@ -58,7 +58,7 @@ describe('unknown options given in code', () => {
       new SessionManager(parseSessionConfigOptions({ 'session.timout': '60', 'session.secret': SECRET }));
     });
     expect(warnings).toEqual([
-      'Unknown option "session.timout": beaker-ts does not use it and passes it to the back-end unchanged. Did you mean "session.timeout"?',
+      'Unknown option "session.timout": neither beaker-ts nor a back-end declares it, so only a back-end registered as a plain factory receives it. Did you mean "session.timeout"?',
     ]);
   });
 });
