@@ -2,18 +2,21 @@
  * `file`: one file per entry under `<data_dir>/container_file` (or `file_dir`), so the cost of a write does not grow
  * with the number of keys in a namespace. Names are SHA-256 digests: any key (`../`, very long, non-ASCII) is safe.
  * Writes go to a temporary file that is renamed over the entry, so a process killed mid-write leaves the old or the
- * new entry, never a torn one. Expired entries and leftover temporary files are removed by `prune()`.
+ * new entry, never a torn one. Expired entries and leftover temporary files are removed by `prune()`. Listing,
+ * pruning and clearing read directories as they come and open a bounded number of files at a time.
  *
  * Layout: `<root>/<ns[0:2]>/<ns>/<key>.cache` where `ns` and `key` are hex digests; each file holds one JSON header
  * line (`{"k": key, "x": hard expiry in ms or null}`) followed by the data.
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import type { Dir } from 'node:fs';
+import { mkdir, opendir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BackendError } from '../../shared/errors.js';
 import type { FileLockProvider } from '../../locks/file-lock.js';
 import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
+import { forEachBounded } from '../kit/bounded.js';
 import { sha256Hex } from '../kit/digest.js';
 import { ON_DISK_CAPABILITIES, dataDirectory, hostLocks } from '../kit/on-disk.js';
 
@@ -42,6 +45,10 @@ const ENTRY_SUFFIX = '.cache';
 const TEMP_SUFFIX = '.tmp';
 /** Temporary files older than this are leftovers of a killed writer. */
 const TEMP_FILE_MAX_AGE_MS = 60_000;
+/** Files that keys() and prune() read at once: well under any open-file limit, enough to keep the disk busy. */
+const OPEN_FILES_AT_ONCE = 32;
+/** In the name of a namespace directory renamed aside by clear(), until it is removed. */
+const CLEARED_MARK = '.cleared-';
 
 function tryUnlink(path: string): Promise<boolean> {
   return unlink(path).then(
@@ -62,6 +69,8 @@ export class FileBackend implements Backend {
   readonly #root: string;
   readonly #context: BackendContext;
   #tempCounter = 0;
+  /** Cleared namespaces being removed in the background. */
+  readonly #removals = new Set<Promise<void>>();
 
   constructor(options: FileBackendOptions, context: BackendContext) {
     this.#root = dataDirectory(options as Record<string, unknown>, 'file_dir', 'container_file');
@@ -160,43 +169,48 @@ export class FileBackend implements Backend {
     return (await this.#read(this.#entryPath(namespace, key), namespace)) !== undefined;
   }
 
-  async #entryFiles(dir: string): Promise<string[]> {
-    try {
-      return (await readdir(dir))
-        .filter((name) => name.endsWith(ENTRY_SUFFIX))
-        .map((name) => join(dir, name));
-    } catch (error) {
-      if (isMissing(error)) return [];
-      throw new BackendError('file', `cannot list ${dir}`, { cause: error });
-    }
-  }
-
   async keys(namespace: string): Promise<string[]> {
-    const files = await this.#entryFiles(this.#namespaceDir(namespace));
-    const entries = await Promise.all(files.map((file) => this.#read(file, namespace)));
-    return entries.flatMap((entry) => (entry ? [entry.header.k] : []));
+    const dir = this.#namespaceDir(namespace);
+    const keys: string[] = [];
+    await this.#forEachEntryName(dir, async (name) => {
+      if (!name.endsWith(ENTRY_SUFFIX)) return;
+      const entry = await this.#read(join(dir, name), namespace);
+      if (entry) keys.push(entry.header.k);
+    });
+    return keys;
   }
 
   async clear(namespace: string): Promise<void> {
     const dir = this.#namespaceDir(namespace);
-    // Renaming first makes the clear atomic for readers; the rename target is removed afterwards.
-    const doomed = `${dir}.cleared-${process.pid}-${randomBytes(4).toString('hex')}`;
+    // Renaming makes the clear atomic for readers and O(1) for the caller; the renamed directory is removed in the
+    // background (close() waits for it, and prune() removes what a stopped process left).
+    const doomed = `${dir}${CLEARED_MARK}${String(process.pid)}-${randomBytes(4).toString('hex')}`;
     try {
       await rename(dir, doomed);
     } catch (error) {
       if (isMissing(error)) return;
       throw new BackendError('file', `cannot clear ${dir}`, { cause: error });
     }
-    await rm(doomed, { recursive: true, force: true });
+    const removal = rm(doomed, { recursive: true, force: true }).catch((error: unknown) => {
+      this.#context.report({
+        type: 'backend-warning',
+        backend: 'file',
+        namespace,
+        message: `cannot remove the cleared directory ${doomed}; prune() will`,
+        error,
+      });
+    });
+    this.#removals.add(removal);
+    void removal.finally(() => this.#removals.delete(removal));
   }
 
   async prune(): Promise<number> {
     let removed = 0;
     const now = this.#context.clock();
-    for (const shard of await this.#list(this.#root)) {
-      for (const name of await this.#list(join(this.#root, shard))) {
+    for await (const shard of this.#directoryNames(this.#root)) {
+      for await (const name of this.#directoryNames(join(this.#root, shard))) {
         const dir = join(this.#root, shard, name);
-        if (name.includes('.cleared-')) {
+        if (name.includes(CLEARED_MARK)) {
           await rm(dir, { recursive: true, force: true });
           continue;
         }
@@ -210,34 +224,44 @@ export class FileBackend implements Backend {
 
   async #pruneNamespace(dir: string, now: number): Promise<number> {
     let removed = 0;
-    for (const name of await this.#list(dir)) {
-      const path = join(dir, name);
-      if (name.endsWith(TEMP_SUFFIX)) {
-        // File times are real time, whatever clock the back-end was given.
-        const info = await stat(path).catch(() => undefined);
-        if (info && Date.now() - info.mtimeMs > TEMP_FILE_MAX_AGE_MS && (await tryUnlink(path))) removed += 1;
-      } else if (
-        name.endsWith(ENTRY_SUFFIX) &&
-        !(await this.#read(path, '', now)) &&
-        (await tryUnlink(path))
-      ) {
-        removed += 1;
-      }
-    }
+    await this.#forEachEntryName(dir, async (name) => {
+      if (await this.#isPrunable(join(dir, name), name, now)) removed += 1;
+    });
     return removed;
   }
 
-  async #list(dir: string): Promise<string[]> {
-    try {
-      return await readdir(dir);
-    } catch (error) {
-      if (isMissing(error)) return [];
-      throw new BackendError('file', `cannot list ${dir}`, { cause: error });
+  /** Removes the file `name` of a namespace when it has expired or is a writer's old temporary file. */
+  async #isPrunable(path: string, name: string, now: number): Promise<boolean> {
+    if (name.endsWith(TEMP_SUFFIX)) {
+      // File times are real time, whatever clock the back-end was given.
+      const info = await stat(path).catch(() => undefined);
+      return (
+        info !== undefined && Date.now() - info.mtimeMs > TEMP_FILE_MAX_AGE_MS && (await tryUnlink(path))
+      );
     }
+    return name.endsWith(ENTRY_SUFFIX) && !(await this.#read(path, '', now)) && (await tryUnlink(path));
   }
 
-  close(): Promise<void> {
-    return Promise.resolve();
+  /** Runs `work` on each file name of a namespace directory, {@link OPEN_FILES_AT_ONCE} at a time. */
+  #forEachEntryName(dir: string, work: (name: string) => Promise<void>): Promise<void> {
+    return forEachBounded(this.#directoryNames(dir), OPEN_FILES_AT_ONCE, work);
+  }
+
+  /** The names in `dir`, read as they come (never the whole listing at once); none when it is missing. */
+  async *#directoryNames(dir: string): AsyncGenerator<string> {
+    let handle: Dir;
+    try {
+      handle = await opendir(dir);
+    } catch (error) {
+      if (isMissing(error)) return;
+      throw new BackendError('file', `cannot list ${dir}`, { cause: error });
+    }
+    for await (const entry of handle) yield entry.name;
+  }
+
+  /** Waits for the removal of cleared namespaces. */
+  async close(): Promise<void> {
+    await Promise.all(this.#removals);
   }
 }
 

@@ -17,6 +17,7 @@ export {
 export { loadClient, missingClient } from './load-client.js';
 export { commandError, commandFailure, storeCommand } from '../../shared/store-command.js';
 export { ReadCoalescer } from './read-coalescer.js';
+export { forEachBounded } from './bounded.js';
 export { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
 export { HostReleaseNotices } from '../../locks/host-release-notices.js';
 export { ReleaseWaiters } from '../../locks/release-waiters.js';
