@@ -44,6 +44,7 @@ const EXPECTED_EXPORTS: Record<string, string[]> = {
     'storeCommand',
     'ReadCoalescer',
     'LeaseLockProvider',
+    'RowLeaseStore',
     'HostReleaseNotices',
   ],
   './backends/memory': ['memoryDescriptor'],

@@ -11,13 +11,13 @@ import pg from 'pg';
 import mysql from 'mysql2';
 import mysqlPromise from 'mysql2/promise';
 import { BackendError, ConfigError } from '../../src/index.js';
-import type { BackendEvent } from '../../src/backends/index.js';
+import type { Backend, BackendEvent } from '../../src/backends/index.js';
 import { databaseBackend, sqlaBackend, type SqlClient } from '../../src/backends/database/index.js';
 import { parseDatabaseUrl } from '../../src/backends/database/sql-client.js';
 import { MysqlNamedLocks } from '../../src/backends/database/mysql-named-locks.js';
 import { FileNotifier } from '../../src/locks/file-notifier.js';
 import { describeWhenAvailable } from '../helpers/services.js';
-import { expectWokenOnRelease, FREE_LOCK_TAKES, WAKE_ROUNDS } from '../helpers/locks.js';
+import { expectWokenOnRelease, FREE_LOCK_TAKES, WAKE_ROUNDS, WatchedTimers } from '../helpers/locks.js';
 import { MARIADB_URL, POSTGRES_URL, serverStores } from '../helpers/server-stores.js';
 
 const events: BackendEvent[] = [];
@@ -130,14 +130,16 @@ describeWhenAvailable(
           return Promise.resolve();
         },
       };
+      const timers = new WatchedTimers();
       const [owner, waiter] = await Promise.all([
         sqlaBackend({ bind: client, table_name: 'beaker_sqla' }, context),
-        sqlaBackend({ bind: client, table_name: 'beaker_sqla' }, context),
+        sqlaBackend({ bind: client, table_name: 'beaker_sqla' }, { ...context, timers }),
       ]);
       await owner.set('ns', 'own client', 'yes');
       expect(await waiter.keys('ns')).toContain('own client');
       if (!owner.locks || !waiter.locks) throw new Error('ext:sqla has creation locks');
-      await expectWokenOnRelease(owner.locks, waiter.locks, `own-client-${String(Date.now())}`);
+      const name = `own-client-${String(Date.now())}`;
+      await expectWokenOnRelease(owner.locks, waiter.locks, name, timers.nextLongWait);
       // The free-lock timing releases once a take; each round twice: the owner's lock, then the waiter's.
       expect(notified).toEqual(
         Array.from({ length: FREE_LOCK_TAKES + 2 * WAKE_ROUNDS }, () => 'beaker_lock_released'),
@@ -168,6 +170,13 @@ describeWhenAvailable('ext:sqla on MariaDB', unavailable('ext:database on MariaD
   });
 });
 
+/** Checks that `waiter`, on `timers`, is woken when `owner` releases a lock ({@link expectWokenOnRelease}); closes both. */
+async function expectWakeUps(owner: Backend, waiter: Backend, timers: WatchedTimers): Promise<void> {
+  if (!owner.locks || !waiter.locks) throw new Error(`${owner.type} has creation locks`);
+  await expectWokenOnRelease(owner.locks, waiter.locks, `wake-${String(Date.now())}`, timers.nextLongWait);
+  await Promise.all([owner.close(), waiter.close()]);
+}
+
 const sqliteDir = mkdtempSync(join(tmpdir(), 'beaker-sqlite-wake-'));
 afterAll(() => {
   rmSync(sqliteDir, { recursive: true, force: true });
@@ -180,12 +189,6 @@ for (const { label, url, mechanism, missing } of [
     mechanism: 'LISTEN/NOTIFY',
     missing: unavailable('ext:database on PostgreSQL'),
   },
-  {
-    label: 'ext:database on MariaDB',
-    url: MARIADB_URL,
-    mechanism: 'GET_LOCK',
-    missing: unavailable('ext:database on MariaDB'),
-  },
   // SQLite is embedded: always there.
   {
     label: 'ext:database on SQLite',
@@ -196,43 +199,89 @@ for (const { label, url, mechanism, missing } of [
 ]) {
   describeWhenAvailable(`lock wake-ups on ${label}`, missing, () => {
     it(`wakes a lock waiter through ${mechanism} when the lock is released`, async () => {
+      const timers = new WatchedTimers();
       const [owner, waiter] = await Promise.all([
         databaseBackend({ url, table_name: 'beaker_ts_conformance' }, context),
-        databaseBackend({ url, table_name: 'beaker_ts_conformance' }, context),
+        databaseBackend({ url, table_name: 'beaker_ts_conformance' }, { ...context, timers }),
       ]);
-      if (!owner.locks || !waiter.locks) throw new Error('ext:database has creation locks');
-      await expectWokenOnRelease(owner.locks, waiter.locks, `wake-${String(Date.now())}`);
-      await Promise.all([owner.close(), waiter.close()]);
+      await expectWakeUps(owner, waiter, timers);
     });
   });
 }
 
+/**
+ * ext:sqla on MariaDB pools of its own, counting its statements; `onNamedLockQuery` sees each statement its named
+ * locks send.
+ */
+function mariadbSide(onNamedLockQuery: (sql: string, params: unknown[]) => void = () => undefined): {
+  pool: mysqlPromise.Pool;
+  locksPool: mysqlPromise.Pool;
+  client: SqlClient;
+  statements: () => number;
+} {
+  const pool = mysqlPromise.createPool({ uri: MARIADB_URL, connectionLimit: 4 });
+  const locksPool = mysqlPromise.createPool({ uri: MARIADB_URL, connectionLimit: 4 });
+  let statements = 0;
+  const client: SqlClient = {
+    dialect: 'mysql',
+    async query(sql, params = []) {
+      statements += 1;
+      const [result] = await pool.query(sql, [...params]);
+      if (Array.isArray(result)) return { rows: result as Record<string, unknown>[], affected: 0 };
+      return { rows: [], affected: (result as { affectedRows: number }).affectedRows };
+    },
+    close: () => Promise.resolve(),
+    namedLocks: new MysqlNamedLocks(watchedPool(locksPool, onNamedLockQuery), '/test'),
+  };
+  return { pool, locksPool, client, statements: () => statements };
+}
+
+/** `pool`, whose connections tell `onQuery` each statement before they send it. */
+function watchedPool(
+  pool: mysqlPromise.Pool,
+  onQuery: (sql: string, params: unknown[]) => void,
+): mysqlPromise.Pool {
+  const watched = Object.create(pool) as mysqlPromise.Pool;
+  watched.getConnection = async () => {
+    const connection = await pool.getConnection();
+    const query = connection.query.bind(connection);
+    return Object.assign(Object.create(connection) as mysqlPromise.PoolConnection, {
+      query: (sql: string, params: unknown[]) => {
+        onQuery(sql, params);
+        return query(sql, params);
+      },
+    });
+  };
+  return watched;
+}
+
+describeWhenAvailable(
+  'lock wake-ups on ext:database on MariaDB',
+  unavailable('ext:database on MariaDB'),
+  () => {
+    it('wakes a lock waiter through GET_LOCK when the lock is released', async () => {
+      // The waiter's waits run in the server, in GET_LOCK with a timeout in seconds: its named locks report them.
+      const timers = new WatchedTimers();
+      const [ownerSide, waiterSide] = [
+        mariadbSide(),
+        mariadbSide((sql, params) => {
+          if (sql.startsWith('SELECT GET_LOCK(?, ?)')) timers.waitBegan(Number(params[1]) * 1000);
+        }),
+      ];
+      const [owner, waiter] = await Promise.all([
+        sqlaBackend({ bind: ownerSide.client, table_name: 'beaker_ts_conformance' }, context),
+        sqlaBackend({ bind: waiterSide.client, table_name: 'beaker_ts_conformance' }, { ...context, timers }),
+      ]);
+      await expectWakeUps(owner, waiter, timers);
+      await Promise.all([ownerSide, waiterSide].flatMap((side) => [side.pool.end(), side.locksPool.end()]));
+    });
+  },
+);
+
 describeWhenAvailable('named locks on MariaDB', unavailable('ext:database on MariaDB'), () => {
   it('polls at its capped pace, not in a tight loop, when the holder lost its named lock but not its lease', async () => {
     // Each back-end on its own pool and named locks, through ext:sqla, so that the waiter's statements are counted.
-    const side = (): {
-      pool: mysqlPromise.Pool;
-      locksPool: mysqlPromise.Pool;
-      client: SqlClient;
-      statements: () => number;
-    } => {
-      const pool = mysqlPromise.createPool({ uri: MARIADB_URL, connectionLimit: 4 });
-      const locksPool = mysqlPromise.createPool({ uri: MARIADB_URL, connectionLimit: 4 });
-      let statements = 0;
-      const client: SqlClient = {
-        dialect: 'mysql',
-        async query(sql, params = []) {
-          statements += 1;
-          const [result] = await pool.query(sql, [...params]);
-          if (Array.isArray(result)) return { rows: result as Record<string, unknown>[], affected: 0 };
-          return { rows: [], affected: (result as { affectedRows: number }).affectedRows };
-        },
-        close: () => Promise.resolve(),
-        namedLocks: new MysqlNamedLocks(locksPool, '/test'),
-      };
-      return { pool, locksPool, client, statements: () => statements };
-    };
-    const [holderSide, waiterSide] = [side(), side()];
+    const [holderSide, waiterSide] = [mariadbSide(), mariadbSide()];
     const holder = await sqlaBackend(
       { bind: holderSide.client, table_name: 'beaker_ts_conformance' },
       context,

@@ -8,7 +8,7 @@ import { memcachedBackend } from '../../src/backends/memcached/index.js';
 import { googleBackend } from '../../src/backends/google/index.js';
 import { mongodbBackend } from '../../src/backends/mongodb/index.js';
 import type { BackendFactory } from '../../src/backends/contract.js';
-import { expectWokenOnRelease } from '../helpers/locks.js';
+import { expectWokenOnRelease, WatchedTimers } from '../helpers/locks.js';
 import { serverStores } from '../helpers/server-stores.js';
 import { describeWhenAvailable } from '../helpers/services.js';
 
@@ -26,9 +26,18 @@ for (const store of await serverStores()) {
   if (!factory) continue;
   describeWhenAvailable(`lock wake-ups on ${store.label}`, store.unavailable, () => {
     it('wakes a waiter of the same host at once when the lock is released', async () => {
-      const [owner, waiter] = await Promise.all([factory(options, context), factory(options, context)]);
+      const timers = new WatchedTimers();
+      const [owner, waiter] = await Promise.all([
+        factory(options, context),
+        factory(options, { ...context, timers }),
+      ]);
       if (!owner.locks || !waiter.locks) throw new Error(`${store.label} has creation locks`);
-      await expectWokenOnRelease(owner.locks, waiter.locks, `host-wake-${String(Date.now())}`);
+      await expectWokenOnRelease(
+        owner.locks,
+        waiter.locks,
+        `host-wake-${String(Date.now())}`,
+        timers.nextLongWait,
+      );
       await Promise.all([owner.close(), waiter.close()]);
     });
   });

@@ -14,7 +14,7 @@ import { ConfigError } from '../../src/index.js';
 import { redisBackend, redisLocks } from '../../src/backends/redis/index.js';
 import { describeWhenAvailable, unreachable } from '../helpers/services.js';
 import { expectTimeoutWhileStopped } from '../helpers/hung-server.js';
-import { expectWokenOnRelease } from '../helpers/locks.js';
+import { expectWokenOnRelease, WatchedTimers } from '../helpers/locks.js';
 
 const REDIS_URL = process.env.BEAKER_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/3';
 const redisAddress = new URL(REDIS_URL);
@@ -60,11 +60,12 @@ describeWhenAvailable(
     });
 
     it('wakes a lock waiter through pub/sub on node-redis', async () => {
+      const timers = new WatchedTimers();
       const [owner, waiter] = [
         redisLocks(nodeRedis, 30_000, context),
-        redisLocks(nodeRedis, 30_000, context),
+        redisLocks(nodeRedis, 30_000, { ...context, timers }),
       ];
-      await expectWokenOnRelease(owner, waiter, `wake-node-redis-${String(Date.now())}`);
+      await expectWokenOnRelease(owner, waiter, `wake-node-redis-${String(Date.now())}`, timers.nextLongWait);
       await Promise.all([owner.close(), waiter.close()]);
     });
 
@@ -72,8 +73,13 @@ describeWhenAvailable(
       ['ioredis', () => ioredis],
       ['ioredis 5', () => ioredis5 as unknown as Redis],
     ])('wakes a lock waiter through pub/sub on %s', async (library, client) => {
-      const [owner, waiter] = [redisLocks(client(), 30_000, context), redisLocks(client(), 30_000, context)];
-      await expectWokenOnRelease(owner, waiter, `wake-${library.replace(' ', '')}-${String(Date.now())}`);
+      const timers = new WatchedTimers();
+      const [owner, waiter] = [
+        redisLocks(client(), 30_000, context),
+        redisLocks(client(), 30_000, { ...context, timers }),
+      ];
+      const name = `wake-${library.replace(' ', '')}-${String(Date.now())}`;
+      await expectWokenOnRelease(owner, waiter, name, timers.nextLongWait);
       await Promise.all([owner.close(), waiter.close()]);
     });
   },

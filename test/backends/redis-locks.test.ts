@@ -16,7 +16,7 @@ import { entryLockKey, redisBackend, redisLocks, storageKey } from '../../src/ba
 import { entryLockName, type LockHandle } from '../../src/locks/contract.js';
 import { REDIS_CLUSTER_URLS } from '../helpers/server-stores.js';
 import { describeWhenAvailable, spawnDurableRedis, unreachable, waitForPort } from '../helpers/services.js';
-import { expectWokenOnRelease } from '../helpers/locks.js';
+import { expectWokenOnRelease, WatchedTimers, within } from '../helpers/locks.js';
 
 const REDIS_URL = process.env.BEAKER_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/3';
 const redisAddress = new URL(REDIS_URL);
@@ -36,9 +36,17 @@ describeWhenAvailable(
 
     it('stays held past its lease while its holder is alive (renewal)', async () => {
       const name = `renewed-${Date.now()}`;
-      const [mine, theirs] = [redisLocks(client, 600, context), redisLocks(client, 600, context)];
+      const key = `beaker:lock:${createHash('sha256').update(name).digest('hex').slice(0, 40)}`;
+      const timers = new WatchedTimers();
+      const [mine, theirs] = [
+        redisLocks(client, 600, { ...context, timers }),
+        redisLocks(client, 600, context),
+      ];
       const lock = await mine.acquire(name, 0);
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Renewals every 200 ms: when the fourth is sent, 800 ms have passed, and only the renewals have kept the key
+      // past its 600 ms lease.
+      await within(timers.callbacksRun(4), 5000, 'the holder sent no fourth renewal');
+      expect(await client.pttl(key)).toBeGreaterThan(0);
       expect(await theirs.acquire(name, 0)).toBeUndefined();
       await lock?.release();
       const next = await theirs.acquire(name, 0);
@@ -60,8 +68,12 @@ describeWhenAvailable(
     });
 
     it('wakes a waiter through pub/sub when the lock is released', async () => {
-      const [owner, waiter] = [redisLocks(client, 30_000, context), redisLocks(client, 30_000, context)];
-      await expectWokenOnRelease(owner, waiter, `wake-${Date.now()}`);
+      const timers = new WatchedTimers();
+      const [owner, waiter] = [
+        redisLocks(client, 30_000, context),
+        redisLocks(client, 30_000, { ...context, timers }),
+      ];
+      await expectWokenOnRelease(owner, waiter, `wake-${Date.now()}`, timers.nextLongWait);
       await Promise.all([owner.close(), waiter.close()]);
     });
   },
@@ -155,7 +167,9 @@ describeWhenAvailable(
           // Until the waiter's client has reconnected, taking the lock fails; then it waits for the release.
           next = await waiter.locks?.acquire(name, 10_000).catch(() => null);
           if (next !== null) break;
-          await sleep(100);
+          // The client is the back-end's own, so its reconnection cannot be awaited: a short pause between tries
+          // (without one, each failing at once, the loop would spin).
+          await sleep(20);
         }
         // Not left to the 30 s lease: the holder released it as soon as Redis was back.
         expect(next).toBeDefined();

@@ -18,6 +18,7 @@ import { storeCommand } from '../../shared/store-command.js';
 import { ReadCoalescer } from '../kit/read-coalescer.js';
 import { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
 import { ReleaseWaiters } from '../../locks/release-waiters.js';
+import { RowLeaseStore, type InsertingLeaseRows } from '../../locks/row-leases.js';
 import { sleep, systemTimers, type Timers } from '../../shared/timers.js';
 import type {
   Backend,
@@ -266,15 +267,17 @@ export class DatabaseBackend implements Backend {
 const RELEASE_CHANNEL = 'beaker_lock_released';
 
 /**
- * Leases as rows: an insert that does nothing when the row exists takes the lock. On PostgreSQL a release is
- * announced by NOTIFY (SQLite: a line in a watched file); on MySQL the holder keeps a named lock that waiters block
- * on. Either wakes waiters at once; where none can (and if a wake-up is lost) they poll.
+ * Leases as rows, taken by a {@link RowLeaseStore}: an insert that does nothing when the row exists takes the lock.
+ * On PostgreSQL a release is announced by NOTIFY (SQLite: a line in a watched file); on MySQL the holder keeps a
+ * named lock that waiters block on. Either wakes waiters at once; where none can (and if a wake-up is lost) they
+ * poll.
  */
 class SqlLeaseStore implements LeaseStore {
   readonly #client: SqlClient;
   readonly #sql: Statements;
   readonly #timers: Timers;
   readonly #waiters: ReleaseWaiters;
+  readonly #leases: RowLeaseStore;
   #listening: Promise<boolean> | undefined;
   /** The releases of the named locks held with each lease taken here, by lock key and token. */
   readonly #heldNamedLocks = new Map<string, () => Promise<void>>();
@@ -284,6 +287,7 @@ class SqlLeaseStore implements LeaseStore {
     this.#sql = sql;
     this.#timers = timers;
     this.#waiters = new ReleaseWaiters(timers);
+    this.#leases = new RowLeaseStore(sqlLeaseRows(client, sql), timers);
   }
 
   /** Whether release notifications arrive (listening starts on first use). */
@@ -321,15 +325,7 @@ class SqlLeaseStore implements LeaseStore {
   }
 
   async take(key: string, token: string, leaseMs: number): Promise<boolean> {
-    const now = this.#timers.now();
-    // A read first: waiters that find a live lease write nothing, so they do not queue for the write lock.
-    const { rows } = await this.#client.query(this.#sql.readLock, [key]);
-    if (rows.length > 0) {
-      if (Number(rows[0]?.expires_at) > now) return false;
-      await this.#client.query(this.#sql.dropExpiredLock, [key, now]);
-    }
-    const row = [LOCK_NAMESPACE, key, '""', '""', Buffer.from(token), now + leaseMs];
-    const taken = (await this.#client.query(this.#sql.takeLock, row)).affected === 1;
+    const taken = await this.#leases.take(key, token, leaseMs);
     if (taken && this.#client.namedLocks) {
       const release = await this.#client.namedLocks.hold(this.#namedLockKey(key));
       if (release) this.#heldNamedLocks.set(`${key}\u0000${token}`, release);
@@ -337,9 +333,8 @@ class SqlLeaseStore implements LeaseStore {
     return taken;
   }
 
-  async renew(key: string, token: string, leaseMs: number): Promise<boolean> {
-    const params = [this.#timers.now() + leaseMs, key, Buffer.from(token)];
-    return (await this.#client.query(this.#sql.renewLock, params)).affected === 1;
+  renew(key: string, token: string, leaseMs: number): Promise<boolean> {
+    return this.#leases.renew(key, token, leaseMs);
   }
 
   async release(key: string, token: string): Promise<boolean> {
@@ -347,7 +342,7 @@ class SqlLeaseStore implements LeaseStore {
     this.#heldNamedLocks.delete(`${key}\u0000${token}`);
     let released: boolean;
     try {
-      released = (await this.#client.query(this.#sql.releaseLock, [key, Buffer.from(token)])).affected === 1;
+      released = await this.#leases.release(key, token);
     } finally {
       // After the row is gone, so that the waiters it wakes can take the lock; and even when the delete failed,
       // so that its connection goes back to the pool.
@@ -356,6 +351,25 @@ class SqlLeaseStore implements LeaseStore {
     if (released) await this.#client.notify?.(RELEASE_CHANNEL, key).catch(() => undefined);
     return released;
   }
+}
+
+/** The lease rows of a table: rows of the lock namespace, whose `data` is the owner token. */
+function sqlLeaseRows(client: SqlClient, sql: Statements): InsertingLeaseRows {
+  const affectsOne = async (statement: string, params: readonly unknown[]): Promise<boolean> =>
+    (await client.query(statement, params)).affected === 1;
+  return {
+    leaseEndOf: async (key) => {
+      const { rows } = await client.query(sql.readLock, [key]);
+      return rows.length > 0 ? Number(rows[0]?.expires_at) : undefined;
+    },
+    dropEnded: async (key, now) => {
+      await client.query(sql.dropExpiredLock, [key, now]);
+    },
+    insertIfAbsent: (key, token, leaseEnd) =>
+      affectsOne(sql.takeLock, [LOCK_NAMESPACE, key, '""', '""', Buffer.from(token), leaseEnd]),
+    extend: (key, token, leaseEnd) => affectsOne(sql.renewLock, [leaseEnd, key, Buffer.from(token)]),
+    remove: (key, token) => affectsOne(sql.releaseLock, [key, Buffer.from(token)]),
+  };
 }
 
 /** Reads Beaker's `sa_opts` pool settings; other `sa.*` keys are reported as ignored. */

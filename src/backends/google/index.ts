@@ -19,8 +19,9 @@ import { namespaceDigest, sha256Hex } from '../kit/digest.js';
 import { serverCapabilities } from '../kit/server-capabilities.js';
 import { storeCommand } from '../../shared/store-command.js';
 import { ReadCoalescer } from '../kit/read-coalescer.js';
-import { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
-import { systemTimers, type Timers } from '../../shared/timers.js';
+import { LeaseLockProvider, leaseMsOf } from '../../locks/lease.js';
+import { RowLeaseStore, type SwappingLeaseRows } from '../../locks/row-leases.js';
+import { systemTimers } from '../../shared/timers.js';
 import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
 
 /** Options of the ext:google back-end. */
@@ -92,7 +93,7 @@ export class GoogleBackend implements Backend {
     this.#kind = kind;
     this.#clock = context.clock;
     this.locks = new LeaseLockProvider(
-      new DatastoreLeaseStore(client, `${kind}_lock`, context.timers ?? systemTimers),
+      new RowLeaseStore(new DatastoreLeaseRows(client, `${kind}_lock`), context.timers ?? systemTimers),
       {
         prefix: 'lock:',
         leaseMs,
@@ -209,16 +210,14 @@ export class GoogleBackend implements Backend {
   }
 }
 
-/** Leases as entities, changed only in transactions: two takers cannot both commit. */
-class DatastoreLeaseStore implements LeaseStore {
+/** Leases as entities, taken by a {@link RowLeaseStore} and changed only in transactions: two takers cannot both commit. */
+class DatastoreLeaseRows implements SwappingLeaseRows {
   readonly #client: Datastore;
   readonly #kind: string;
-  readonly #timers: Timers;
 
-  constructor(client: Datastore, kind: string, timers: Timers) {
+  constructor(client: Datastore, kind: string) {
     this.#client = client;
     this.#kind = kind;
-    this.#timers = timers;
   }
 
   /** Runs `change` in a transaction; false when it declines or another transaction won. */
@@ -248,25 +247,25 @@ class DatastoreLeaseStore implements LeaseStore {
     }
   }
 
-  async take(key: string, token: string, leaseMs: number): Promise<boolean> {
-    // A plain read first: waiters that find a live lease start no transaction.
-    const current = (
-      await this.#client.get(this.#client.key([this.#kind, key]), { gaxOptions: CALL_OPTIONS })
-    )[0] as LockEntity | undefined;
-    if (current && current.expires_at > this.#timers.now()) return false;
-    return this.#transact(key, (lock) => {
-      const now = this.#timers.now();
-      return lock && lock.expires_at > now ? undefined : { save: { token, expires_at: now + leaseMs } };
-    });
+  /** A plain read, outside any transaction. */
+  async leaseEndOf(key: string): Promise<number | undefined> {
+    const found = await this.#client.get(this.#client.key([this.#kind, key]), { gaxOptions: CALL_OPTIONS });
+    return (found[0] as LockEntity | undefined)?.expires_at;
   }
 
-  renew(key: string, token: string, leaseMs: number): Promise<boolean> {
+  setIfFree(key: string, token: string, now: number, leaseEnd: number): Promise<boolean> {
     return this.#transact(key, (lock) =>
-      lock?.token === token ? { save: { token, expires_at: this.#timers.now() + leaseMs } } : undefined,
+      lock && lock.expires_at > now ? undefined : { save: { token, expires_at: leaseEnd } },
     );
   }
 
-  release(key: string, token: string): Promise<boolean> {
+  extend(key: string, token: string, leaseEnd: number): Promise<boolean> {
+    return this.#transact(key, (lock) =>
+      lock?.token === token ? { save: { token, expires_at: leaseEnd } } : undefined,
+    );
+  }
+
+  remove(key: string, token: string): Promise<boolean> {
     return this.#transact(key, (lock) => (lock?.token === token ? { remove: true } : undefined));
   }
 }

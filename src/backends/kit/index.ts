@@ -4,8 +4,9 @@
  * command in {@link storeCommand} so that a failure names the back-end; share concurrent reads of one entry with a
  * {@link ReadCoalescer}; and give it cross-host dog-pile locks by implementing {@link LeaseStore} for a
  * {@link LeaseLockProvider} (renewal while held, release retried after an outage, {@link HostReleaseNotices} between
- * the processes of a host when the store cannot notify waiters). Check it with `describeBackendConformance` from
- * `beaker-ts/testing`.
+ * the processes of a host when the store cannot notify waiters); on a store without native TTL, implement only the
+ * primitive {@link LeaseRows} and let a {@link RowLeaseStore} take, renew and release the leases. Check it with
+ * `describeBackendConformance` from `beaker-ts/testing`.
  * @module
  */
 export {
@@ -19,6 +20,13 @@ export { commandError, commandFailure, storeCommand } from '../../shared/store-c
 export { ReadCoalescer } from './read-coalescer.js';
 export { forEachBounded } from './bounded.js';
 export { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
+export {
+  RowLeaseStore,
+  type InsertingLeaseRows,
+  type LeaseRowReads,
+  type LeaseRows,
+  type SwappingLeaseRows,
+} from '../../locks/row-leases.js';
 export { HostReleaseNotices } from '../../locks/host-release-notices.js';
 export { ReleaseWaiters } from '../../locks/release-waiters.js';
 export { entryLockName, entryOfLockName } from '../../locks/contract.js';

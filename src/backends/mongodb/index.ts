@@ -19,8 +19,9 @@ import { namespaceDigest, sha256Hex } from '../kit/digest.js';
 import { serverCapabilities } from '../kit/server-capabilities.js';
 import { storeCommand } from '../../shared/store-command.js';
 import { ReadCoalescer } from '../kit/read-coalescer.js';
-import { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
-import { systemTimers, type Timers } from '../../shared/timers.js';
+import { LeaseLockProvider, leaseMsOf } from '../../locks/lease.js';
+import { RowLeaseStore, type InsertingLeaseRows } from '../../locks/row-leases.js';
+import { systemTimers } from '../../shared/timers.js';
 import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
 
 /** Options of the ext:mongodb back-end. */
@@ -79,7 +80,7 @@ export class MongodbBackend implements Backend {
     this.#entries = collections.entries;
     this.#clock = context.clock;
     this.locks = new LeaseLockProvider(
-      new MongoLeaseStore(collections.locks, context.timers ?? systemTimers),
+      new RowLeaseStore(mongoLeaseRows(collections.locks), context.timers ?? systemTimers),
       {
         prefix: 'lock:',
         leaseMs,
@@ -158,40 +159,27 @@ export class MongodbBackend implements Backend {
   }
 }
 
-/** Leases as documents: the unique `_id` lets one insert win. */
-class MongoLeaseStore implements LeaseStore {
-  readonly #locks: Collection<LockDocument>;
-  readonly #timers: Timers;
-
-  constructor(locks: Collection<LockDocument>, timers: Timers) {
-    this.#locks = locks;
-    this.#timers = timers;
-  }
-
-  async take(key: string, token: string, leaseMs: number): Promise<boolean> {
-    const now = this.#timers.now();
-    if (await this.#locks.findOne({ _id: key, expiresAt: { $gt: new Date(now) } })) return false;
-    await this.#locks.deleteOne({ _id: key, expiresAt: { $lte: new Date(now) } });
-    try {
-      await this.#locks.insertOne({ _id: key, token, expiresAt: new Date(now + leaseMs) });
-      return true;
-    } catch (error) {
-      if ((error as { code?: number }).code === DUPLICATE_KEY) return false;
-      throw error;
-    }
-  }
-
-  async renew(key: string, token: string, leaseMs: number): Promise<boolean> {
-    const { matchedCount } = await this.#locks.updateOne(
-      { _id: key, token },
-      { $set: { expiresAt: new Date(this.#timers.now() + leaseMs) } },
-    );
-    return matchedCount === 1;
-  }
-
-  async release(key: string, token: string): Promise<boolean> {
-    return (await this.#locks.deleteOne({ _id: key, token })).deletedCount === 1;
-  }
+/** Leases as documents, taken by a {@link RowLeaseStore}: the unique `_id` lets one insert win. */
+function mongoLeaseRows(locks: Collection<LockDocument>): InsertingLeaseRows {
+  return {
+    leaseEndOf: async (key) => (await locks.findOne({ _id: key }))?.expiresAt.getTime(),
+    dropEnded: async (key, now) => {
+      await locks.deleteOne({ _id: key, expiresAt: { $lte: new Date(now) } });
+    },
+    insertIfAbsent: async (key, token, leaseEnd) => {
+      try {
+        await locks.insertOne({ _id: key, token, expiresAt: new Date(leaseEnd) });
+        return true;
+      } catch (error) {
+        if ((error as { code?: number }).code === DUPLICATE_KEY) return false;
+        throw error;
+      }
+    },
+    extend: async (key, token, leaseEnd) =>
+      (await locks.updateOne({ _id: key, token }, { $set: { expiresAt: new Date(leaseEnd) } }))
+        .matchedCount === 1,
+    remove: async (key, token) => (await locks.deleteOne({ _id: key, token })).deletedCount === 1,
+  };
 }
 
 function collectionName(value: unknown): string {

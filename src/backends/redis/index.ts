@@ -342,35 +342,53 @@ function checkRedisUrl(url: string, option: 'url' | 'urls'): void {
   });
 }
 
+/** What sets `ext:redis` and `ext:rediscluster` apart: the option that names the server, and how to open it. */
+interface RedisTopology {
+  readonly type: 'ext:redis' | 'ext:rediscluster';
+  /** The option holding the server's URL(s), or a connected client. */
+  readonly option: 'url' | 'urls';
+  /** What that option takes, for the error when it is missing. */
+  readonly expected: string;
+  /** The URLs the option's text names (none when it is blank). */
+  urlsOf(text: string): string[];
+  /** Checks the other options before anything is used, and opens a client on the option's text. */
+  opener(options: RedisBackendOptions): (text: string, context: BackendContext) => Promise<RedisClient>;
+}
+
+/** A Redis back-end factory: on the client given in code, or on one it opens (and closes) itself. */
+function redisFactory(topology: RedisTopology): BackendFactory {
+  const { type, option } = topology;
+  return async (options, context) => {
+    const typed = options as RedisBackendOptions;
+    const open = topology.opener(typed);
+    const server = typed[option];
+    if (isGivenClient(server)) return new RedisBackend(type, adapt(server), false, typed, context);
+    const urls = typeof server === 'string' ? topology.urlsOf(server) : [];
+    if (typeof server !== 'string' || urls.length === 0) {
+      throw new ConfigError(`${type} needs ${option}: ${topology.expected}`, { option, value: server });
+    }
+    for (const url of urls) checkRedisUrl(url, option);
+    return new RedisBackend(type, await open(server, context), true, typed, context);
+  };
+}
+
 /** The factory registered as `ext:redis`. */
-export const redisBackend: BackendFactory = async (options, context) => {
-  const typed = options as RedisBackendOptions;
-  const module = redisModuleOf(typed);
-  if (isGivenClient(typed.url)) return new RedisBackend('ext:redis', adapt(typed.url), false, typed, context);
-  if (typeof typed.url !== 'string' || typed.url === '') {
-    throw new ConfigError('ext:redis needs url: redis://host:port/db, or a node-redis or ioredis client', {
-      option: 'url',
-      value: typed.url,
-    });
-  }
-  checkRedisUrl(typed.url, 'url');
-  const client = await openRedisClient('ext:redis', module, typed.url, context.commandTimeoutMs);
-  return new RedisBackend('ext:redis', client, true, typed, context);
-};
+export const redisBackend: BackendFactory = redisFactory({
+  type: 'ext:redis',
+  option: 'url',
+  expected: 'redis://host:port/db, or a node-redis or ioredis client',
+  urlsOf: (text) => (text === '' ? [] : [text]),
+  opener: (options) => {
+    const module = redisModuleOf(options);
+    return (url, context) => openRedisClient('ext:redis', module, url, context.commandTimeoutMs);
+  },
+});
 
 /** The factory registered as `ext:rediscluster` (through ioredis). */
-export const redisClusterBackend: BackendFactory = async (options, context) => {
-  const typed = options as RedisBackendOptions;
-  if (isGivenClient(typed.urls)) {
-    return new RedisBackend('ext:rediscluster', adapt(typed.urls), false, typed, context);
-  }
-  if (typeof typed.urls !== 'string' || typed.urls.trim() === '') {
-    throw new ConfigError(
-      'ext:rediscluster needs urls: comma-separated redis://host:port URLs, or an ioredis Cluster',
-      { option: 'urls', value: typed.urls },
-    );
-  }
-  for (const url of typed.urls.split(',')) checkRedisUrl(url.trim(), 'urls');
-  const cluster = await openIoredisCluster('ext:rediscluster', typed.urls, context.commandTimeoutMs);
-  return new RedisBackend('ext:rediscluster', cluster, true, typed, context);
-};
+export const redisClusterBackend: BackendFactory = redisFactory({
+  type: 'ext:rediscluster',
+  option: 'urls',
+  expected: 'comma-separated redis://host:port URLs, or an ioredis Cluster',
+  urlsOf: (text) => (text.trim() === '' ? [] : text.split(',').map((url) => url.trim())),
+  opener: () => (urls, context) => openIoredisCluster('ext:rediscluster', urls, context.commandTimeoutMs),
+});
