@@ -3,7 +3,7 @@
 # Python Beaker and PasteDeploy as the reference oracle, and the servers that are not on every machine.
 set -euo pipefail
 
-PACKAGES=(python3-beaker python3-pastedeploy python3-cryptography python3-pycryptodome memcached redis-server chromium)
+PACKAGES=(python3-beaker python3-pastedeploy python3-cryptography python3-pycryptodome memcached redis-server nats-server chromium)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

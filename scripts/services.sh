@@ -84,6 +84,19 @@ start_mariadb() {
   echo "mariadb: not installed and not running (apt-get install mariadb-server)" >&2
 }
 
+start_nats() {
+  if port_open 4222; then echo "nats: reusing 127.0.0.1:4222"; return; fi
+  if ! command -v nats-server >/dev/null; then
+    echo "nats: not installed and not running (apt-get install nats-server)" >&2
+    return
+  fi
+  # JetStream (-js) holds the key-value buckets of examples/custom-backend; its files stay under $S/nats.
+  mkdir -p "$S/nats"
+  setsid nats-server -a 127.0.0.1 -p 4222 -js -sd "$S/nats/jetstream" -P "$S/nats/nats.pid" -l "$S/nats/nats.log" \
+    </dev/null >/dev/null 2>&1 &
+  wait_for_port 4222 nats && echo "nats: started on 127.0.0.1:4222 (JetStream)"
+}
+
 DATASTORE_EMULATOR=/usr/lib/google-cloud-sdk/platform/cloud-datastore-emulator/cloud_datastore_emulator
 
 start_datastore() {
@@ -109,7 +122,7 @@ start_datastore() {
 stop_own() {
   # Stops only what this script started (the pid files under $S); servers it reused keep running.
   local pidfile
-  for pidfile in "$S"/memcached/*.pid "$S"/redis/redis.pid "$S"/cluster/*/redis.pid; do
+  for pidfile in "$S"/memcached/*.pid "$S"/redis/redis.pid "$S"/cluster/*/redis.pid "$S"/nats/nats.pid; do
     [ -f "$pidfile" ] || continue
     kill "$(cat "$pidfile")" 2>/dev/null || true
     rm -f "$pidfile"
@@ -123,7 +136,7 @@ stop_own() {
 
 status() {
   local port
-  for port in 6379 "${CLUSTER_PORTS[@]}" "${MEMCACHED_PORTS[@]}" 5432 3306 8081; do
+  for port in 6379 "${CLUSTER_PORTS[@]}" "${MEMCACHED_PORTS[@]}" 5432 3306 8081 4222; do
     if port_open "$port"; then echo "127.0.0.1:$port up"; else echo "127.0.0.1:$port down"; fi
   done
 }
@@ -136,6 +149,7 @@ case "${1:-}" in
     start_postgres
     start_mariadb
     start_datastore
+    start_nats
     ;;
   stop) stop_own ;;
   status) status ;;
