@@ -84,7 +84,7 @@ describeWhenAvailable(
       'importing %s loads no back-end implementation and no client library',
       (specifier) => {
         const loaded = modulesLoadedBy(specifier);
-        expect(loaded.some((url) => url.includes('/dist/config/'))).toBe(true);
+        expect(loaded.some((url) => url.includes('/dist/shared/'))).toBe(true);
         expect(
           loaded.filter((url) => /\/dist\/backends\/[a-z]+\/(index|clients|sql-client)\.js$/.test(url)),
         ).toEqual([]);

@@ -66,7 +66,13 @@ async function holder(manager: CacheManager, task: WorkerTask): Promise<void> {
 
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? '{}') as WorkerTask;
-  const manager = new CacheManager({ type: task.type, ...task.options, onEvent: () => undefined });
+  // The options of a back-end the module below registers are not known yet: the suite's own process checked them.
+  const manager = new CacheManager({
+    type: task.type,
+    ...task.options,
+    knownOptions: Object.keys(task.options),
+    onEvent: () => undefined,
+  });
   if (task.registerModule !== undefined) {
     const module = (await import(pathToFileURL(task.registerModule).href)) as {
       register: (target: CacheManager) => void;
