@@ -5,7 +5,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import type { Backend, BackendFactory } from '../backends/contract.js';
+import type { AnyBackend, BackendFactory } from '../backends/contract.js';
 import { backendOptionsOf, type BackendDescriptor } from '../backends/define.js';
 import { BackendRegistry } from '../backends/registry.js';
 import { SharedLockChoice } from '../backends/shared-locks.js';
@@ -222,7 +222,7 @@ export function sessionBackendDescriptor(resolved: ResolvedManagerOptions): Back
 export function backendOpener(
   resolved: ResolvedManagerOptions,
   descriptor: BackendDescriptor,
-): () => Promise<Backend> {
+): () => Promise<AnyBackend> {
   const { clock, report } = resolved;
   const backendOptions = backendOptionsOf(descriptor, resolved.session, SESSION_LEVEL_OPTIONS);
   return () => Promise.resolve().then(() => descriptor.create(backendOptions, { clock, report }));
@@ -235,7 +235,7 @@ export function backendOpener(
 export function sessionLocks(
   descriptor: BackendDescriptor,
   lockDir: string | null | undefined,
-): (backend: Backend) => LockProvider {
+): (backend: AnyBackend) => LockProvider {
   const local = new KeyedMutex();
   const shared = new SharedLockChoice();
   return (backend) => new TwoStageLock(local, shared.for(backend, descriptor, lockDir));
@@ -245,8 +245,8 @@ export function sessionLocks(
 export function serverSessionSettings(
   shared: SessionSettings,
   keys: SessionKeys,
-  backend: () => Promise<Backend>,
-  locks: (backend: Backend) => LockProvider,
+  backend: () => Promise<AnyBackend>,
+  locks: (backend: AnyBackend) => LockProvider,
 ): ServerSessionSettings {
   return {
     ...shared,
