@@ -40,13 +40,13 @@ export interface BackendBase {
   readonly capabilities: BackendCapabilities;
   /**
    * Deletes an entry, in one store command: resolves to `true` when there was one, `false` when there was none, and
-   * `undefined` when the store cannot tell without reading first (a back-end never reads only to answer this). A
-   * store without native TTL may answer `true` for an entry past its TTL that `prune()` had not removed yet.
+   * `undefined` when the store cannot tell without another command (a back-end never sends one only to answer
+   * this). A store without native TTL may answer `true` for an entry past its TTL that `prune()` had not removed.
    */
   delete(namespace: string, key: string): Promise<boolean | undefined>;
   /**
-   * Is there an entry? Optional: the core asks `get` when it is absent ({@link hasEntry}); implement it only when
-   * the store answers more cheaply than a read (Redis `EXISTS`).
+   * Is there an entry? Optional: without it the core asks `get`; implement it only when the store answers more
+   * cheaply than a read (Redis `EXISTS`).
    */
   has?(namespace: string, key: string): Promise<boolean>;
   /** The keys of the namespace's entries (a store without native TTL may list expired ones until `prune()`). */
