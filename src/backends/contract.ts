@@ -6,55 +6,107 @@
 import type { LockProvider } from '../locks/contract.js';
 import type { Timers } from '../shared/timers.js';
 
-/** What a back-end can do, so the core can adapt and the conformance suite can test the right things. */
+/** What a back-end can do: the core acts on it, and the conformance suite tests accordingly. */
 export interface BackendCapabilities {
-  /** Entries written with a TTL disappear by themselves (Redis, memcached); otherwise the back-end checks it on read. */
+  /**
+   * Entries written with a TTL disappear by themselves (Redis, memcached). When false, the cache treats an entry
+   * past its TTL as a miss whatever `get` returns, and `prune()` is what removes such entries.
+   */
   nativeTtl: boolean;
   /** Several processes on one host see the same data (file, dbm, servers); not the memory back-end. */
   sharedAcrossProcesses: boolean;
   /** Several hosts see the same data (servers). */
   sharedAcrossHosts: boolean;
-  /** The smallest TTL step the back-end honours, in milliseconds (memcached: 1000). */
+  /**
+   * The smallest TTL step the back-end honours, in milliseconds (memcached: 1000). The core rounds every `ttlMs` up
+   * to a whole number of steps before it calls `set`, so a store that counts in steps never drops an entry early.
+   */
   ttlResolutionMs: number;
 }
 
 /** Options of {@link Backend.set}. */
 export interface SetOptions {
-  /** Hard time to live in milliseconds: after it the entry is gone. Absent: kept until deleted. */
+  /**
+   * Hard time to live in milliseconds: after it the entry is gone. From the core, a whole multiple of the
+   * back-end's `ttlResolutionMs`. Absent: kept until deleted.
+   */
   ttlMs?: number;
 }
 
-/**
- * Storage of text entries by (namespace, key). Keys and namespaces are any strings (spaces, `../`, non-ASCII, very
- * long): each back-end maps them to what its storage accepts. A miss is `undefined`.
- */
-export interface Backend {
+/** The members every back-end has, whatever it stores: see {@link Backend}. */
+export interface BackendBase {
   /** The type name it was created for, such as `file`. */
   readonly type: string;
   readonly capabilities: BackendCapabilities;
   /**
-   * `text` (the default): entries are strings. `object`: the back-end keeps values as given, without serializing
-   * them (the memory back-end with `serialize = false`).
+   * Deletes an entry, in one store command: resolves to `true` when there was one, `false` when there was none, and
+   * `undefined` when the store cannot tell without another command (a back-end never sends one only to answer
+   * this). A store without native TTL may answer `true` for an entry past its TTL that `prune()` had not removed.
    */
-  readonly format?: 'text' | 'object';
-  /** The entry, or `undefined` when absent or past its TTL. */
-  get(namespace: string, key: string): Promise<unknown>;
-  /** Stores an entry, replacing any previous one. */
-  set(namespace: string, key: string, data: unknown, options?: SetOptions): Promise<void>;
-  /** Deletes an entry; resolves to whether there was one. */
-  delete(namespace: string, key: string): Promise<boolean>;
-  /** Is there an entry (within its TTL)? */
-  has(namespace: string, key: string): Promise<boolean>;
-  /** The keys of the namespace's live entries. */
+  delete(namespace: string, key: string): Promise<boolean | undefined>;
+  /**
+   * Is there an entry? Optional: without it the core asks `get`; implement it only when the store answers more
+   * cheaply than a read (Redis `EXISTS`).
+   */
+  has?(namespace: string, key: string): Promise<boolean>;
+  /** The keys of the namespace's entries (a store without native TTL may list expired ones until `prune()`). */
   keys(namespace: string): Promise<string[]>;
   /** Deletes every entry of one namespace, and nothing else. */
   clear(namespace: string): Promise<void>;
-  /** Removes entries past their TTL and leftovers; resolves to how many it removed. */
+  /**
+   * Removes entries past their TTL and leftovers; resolves to how many it removed. A store without native TTL
+   * needs it: nothing else removes its expired entries.
+   */
   prune?(): Promise<number>;
   /** A lock provider shared by every process using this store, when the back-end has one. */
   readonly locks?: LockProvider;
   /** Releases connections, handles and timers this back-end opened (never a client the user passed in). */
   close(): Promise<void>;
+}
+
+/**
+ * The contract to implement: storage of text entries by (namespace, key). Keys and namespaces are any strings
+ * (spaces, `../`, non-ASCII, very long): each back-end maps them to what its storage accepts. A miss is `undefined`.
+ *
+ * Expiry: a store with native TTL (`capabilities.nativeTtl`) returns nothing past an entry's `ttlMs`. A store
+ * without it may still return such an entry from `get`, `has` and `keys` (the core checks the entry's own expiry and
+ * counts it as a miss), but must remove it in `prune()`. beaker-ts's own back-ends filter them on read all the same.
+ * Write yours as `class MyStore implements Backend` (docs/backends.md, "Writing a back-end").
+ */
+export interface Backend extends BackendBase {
+  /** Entries are text; absent means the same. */
+  readonly format?: 'text';
+  /** The entry, or `undefined` when absent (or, with native TTL, past its TTL). */
+  get(namespace: string, key: string): Promise<string | undefined>;
+  /** Stores an entry, replacing any previous one. */
+  set(namespace: string, key: string, data: string, options?: SetOptions): Promise<void>;
+}
+
+/**
+ * A back-end that keeps values as given, without serializing them: only the in-process memory back-end with
+ * `serialize = false`. The core stores its cache entries there as objects.
+ */
+export interface ObjectBackend extends BackendBase {
+  readonly format: 'object';
+  /** The value as it was set, or `undefined` when absent. */
+  get(namespace: string, key: string): Promise<unknown>;
+  /** Stores a value as it is, replacing any previous one. */
+  set(namespace: string, key: string, data: unknown, options?: SetOptions): Promise<void>;
+}
+
+/** What a factory opens and the core holds: a {@link Backend}, or an {@link ObjectBackend}, told apart by `format`. */
+export type AnyBackend = Backend | ObjectBackend;
+
+/** Is there an entry? The back-end's own `has` when it has one, else a `get`. */
+export function hasEntry(backend: AnyBackend, namespace: string, key: string): Promise<boolean> {
+  if (backend.has) return backend.has(namespace, key);
+  return backend.get(namespace, key).then((data) => data !== undefined);
+}
+
+/** `ttlMs` rounded up to a whole number of the back-end's TTL steps. */
+export function roundedTtlMs(ttlMs: number, capabilities: BackendCapabilities): number {
+  const step = capabilities.ttlResolutionMs;
+  return step > 0 ? Math.ceil(ttlMs / step) * step : ttlMs;
 }
 
 /** What a back-end factory receives besides its options. */
@@ -89,4 +141,4 @@ export interface BackendEvent {
 export type BackendFactory = (
   options: Readonly<Record<string, unknown>>,
   context: BackendContext,
-) => Backend | Promise<Backend>;
+) => AnyBackend | Promise<AnyBackend>;

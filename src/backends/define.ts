@@ -5,7 +5,7 @@
  * @module
  */
 import { coerceOption, type OptionRule } from '../shared/option-rules.js';
-import type { Backend, BackendCapabilities, BackendContext, BackendFactory } from './contract.js';
+import type { AnyBackend, BackendCapabilities, BackendContext, BackendFactory } from './contract.js';
 
 /** Options the core itself owns but passes to a back-end that declares it reads them. */
 export type CoreOptionName = 'data_dir' | 'lock_dir';
@@ -32,7 +32,7 @@ export type DeclaredCapabilities = Pick<BackendCapabilities, 'sharedAcrossProces
 export type BackendCreator<O extends object> = (
   options: Readonly<O> & Readonly<Record<string, unknown>>,
   context: BackendContext,
-) => Backend | Promise<Backend>;
+) => AnyBackend | Promise<AnyBackend>;
 
 /** What {@link defineBackend} takes. */
 export interface BackendDefinition<O extends object> {

@@ -5,11 +5,14 @@
  * @module
  */
 export type {
+  AnyBackend,
   Backend,
+  BackendBase,
   BackendCapabilities,
   BackendContext,
   BackendEvent,
   BackendFactory,
+  ObjectBackend,
   SetOptions,
 } from './contract.js';
 export {

@@ -6,7 +6,7 @@
  */
 import { FileLockProvider } from '../locks/file-lock.js';
 import type { LockProvider } from '../locks/contract.js';
-import type { Backend } from './contract.js';
+import type { AnyBackend } from './contract.js';
 import type { BackendDescriptor } from './define.js';
 import type { Timers } from '../shared/timers.js';
 
@@ -24,7 +24,7 @@ export class SharedLockChoice {
    * The locks for `backend`, opened from `descriptor` (whose declared sharing decides; a plain factory's back-end
    * tells its own), with `lockDir` for stores that processes share but that have no locks of their own.
    */
-  for(backend: Backend, descriptor: BackendDescriptor, lockDir: unknown): LockProvider | undefined {
+  for(backend: AnyBackend, descriptor: BackendDescriptor, lockDir: unknown): LockProvider | undefined {
     const shared = (descriptor.capabilities ?? backend.capabilities).sharedAcrossProcesses;
     if (!shared) return undefined;
     if (backend.locks) return backend.locks;

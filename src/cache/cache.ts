@@ -3,7 +3,7 @@
  * or expired value is created once, by one caller, while the others wait for it or get the stale value.
  * @module
  */
-import type { Backend } from '../backends/contract.js';
+import { roundedTtlMs, type AnyBackend } from '../backends/contract.js';
 import { isConfigurationError } from '../shared/errors.js';
 import { entryLockName, type LockHandle, type LockProvider } from '../locks/contract.js';
 import type { CacheEventHandler } from './events.js';
@@ -47,7 +47,7 @@ export interface CacheSettings {
   /** The configured `type`, which names the back-end in events before it is opened. */
   backendType: string;
   /** Resolves to the back-end (built on first use). */
-  backend: () => Promise<Backend>;
+  backend: () => Promise<AnyBackend>;
   codec: EntryCodec;
   /** Seconds values stay fresh, or null. */
   expire: number | null;
@@ -76,7 +76,7 @@ export class Cache<V = unknown> {
   readonly namespace: string;
   readonly #settings: CacheSettings;
   /** The back-end once resolved: the hot path then reads it without waiting on a promise. */
-  #backend: Backend | undefined;
+  #backend: AnyBackend | undefined;
   readonly #stats: CacheStats = { hits: 0, misses: 0, creations: 0, staleServes: 0 };
 
   constructor(settings: CacheSettings) {
@@ -84,7 +84,7 @@ export class Cache<V = unknown> {
     this.#settings = settings;
   }
 
-  async #resolveBackend(): Promise<Backend> {
+  async #resolveBackend(): Promise<AnyBackend> {
     this.#backend ??= await this.#settings.backend();
     return this.#backend;
   }
@@ -172,8 +172,11 @@ export class Cache<V = unknown> {
     );
   }
 
-  /** Removes the entry of `key` (even an expired one); resolves to whether there was one. */
-  async remove(key: string): Promise<boolean> {
+  /**
+   * Removes the entry of `key` (even an expired one); resolves to whether there was one, or `undefined` when the
+   * store cannot tell without another read (`ext:google`), which it does not make.
+   */
+  async remove(key: string): Promise<boolean | undefined> {
     const backend = this.#backend ?? (await this.#resolveBackend());
     return backend.delete(this.namespace, key);
   }
@@ -282,19 +285,29 @@ export class Cache<V = unknown> {
     const backend = this.#backend;
     if (backend === undefined) return this.#resolveBackend().then(() => this.#write(key, value, expire));
     try {
-      const entry: CacheEntry = { storedAt: this.#settings.clock(), expire, value };
-      const data = backend.format === 'object' ? entry : this.#settings.codec.encode(entry);
-      const grace = this.#settings.graceSeconds ?? expire;
-      return backend.set(
-        this.namespace,
-        key,
-        data,
-        expire === null ? {} : { ttlMs: (expire + (grace ?? 0)) * 1000 },
-      );
+      const storedAt = this.#settings.clock();
+      const ttlMs = this.#storeTtlMs(backend, expire);
+      const entry: CacheEntry = { storedAt, expire, value };
+      // A store that does not expire entries itself may return one past its TTL: the entry says when that is.
+      if (ttlMs !== undefined && !backend.capabilities.nativeTtl) entry.hardExpiresAt = storedAt + ttlMs;
+      const options = ttlMs === undefined ? {} : { ttlMs };
+      return backend.format === 'object'
+        ? backend.set(this.namespace, key, entry, options)
+        : backend.set(this.namespace, key, this.#settings.codec.encode(entry), options);
     } catch (error) {
       // A value that cannot be encoded rejects, as every other failure of put() does.
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  /**
+   * How long the store keeps an entry: its freshness plus the grace for serve-stale, rounded up to the store's TTL
+   * step; undefined for an entry that never expires.
+   */
+  #storeTtlMs(backend: AnyBackend, expire: number | null): number | undefined {
+    if (expire === null) return undefined;
+    const grace = this.#settings.graceSeconds ?? expire;
+    return roundedTtlMs((expire + grace) * 1000, backend.capabilities);
   }
 
   /** Reads and decodes an entry. */
@@ -304,7 +317,7 @@ export class Cache<V = unknown> {
   }
 
   /** The stored data of `key`; a back-end that throws at once rejects instead. */
-  #getRaw(backend: Backend, key: string): Promise<unknown> {
+  #getRaw(backend: AnyBackend, key: string): Promise<unknown> {
     try {
       return backend.get(this.namespace, key);
     } catch (error) {
@@ -312,8 +325,17 @@ export class Cache<V = unknown> {
     }
   }
 
-  /** Decodes stored data; a value that cannot be decoded is reported and treated as a miss. */
-  #decode(backend: Backend, key: string, data: unknown): CacheEntry | undefined {
+  /**
+   * Decodes stored data; a value that cannot be decoded is reported and treated as a miss, and so is an entry past
+   * the TTL its store was given (a store without native TTL may still return it).
+   */
+  #decode(backend: AnyBackend, key: string, data: unknown): CacheEntry | undefined {
+    const entry = this.#decodeData(backend, key, data);
+    const hardExpiresAt = entry?.hardExpiresAt;
+    return hardExpiresAt !== undefined && hardExpiresAt <= this.#settings.clock() ? undefined : entry;
+  }
+
+  #decodeData(backend: AnyBackend, key: string, data: unknown): CacheEntry | undefined {
     if (data === undefined) return undefined;
     if (backend.format === 'object') return data as CacheEntry;
     try {

@@ -17,6 +17,12 @@ export interface CacheEntry {
   expire: number | null;
   /** The value. */
   value: unknown;
+  /**
+   * When the store may drop the entry, in ms since the epoch (`storedAt` plus the TTL given to the back-end, grace
+   * included), recorded for back-ends without native TTL: the cache counts the entry as missing after it, whatever
+   * the store returns. Absent: no TTL, or a store that expires entries itself.
+   */
+  hardExpiresAt?: number;
 }
 
 /** Is the entry fresh at `now`? Entries stored before `starttime` (ms) count as expired, as in Beaker. */
@@ -36,6 +42,8 @@ interface StoredHeader {
   f: number;
   t: number;
   e: number | null;
+  /** {@link CacheEntry.hardExpiresAt}, when recorded. */
+  x?: number;
   /** The value as text from a custom serializer. */
   s?: string;
   /** The value as base64 bytes from a custom serializer. */
@@ -49,11 +57,19 @@ function checkHeader(parsed: unknown): StoredHeader {
     header === null ||
     header.f !== ENTRY_FORMAT_VERSION ||
     typeof header.t !== 'number' ||
-    (header.e !== null && typeof header.e !== 'number')
+    (header.e !== null && typeof header.e !== 'number') ||
+    (header.x !== undefined && typeof header.x !== 'number')
   ) {
     throw new TypeError('not a beaker-ts cache entry');
   }
   return header as StoredHeader;
+}
+
+/** The entry's metadata out of a checked header. */
+function entryOf(header: StoredHeader, value: unknown): CacheEntry {
+  const entry: CacheEntry = { storedAt: header.t, expire: header.e, value };
+  if (header.x !== undefined) entry.hardExpiresAt = header.x;
+  return entry;
 }
 
 // The default codec nests the tagged-JSON value after a fixed header, so one JSON.parse reads the whole entry.
@@ -64,7 +80,8 @@ const TAGGED_PREFIX = `{"f":${ENTRY_FORMAT_VERSION},"r":1,"t":`;
 /** The default entry codec: tagged JSON (Date, Map, Set, BigInt, Uint8Array kept). */
 export const jsonEntryCodec: EntryCodec = {
   encode(entry) {
-    const times = `${entry.storedAt},"e":${entry.expire === null ? 'null' : entry.expire}`;
+    const hard = entry.hardExpiresAt === undefined ? '' : `,"x":${entry.hardExpiresAt}`;
+    const times = `${entry.storedAt},"e":${entry.expire === null ? 'null' : entry.expire}${hard}`;
     // JSON has no undefined: a flag says the value is undefined, so a missing "v" always means a foreign entry.
     if (entry.value === undefined) return `${PLAIN_PREFIX}${times},"u":1}`;
     const { text, tagged } = encodeValueWithTags(entry.value);
@@ -78,8 +95,8 @@ export const jsonEntryCodec: EntryCodec = {
       u?: number;
     };
     const header = checkHeader(parsed);
-    if ('v' in parsed) return { storedAt: header.t, expire: header.e, value: parsed.v };
-    if (parsed.u === 1) return { storedAt: header.t, expire: header.e, value: undefined };
+    if ('v' in parsed) return entryOf(header, parsed.v);
+    if (parsed.u === 1) return entryOf(header, undefined);
     throw new TypeError('cache entry without a value');
   },
 };
@@ -90,6 +107,7 @@ export function serializerEntryCodec(serializer: DataSerializer): EntryCodec {
     encode(entry) {
       const data = serializer.dumps(entry.value);
       const header: StoredHeader = { f: ENTRY_FORMAT_VERSION, t: entry.storedAt, e: entry.expire };
+      if (entry.hardExpiresAt !== undefined) header.x = entry.hardExpiresAt;
       if (typeof data === 'string') header.s = data;
       else header.b = Buffer.from(data).toString('base64');
       return JSON.stringify(header);
@@ -99,7 +117,7 @@ export function serializerEntryCodec(serializer: DataSerializer): EntryCodec {
       const data =
         header.s ?? (header.b === undefined ? undefined : new Uint8Array(Buffer.from(header.b, 'base64')));
       if (data === undefined) throw new TypeError('cache entry without data');
-      return { storedAt: header.t, expire: header.e, value: serializer.loads(data) };
+      return entryOf(header, serializer.loads(data));
     },
   };
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { LRUCache } from 'lru-cache';
-import type { Backend, BackendFactory } from '../backends/contract.js';
+import type { AnyBackend, BackendFactory } from '../backends/contract.js';
 import { backendOptionsOf, type BackendDescriptor } from '../backends/define.js';
 import { BackendRegistry } from '../backends/registry.js';
 import { SharedLockChoice } from '../backends/shared-locks.js';
@@ -147,7 +147,7 @@ export class CacheManager {
   readonly #onEvent: CacheEventHandler;
   readonly #timers: Timers;
   readonly #mutex: KeyedMutex;
-  readonly #backends = new Map<string, Promise<Backend>>();
+  readonly #backends = new Map<string, Promise<AnyBackend>>();
   readonly #sharedLocks: SharedLockChoice;
   readonly #caches = new LRUCache<string, Cache>({ max: MAX_MEMOISED_CACHES });
   readonly #functions = new WeakMap<object, CachedFunctionInfo>();
@@ -356,7 +356,7 @@ export class CacheManager {
   }
 
   #newCache(namespace: string, type: string, options: CacheRegionOptions): Cache {
-    const backend = (): Promise<Backend> => this.#backendFor(type, options);
+    const backend = (): Promise<AnyBackend> => this.#backendFor(type, options);
     const starttime = options.starttime ?? null;
     return new Cache({
       namespace,
@@ -388,7 +388,7 @@ export class CacheManager {
       : serializerEntryCodec(serializer);
   }
 
-  #backendFor(type: string, options: CacheRegionOptions): Promise<Backend> {
+  #backendFor(type: string, options: CacheRegionOptions): Promise<AnyBackend> {
     const descriptor = this.#registry.descriptor(type);
     const backendOptions = backendOptionsOf(descriptor, options, CACHE_LEVEL_OPTIONS);
     const key = `${type}\u0000${this.#optionsKey(backendOptions)}`;

@@ -4,7 +4,7 @@
  * options are resolved in the steps of ./resolve-settings.ts. Frameworks reach it through the adapters.
  * @module
  */
-import type { Backend, BackendFactory } from '../backends/contract.js';
+import type { AnyBackend, BackendFactory } from '../backends/contract.js';
 import type { BackendDescriptor } from '../backends/define.js';
 import type { SessionOptions } from '../config/index.js';
 import { isConfigurationError, redactCredentials } from '../shared/errors.js';
@@ -77,8 +77,8 @@ export class SessionManager {
   readonly #sessions: SessionMaker;
   readonly #report: (event: SessionEvent) => void;
   /** Opens the back-end of server-side sessions; undefined for cookie sessions, which have none. */
-  readonly #openBackend: (() => Promise<Backend>) | undefined;
-  #backend: Promise<Backend> | undefined;
+  readonly #openBackend: (() => Promise<AnyBackend>) | undefined;
+  #backend: Promise<AnyBackend> | undefined;
 
   constructor(options: SessionManagerOptions = {}) {
     const resolved = resolveManagerOptions(options);
@@ -91,7 +91,7 @@ export class SessionManager {
     } else {
       const descriptor = sessionBackendDescriptor(resolved);
       this.#openBackend = backendOpener(resolved, descriptor);
-      const backend = (): Promise<Backend> => this.#resolveBackend();
+      const backend = (): Promise<AnyBackend> => this.#resolveBackend();
       const locks = sessionLocks(descriptor, resolved.session.lock_dir);
       this.#sessions = sessionMaker(ServerSession, serverSessionSettings(shared, keys, backend, locks));
     }
@@ -147,7 +147,7 @@ export class SessionManager {
   }
 
   /** The back-end, opened once; an attempt that failed is forgotten, so that the next use tries again. */
-  #resolveBackend(): Promise<Backend> {
+  #resolveBackend(): Promise<AnyBackend> {
     if (!this.#openBackend) throw new TypeError('cookie sessions have no back-end');
     this.#backend ??= this.#openBackend();
     this.#backend.catch(() => (this.#backend = undefined));

@@ -5,7 +5,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import type { Backend, BackendFactory } from '../backends/contract.js';
+import type { AnyBackend, BackendFactory } from '../backends/contract.js';
 import { backendOptionsOf, type BackendDescriptor } from '../backends/define.js';
 import { BackendRegistry } from '../backends/registry.js';
 import { SharedLockChoice } from '../backends/shared-locks.js';
@@ -228,7 +228,7 @@ function registryOf(backends: Record<string, BackendDescriptor | BackendFactory>
 export function backendOpener(
   resolved: ResolvedManagerOptions,
   descriptor: BackendDescriptor,
-): () => Promise<Backend> {
+): () => Promise<AnyBackend> {
   const { clock, report } = resolved;
   const backendOptions = backendOptionsOf(descriptor, resolved.session, SESSION_LEVEL_OPTIONS);
   return () => Promise.resolve().then(() => descriptor.create(backendOptions, { clock, report }));
@@ -241,7 +241,7 @@ export function backendOpener(
 export function sessionLocks(
   descriptor: BackendDescriptor,
   lockDir: string | null | undefined,
-): (backend: Backend) => LockProvider {
+): (backend: AnyBackend) => LockProvider {
   const local = new KeyedMutex();
   const shared = new SharedLockChoice();
   return (backend) => new TwoStageLock(local, shared.for(backend, descriptor, lockDir));
@@ -251,8 +251,8 @@ export function sessionLocks(
 export function serverSessionSettings(
   shared: SessionSettings,
   keys: SessionKeys,
-  backend: () => Promise<Backend>,
-  locks: (backend: Backend) => LockProvider,
+  backend: () => Promise<AnyBackend>,
+  locks: (backend: AnyBackend) => LockProvider,
 ): ServerSessionSettings {
   return {
     ...shared,

@@ -5,7 +5,7 @@
  * whose signature fails, are never adopted: a fresh id is minted.
  * @module
  */
-import type { Backend } from '../backends/contract.js';
+import { roundedTtlMs, type AnyBackend } from '../backends/contract.js';
 import { isConfigurationError, redactCredentials } from '../shared/errors.js';
 import { entryLockName, type LockHandle } from '../locks/contract.js';
 import type { AppSessionData } from './data.js';
@@ -209,7 +209,12 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
       };
       const ttlMs = this.#storeTtlMs();
       await this.#store('save the session', (backend) =>
-        backend.set(SESSION_NAMESPACE, id, encodeRecord(record), ttlMs === undefined ? {} : { ttlMs }),
+        backend.set(
+          SESSION_NAMESPACE,
+          id,
+          encodeRecord(record),
+          ttlMs === undefined ? {} : { ttlMs: roundedTtlMs(ttlMs, backend.capabilities) },
+        ),
       );
       this.#version = version + 1;
       this.#stored = true;
@@ -286,7 +291,7 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
   }
 
   /** Runs a store operation, turning its failure into a {@link SessionStoreError}. */
-  async #store<R>(what: string, operation: (backend: Backend) => Promise<R>): Promise<R> {
+  async #store<R>(what: string, operation: (backend: AnyBackend) => Promise<R>): Promise<R> {
     try {
       return await operation(await this.#settings.backend());
     } catch (error) {

@@ -3,7 +3,7 @@
  * of session read, and what only server-side or only cookie sessions need.
  * @module
  */
-import type { Backend, BackendEvent } from '../backends/contract.js';
+import type { AnyBackend, BackendEvent } from '../backends/contract.js';
 import type { LockProvider } from '../locks/contract.js';
 import type { CookieAttributes } from './cookies.js';
 import type { BeakerEncoding, KeyRing } from './crypto.js';
@@ -42,9 +42,9 @@ export interface ServerSessionSettings extends SessionSettings {
   beakerSecrets: readonly string[];
   idRing: KeyRing | undefined;
   dataRing: KeyRing | undefined;
-  backend: () => Promise<Backend>;
+  backend: () => Promise<AnyBackend>;
   /** The lock provider of the sessions stored in `backend`. */
-  locks: (backend: Backend) => LockProvider;
+  locks: (backend: AnyBackend) => LockProvider;
 }
 
 /** The settings of sessions kept entirely in their cookie. */

@@ -14,7 +14,7 @@ import {
   parseSessionConfigOptions,
   type ConfigWarning,
 } from '../../src/index.js';
-import type { Backend, BackendContext } from '../../src/backends/contract.js';
+import type { AnyBackend, Backend, BackendContext } from '../../src/backends/contract.js';
 import { BUILT_IN_BACKENDS } from '../../src/backends/built-in.js';
 import { defineBackend } from '../../src/backends/define.js';
 import { memoryBackend } from '../../src/backends/memory/index.js';
@@ -34,7 +34,7 @@ function recordingDescriptor(received: Record<string, unknown>[]) {
     },
     coreOptions: ['data_dir'],
     capabilities: { sharedAcrossProcesses: false, sharedAcrossHosts: false },
-    create: (options, context: BackendContext): Backend | Promise<Backend> => {
+    create: (options, context: BackendContext): AnyBackend | Promise<AnyBackend> => {
       received.push({ ...options });
       return memoryBackend({}, context);
     },
@@ -224,7 +224,6 @@ describe('the cross-process lock, chosen alike for sessions and caches', () => {
       get: (namespace, key) => inner.get(namespace, key),
       set: (namespace, key, data, options) => inner.set(namespace, key, data, options),
       delete: (namespace, key) => inner.delete(namespace, key),
-      has: (namespace, key) => inner.has(namespace, key),
       keys: (namespace) => inner.keys(namespace),
       clear: (namespace) => inner.clear(namespace),
       close: () => inner.close(),

@@ -3,7 +3,10 @@ import { mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { BackendContext, BackendEvent } from '../../src/backends/index.js';
+import { dbmBackend } from '../../src/backends/dbm/index.js';
 import { FileBackend } from '../../src/backends/file/index.js';
+import { memoryBackend } from '../../src/backends/memory/index.js';
 import { CacheManager } from '../../src/index.js';
 
 const context = { clock: Date.now, report: () => undefined };
@@ -66,6 +69,24 @@ describe('file back-end', () => {
     expect(events).toHaveLength(1);
   });
 
+  // delete() read the entry first only to say whether it was there; the unlink tells it.
+  it('deletes without reading the entry: an unreadable file is removed, unreported, and counted', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'beaker-file-delete-'));
+    const events: BackendEvent[] = [];
+    const backend = new FileBackend(
+      { file_dir: root },
+      { clock: Date.now, report: (event) => events.push(event) },
+    );
+    await backend.set('ns', 'k', 'v');
+    const shard = readdirSync(root)[0] ?? '';
+    const dir = join(root, shard, readdirSync(join(root, shard))[0] ?? '');
+    writeFileSync(join(dir, readdirSync(dir)[0] ?? ''), 'garbage without a header');
+    expect(await backend.delete('ns', 'k')).toBe(true);
+    expect(events).toEqual([]);
+    expect(readdirSync(dir)).toEqual([]);
+    expect(await backend.delete('ns', 'k')).toBe(false);
+  });
+
   it('needs data_dir or file_dir, with Beaker’s text', () => {
     expect(() => new FileBackend({}, context)).toThrow('data_dir or file_dir is required');
   });
@@ -110,5 +131,26 @@ describe('a custom data_serializer', () => {
     expect(await cache.get('other')).toBeUndefined();
     expect(events).toEqual(['decode-error']);
     await manager.close();
+  });
+});
+
+// The contract lets a store without native TTL return expired entries until prune(); the built-in ones filter them
+// on read all the same, since it costs them nothing.
+describe.each([
+  ['memory', memoryBackend],
+  ['file', (options: Record<string, unknown>, context: BackendContext) => new FileBackend(options, context)],
+  ['dbm', dbmBackend],
+] as const)('the %s back-end, without native TTL', (_name, factory) => {
+  it('returns, lists and counts no entry past its TTL, before any prune()', async () => {
+    let now = Date.parse('2030-01-01T00:00:00Z');
+    const dir = mkdtempSync(join(tmpdir(), 'beaker-expiry-'));
+    const backend = await factory({ data_dir: dir }, { clock: () => now, report: () => undefined });
+    expect(backend.capabilities.nativeTtl).toBe(false);
+    await backend.set('ns', 'short', 'v', { ttlMs: 1000 });
+    await backend.set('ns', 'kept', 'v');
+    now += 1000;
+    expect(await backend.get('ns', 'short')).toBeUndefined();
+    expect(await backend.keys('ns')).toEqual(['kept']);
+    await backend.close();
   });
 });

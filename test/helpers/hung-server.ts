@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
-import type { Backend } from '../../src/backends/index.js';
+import type { AnyBackend } from '../../src/backends/index.js';
 import { BackendError } from '../../src/shared/errors.js';
 
 /** Resolves once the kernel shows `child` stopped: a thread mid-request can still answer just after the signal. */
@@ -18,7 +18,7 @@ async function stopped(child: ChildProcess): Promise<void> {
  * `timeoutMs` (not sooner, not much later); once `server` runs again, reads succeed again without any reconnect call.
  */
 export async function expectTimeoutWhileStopped(
-  backend: Backend,
+  backend: AnyBackend,
   server: ChildProcess,
   timeoutMs = 5000,
 ): Promise<void> {

@@ -25,7 +25,7 @@ export class CountingBackend extends MemoryBackend {
   deletes = 0;
   failing = false;
 
-  override get(namespace: string, key: string): Promise<unknown> {
+  override get(namespace: string, key: string): Promise<string | undefined> {
     this.reads += 1;
     return this.failing ? Promise.reject(new Error(STORE_FAILURE_DETAIL)) : super.get(namespace, key);
   }

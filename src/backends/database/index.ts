@@ -169,7 +169,7 @@ export class DatabaseBackend implements Backend {
   readonly #sql: Statements;
   readonly #clock: () => number;
   readonly #timers: Timers;
-  readonly #reads = new ReadCoalescer<unknown>();
+  readonly #reads = new ReadCoalescer<string | undefined>();
 
   constructor(
     type: string,
@@ -202,20 +202,19 @@ export class DatabaseBackend implements Backend {
     return storeCommand(this.type, what, () => this.#client.query(sql, params));
   }
 
-  get(namespace: string, key: string): Promise<unknown> {
+  get(namespace: string, key: string): Promise<string | undefined> {
     const [namespaceHash, keyHash] = [namespaceDigest(namespace), sha256Hex(key)];
     return this.#reads.read(`${namespaceHash}:${keyHash}`, () => this.#select(namespaceHash, keyHash));
   }
 
-  async #select(namespaceHash: string, keyHash: string): Promise<unknown> {
+  async #select(namespaceHash: string, keyHash: string): Promise<string | undefined> {
     const { rows } = await this.#run('SELECT', this.#sql.get, [namespaceHash, keyHash, this.#clock()]);
     const data = rows[0]?.data;
     // Drivers give bytes as a Buffer (pg, mysql2) or an ArrayBuffer (libsql).
     return data instanceof Uint8Array || data instanceof ArrayBuffer ? textOf(data) : undefined;
   }
 
-  async set(namespace: string, key: string, data: unknown, options: SetOptions = {}): Promise<void> {
-    if (typeof data !== 'string') throw new TypeError(`the ${this.type} back-end stores text entries`);
+  async set(namespace: string, key: string, data: string, options: SetOptions = {}): Promise<void> {
     const expiresAt = options.ttlMs === undefined ? null : Math.ceil(this.#clock() + options.ttlMs);
     const [namespaceHash, keyHash] = [namespaceDigest(namespace), sha256Hex(key)];
     this.#reads.forget(`${namespaceHash}:${keyHash}`);
@@ -234,10 +233,6 @@ export class DatabaseBackend implements Backend {
     const params = [namespaceDigest(namespace), sha256Hex(key), this.#clock()];
     this.#reads.forget(`${params[0]}:${params[1]}`);
     return (await this.#run('DELETE', this.#sql.delete, params)).affected > 0;
-  }
-
-  async has(namespace: string, key: string): Promise<boolean> {
-    return (await this.get(namespace, key)) !== undefined;
   }
 
   async keys(namespace: string): Promise<string[]> {

@@ -95,12 +95,11 @@ export class DbmBackend implements Backend {
     return record.x !== null && record.x <= now ? undefined : record;
   }
 
-  get(namespace: string, key: string): Promise<unknown> {
+  get(namespace: string, key: string): Promise<string | undefined> {
     return Promise.resolve(this.#live(namespace, key)?.d);
   }
 
-  async set(namespace: string, key: string, data: unknown, options: SetOptions = {}): Promise<void> {
-    if (typeof data !== 'string') throw new TypeError('the dbm back-end stores text entries');
+  async set(namespace: string, key: string, data: string, options: SetOptions = {}): Promise<void> {
     const x = options.ttlMs === undefined ? null : this.#context.clock() + options.ttlMs;
     try {
       await this.#db.put(recordKey(namespace, key), { k: key, x, d: data });
@@ -109,14 +108,15 @@ export class DbmBackend implements Backend {
     }
   }
 
+  /**
+   * Removes the record. LMDB's `remove` resolves to true whether or not the key existed, so a memory-mapped lookup
+   * of the key (no decoding, no expiry check: an expired record not pruned yet counts) tells it first.
+   */
   async delete(namespace: string, key: string): Promise<boolean> {
-    const live = this.#live(namespace, key) !== undefined;
-    await this.#db.remove(recordKey(namespace, key));
-    return live;
-  }
-
-  has(namespace: string, key: string): Promise<boolean> {
-    return Promise.resolve(this.#live(namespace, key) !== undefined);
+    const id = recordKey(namespace, key);
+    const existed = this.#db.doesExist(id);
+    await this.#db.remove(id);
+    return existed;
   }
 
   #range(namespace: string): { start: string; end: string } {

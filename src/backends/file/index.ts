@@ -121,12 +121,11 @@ export class FileBackend implements Backend {
     return { header, data: text.slice(newline + 1) };
   }
 
-  async get(namespace: string, key: string): Promise<unknown> {
+  async get(namespace: string, key: string): Promise<string | undefined> {
     return (await this.#read(this.#entryPath(namespace, key), namespace))?.data;
   }
 
-  async set(namespace: string, key: string, data: unknown, options: SetOptions = {}): Promise<void> {
-    if (typeof data !== 'string') throw new TypeError('the file back-end stores text entries');
+  async set(namespace: string, key: string, data: string, options: SetOptions = {}): Promise<void> {
     const header: Header = {
       k: key,
       x: options.ttlMs === undefined ? null : this.#context.clock() + options.ttlMs,
@@ -154,19 +153,16 @@ export class FileBackend implements Backend {
     }
   }
 
+  /** Unlinks the entry's file: true when there was one (an expired file not pruned yet counts), no read first. */
   async delete(namespace: string, key: string): Promise<boolean> {
     const path = this.#entryPath(namespace, key);
-    const live = (await this.#read(path, namespace)) !== undefined;
     try {
       await unlink(path);
+      return true;
     } catch (error) {
-      if (!isMissing(error)) throw new BackendError('file', `cannot delete ${path}`, { cause: error });
+      if (isMissing(error)) return false;
+      throw new BackendError('file', `cannot delete ${path}`, { cause: error });
     }
-    return live;
-  }
-
-  async has(namespace: string, key: string): Promise<boolean> {
-    return (await this.#read(this.#entryPath(namespace, key), namespace)) !== undefined;
   }
 
   async keys(namespace: string): Promise<string[]> {

@@ -128,12 +128,11 @@ export class GoogleBackend implements Backend {
     return entity && isLive(entity, this.#clock()) ? entity : undefined;
   }
 
-  async get(namespace: string, key: string): Promise<unknown> {
+  async get(namespace: string, key: string): Promise<string | undefined> {
     return (await this.#read(namespace, key))?.data.toString('utf8');
   }
 
-  async set(namespace: string, key: string, data: unknown, options: SetOptions = {}): Promise<void> {
-    if (typeof data !== 'string') throw new TypeError('the ext:google back-end stores text entries');
+  async set(namespace: string, key: string, data: string, options: SetOptions = {}): Promise<void> {
     const target = this.#key(namespace, key);
     this.#reads.forget(target.name ?? '');
     const entity: EntryEntity = {
@@ -148,16 +147,12 @@ export class GoogleBackend implements Backend {
     );
   }
 
-  async delete(namespace: string, key: string): Promise<boolean> {
-    const existed = (await this.#read(namespace, key)) !== undefined;
+  /** Deletes the entity; `undefined`: a Datastore delete does not say whether there was one, and no read asks. */
+  async delete(namespace: string, key: string): Promise<undefined> {
     const target = this.#key(namespace, key);
     this.#reads.forget(target.name ?? '');
     await this.#run('delete', () => this.#client.delete(target, this.#call.gaxOptions));
-    return existed;
-  }
-
-  async has(namespace: string, key: string): Promise<boolean> {
-    return (await this.#read(namespace, key)) !== undefined;
+    return undefined;
   }
 
   async keys(namespace: string): Promise<string[]> {

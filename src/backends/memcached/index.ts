@@ -182,13 +182,12 @@ export class MemcachedBackend implements Backend {
     return this.#run('GET', () => this.#client.get(target));
   }
 
-  async get(namespace: string, key: string): Promise<unknown> {
+  async get(namespace: string, key: string): Promise<string | undefined> {
     const text = await this.#readText(namespace, key);
     return text === null ? undefined : text.slice(text.indexOf('\n') + 1);
   }
 
-  async set(namespace: string, key: string, data: unknown, options: SetOptions = {}): Promise<void> {
-    if (typeof data !== 'string') throw new TypeError('the ext:memcached back-end stores text entries');
+  async set(namespace: string, key: string, data: string, options: SetOptions = {}): Promise<void> {
     const target = await this.#keyOf(namespace, key);
     // The entry and its line in the key index are written at once: one round trip, not two. keys() checks that
     // each listed key is present, so an index line written before its entry is harmless.
@@ -233,10 +232,6 @@ export class MemcachedBackend implements Backend {
   async delete(namespace: string, key: string): Promise<boolean> {
     const target = await this.#keyOf(namespace, key);
     return this.#run('DELETE', () => this.#client.delete(target));
-  }
-
-  async has(namespace: string, key: string): Promise<boolean> {
-    return (await this.#readText(namespace, key)) !== null;
   }
 
   async keys(namespace: string): Promise<string[]> {

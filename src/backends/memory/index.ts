@@ -10,6 +10,7 @@ import type {
   BackendCapabilities,
   BackendContext,
   BackendFactory,
+  ObjectBackend,
   SetOptions,
 } from '../contract.js';
 
@@ -21,15 +22,15 @@ export interface MemoryBackendOptions {
   serialize?: boolean | null;
 }
 
-interface Slot {
-  data: unknown;
+interface Slot<D> {
+  data: D;
   expiresAt: number | undefined;
 }
 
 /** The operations used of the store: a Map when unbounded, an LRUCache when bounded. */
-interface SlotStore {
-  get(id: string): Slot | undefined;
-  set(id: string, slot: Slot): unknown;
+interface SlotStore<D> {
+  get(id: string): Slot<D> | undefined;
+  set(id: string, slot: Slot<D>): unknown;
   delete(id: string): boolean;
   keys(): Iterable<string>;
   clear(): void;
@@ -53,25 +54,24 @@ function slotKey(namespace: string, key: string): string {
   return `${namespace.length}:${namespace}${key}`;
 }
 
-export class MemoryBackend implements Backend {
+/** The store of both memory back-ends; `D` is what it keeps: text, or values as given. */
+abstract class MemoryStore<D> {
   readonly type = 'memory';
   readonly capabilities = CAPABILITIES;
-  readonly format: 'text' | 'object';
-  readonly #slots: SlotStore;
+  readonly #slots: SlotStore<D>;
   readonly #clock: () => number;
   /** The host's interval (not the injected lock timers, whose pending callbacks tests count). */
   readonly #sweep: NodeJS.Timeout;
 
-  constructor(options: MemoryBackendOptions, context: Pick<BackendContext, 'clock'>) {
+  constructor(options: Pick<MemoryBackendOptions, 'max_items'>, context: Pick<BackendContext, 'clock'>) {
     const maxItems = options.max_items ?? undefined;
-    this.#slots = maxItems === undefined ? new Map() : new LRUCache<string, Slot>({ max: maxItems });
-    this.format = options.serialize === false ? 'object' : 'text';
+    this.#slots = maxItems === undefined ? new Map() : new LRUCache<string, Slot<D>>({ max: maxItems });
     this.#clock = context.clock;
     // Unreferenced: a sweep never keeps the process alive.
     this.#sweep = setInterval(() => void this.prune(), MEMORY_SWEEP_INTERVAL_MS).unref();
   }
 
-  #live(namespace: string, key: string): Slot | undefined {
+  #live(namespace: string, key: string): Slot<D> | undefined {
     const id = slotKey(namespace, key);
     const slot = this.#slots.get(id);
     if (slot?.expiresAt !== undefined && slot.expiresAt <= this.#clock()) {
@@ -81,16 +81,11 @@ export class MemoryBackend implements Backend {
     return slot;
   }
 
-  get(namespace: string, key: string): Promise<unknown> {
+  get(namespace: string, key: string): Promise<D | undefined> {
     return Promise.resolve(this.#live(namespace, key)?.data);
   }
 
-  set(namespace: string, key: string, data: unknown, options: SetOptions = {}): Promise<void> {
-    if (this.format === 'text' && typeof data !== 'string') {
-      return Promise.reject(
-        new TypeError('the memory back-end stores text entries unless serialize = false'),
-      );
-    }
+  set(namespace: string, key: string, data: D, options: SetOptions = {}): Promise<void> {
     const expiresAt = options.ttlMs === undefined ? undefined : this.#clock() + options.ttlMs;
     this.#slots.set(slotKey(namespace, key), { data, expiresAt });
     return Promise.resolve();
@@ -100,10 +95,6 @@ export class MemoryBackend implements Backend {
     const existed = this.#live(namespace, key) !== undefined;
     this.#slots.delete(slotKey(namespace, key));
     return Promise.resolve(existed);
-  }
-
-  has(namespace: string, key: string): Promise<boolean> {
-    return Promise.resolve(this.#live(namespace, key) !== undefined);
   }
 
   keys(namespace: string): Promise<string[]> {
@@ -143,5 +134,18 @@ export class MemoryBackend implements Backend {
   }
 }
 
+/** The memory back-end of text entries (the default: callers get copies). */
+export class MemoryBackend extends MemoryStore<string> implements Backend {
+  readonly format = 'text';
+}
+
+/** The memory back-end with `serialize = false`: it keeps the values themselves, which callers then share. */
+export class ObjectMemoryBackend extends MemoryStore<unknown> implements ObjectBackend {
+  readonly format = 'object';
+}
+
 /** The factory registered as `memory`. */
-export const memoryBackend: BackendFactory = (options, context) => new MemoryBackend(options, context);
+export const memoryBackend: BackendFactory = (options, context) =>
+  (options as MemoryBackendOptions).serialize === false
+    ? new ObjectMemoryBackend(options, context)
+    : new MemoryBackend(options, context);

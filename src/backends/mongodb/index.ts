@@ -105,12 +105,11 @@ export class MongodbBackend implements Backend {
     return found && (found.expiresAt === null || found.expiresAt.getTime() > this.#clock()) ? found : null;
   }
 
-  async get(namespace: string, key: string): Promise<unknown> {
+  async get(namespace: string, key: string): Promise<string | undefined> {
     return (await this.#read(namespace, key))?.data;
   }
 
-  async set(namespace: string, key: string, data: unknown, options: SetOptions = {}): Promise<void> {
-    if (typeof data !== 'string') throw new TypeError('the ext:mongodb back-end stores text entries');
+  async set(namespace: string, key: string, data: string, options: SetOptions = {}): Promise<void> {
     const ns = namespaceDigest(namespace);
     const id = `${ns}:${sha256Hex(key)}`;
     this.#reads.forget(id);
@@ -127,10 +126,6 @@ export class MongodbBackend implements Backend {
       this.#entries.deleteOne({ _id: id, ...liveFilter(this.#clock()) }),
     );
     return deletedCount > 0;
-  }
-
-  async has(namespace: string, key: string): Promise<boolean> {
-    return (await this.#read(namespace, key)) !== null;
   }
 
   async keys(namespace: string): Promise<string[]> {
