@@ -114,28 +114,25 @@ export class NatsKvBackend implements Backend {
     return entry;
   }
 
-  async get(namespace: string, key: string): Promise<unknown> {
+  async get(namespace: string, key: string): Promise<string | undefined> {
     return (await this.#read(namespace, key))?.data;
   }
 
-  async has(namespace: string, key: string): Promise<boolean> {
-    return (await this.#read(namespace, key)) !== undefined;
-  }
-
-  async set(namespace: string, key: string, data: unknown, options: SetOptions = {}): Promise<void> {
-    if (typeof data !== 'string') throw new TypeError('the nats-kv back-end stores text entries');
+  async set(namespace: string, key: string, data: string, options: SetOptions = {}): Promise<void> {
     const id = entryKeyOf(namespace, key);
     const expiresAt = options.ttlMs === undefined ? null : Math.ceil(this.#context.clock() + options.ttlMs);
     this.#reads.forget(id);
     await this.#run('put', () => this.#kv.put(id, encodeEntry({ key, expiresAt, data })));
   }
 
+  /** Purges the entry's subject; resolves to whether the purge removed a message (an entry, live or not). */
   async delete(namespace: string, key: string): Promise<boolean> {
-    const existed = (await this.#read(namespace, key)) !== undefined;
     const id = entryKeyOf(namespace, key);
     this.#reads.forget(id);
-    await this.#run('purge', () => this.#streams.purge(this.#stream, { filter: this.#subjectPrefix + id }));
-    return existed;
+    const purged = await this.#run('purge', () =>
+      this.#streams.purge(this.#stream, { filter: this.#subjectPrefix + id }),
+    );
+    return purged.purged > 0;
   }
 
   async keys(namespace: string): Promise<string[]> {

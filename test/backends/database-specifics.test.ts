@@ -11,7 +11,7 @@ import pg from 'pg';
 import mysql from 'mysql2';
 import mysqlPromise from 'mysql2/promise';
 import { BackendError, ConfigError } from '../../src/index.js';
-import type { Backend, BackendEvent } from '../../src/backends/index.js';
+import type { AnyBackend, BackendEvent } from '../../src/backends/index.js';
 import { databaseBackend, sqlaBackend, type SqlClient } from '../../src/backends/database/index.js';
 import { parseDatabaseUrl } from '../../src/backends/database/sql-client.js';
 import { MysqlNamedLocks } from '../../src/backends/database/mysql-named-locks.js';
@@ -171,7 +171,7 @@ describeWhenAvailable('ext:sqla on MariaDB', unavailable('ext:database on MariaD
 });
 
 /** Checks that `waiter`, on `timers`, is woken when `owner` releases a lock ({@link expectWokenOnRelease}); closes both. */
-async function expectWakeUps(owner: Backend, waiter: Backend, timers: WatchedTimers): Promise<void> {
+async function expectWakeUps(owner: AnyBackend, waiter: AnyBackend, timers: WatchedTimers): Promise<void> {
   if (!owner.locks || !waiter.locks) throw new Error(`${owner.type} has creation locks`);
   await expectWokenOnRelease(owner.locks, waiter.locks, `wake-${String(Date.now())}`, timers.nextLongWait);
   await Promise.all([owner.close(), waiter.close()]);

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Backend, BackendContext } from 'beaker-ts/backends/kit';
+import type { AnyBackend, BackendContext } from 'beaker-ts/backends/kit';
 import { describeWhenAvailable, unreachable } from '../helpers/services.js';
 
 const NATS_URL = process.env.BEAKER_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -72,8 +72,8 @@ function testContext(): BackendContext {
 describeWhenAvailable('examples/custom-backend: nats-kv', unavailable, () => {
   if (!beaker || !example) return;
   const { natsKvBackend } = example;
-  let backends: Backend[] = [];
-  const open = async (options: Record<string, unknown> = OPTIONS): Promise<Backend> => {
+  let backends: AnyBackend[] = [];
+  const open = async (options: Record<string, unknown> = OPTIONS): Promise<AnyBackend> => {
     const backend = await natsKvBackend.create(options, testContext());
     backends.push(backend);
     return backend;
