@@ -1,4 +1,4 @@
-import { expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MEMORY_SWEEP_INTERVAL_MS, MemoryBackend } from '../../src/backends/memory/index.js';
 import { describeBackendConformance } from '../../src/testing/index.js';
 import { vitestRunner } from '../helpers/vitest-runner.js';
@@ -34,4 +34,42 @@ it('drops expired entries by itself, without being read or pruned', async () => 
   expect(await backend.prune()).toBe(0);
   expect(await backend.keys('sessions')).toEqual(['kept']);
   await backend.close();
+});
+
+describe('one map per namespace, one LRU order over all of them', () => {
+  const context = { clock: Date.now };
+
+  it('evicts the least recently used entry of any namespace, and lists what is left', async () => {
+    const backend = new MemoryBackend({ max_items: 3 }, context);
+    await backend.set('a', 'one', '1');
+    await backend.set('b', 'two', '2');
+    await backend.set('a', 'three', '3');
+    await backend.get('a', 'one'); // now the most recently used
+    await backend.set('c', 'four', '4'); // evicts b/two
+    expect(await backend.keys('b')).toEqual([]);
+    expect((await backend.keys('a')).sort()).toEqual(['one', 'three']);
+    expect(await backend.get('c', 'four')).toBe('4');
+    await backend.close();
+  });
+
+  it('a replaced entry leaves the LRU order once, and its replacement stays', async () => {
+    const backend = new MemoryBackend({ max_items: 2 }, context);
+    await backend.set('a', 'k', 'old');
+    await backend.set('a', 'k', 'new');
+    await backend.set('a', 'other', 'x');
+    expect(await backend.get('a', 'k')).toBe('new');
+    expect((await backend.keys('a')).sort()).toEqual(['k', 'other']);
+    await backend.close();
+  });
+
+  it('clear() of one namespace frees its room under max_items and leaves the others', async () => {
+    const backend = new MemoryBackend({ max_items: 2 }, context);
+    await backend.set('a', 'k', '1');
+    await backend.set('b', 'k', '2');
+    await backend.clear('a');
+    await backend.set('c', 'k', '3'); // room left by the clear: nothing of b is evicted
+    expect(await backend.get('b', 'k')).toBe('2');
+    expect(await backend.get('a', 'k')).toBeUndefined();
+    await backend.close();
+  });
 });

@@ -22,18 +22,12 @@ export interface MemoryBackendOptions {
   serialize?: boolean | null;
 }
 
+/** One entry, knowing where it lives so that an eviction can remove it from its namespace. */
 interface Slot<D> {
-  data: D;
-  expiresAt: number | undefined;
-}
-
-/** The operations used of the store: a Map when unbounded, an LRUCache when bounded. */
-interface SlotStore<D> {
-  get(id: string): Slot<D> | undefined;
-  set(id: string, slot: Slot<D>): unknown;
-  delete(id: string): boolean;
-  keys(): Iterable<string>;
-  clear(): void;
+  readonly namespace: string;
+  readonly key: string;
+  readonly data: D;
+  readonly expiresAt: number | undefined;
 }
 
 const CAPABILITIES: BackendCapabilities = {
@@ -49,36 +43,65 @@ const CAPABILITIES: BackendCapabilities = {
  */
 export const MEMORY_SWEEP_INTERVAL_MS = 60_000;
 
-// A length prefix keeps (namespace, key) pairs distinct whatever characters they contain.
-function slotKey(namespace: string, key: string): string {
-  return `${namespace.length}:${namespace}${key}`;
-}
-
-/** The store of both memory back-ends; `D` is what it keeps: text, or values as given. */
+/**
+ * The store of both memory back-ends; `D` is what it keeps: text, or values as given. Entries live in one map per
+ * namespace, so that `keys()` and `clear()` cost the size of their namespace, not of the whole store, and a read
+ * builds no combined key. With `max_items`, one LRU order over every entry decides what goes first.
+ */
 abstract class MemoryStore<D> {
   readonly type = 'memory';
   readonly capabilities = CAPABILITIES;
-  readonly #slots: SlotStore<D>;
+  readonly #namespaces = new Map<string, Map<string, Slot<D>>>();
+  /** With `max_items`: the recency of every entry; evicting one removes it from its namespace. */
+  readonly #recency: LRUCache<Slot<D>, true> | undefined;
   readonly #clock: () => number;
   /** The host's interval (not the injected lock timers, whose pending callbacks tests count). */
   readonly #sweep: NodeJS.Timeout;
 
   constructor(options: Pick<MemoryBackendOptions, 'max_items'>, context: Pick<BackendContext, 'clock'>) {
     const maxItems = options.max_items ?? undefined;
-    this.#slots = maxItems === undefined ? new Map() : new LRUCache<string, Slot<D>>({ max: maxItems });
+    this.#recency =
+      maxItems === undefined
+        ? undefined
+        : new LRUCache<Slot<D>, true>({
+            max: maxItems,
+            dispose: (_, slot) => {
+              this.#forget(slot);
+            },
+          });
     this.#clock = context.clock;
     // Unreferenced: a sweep never keeps the process alive.
     this.#sweep = setInterval(() => void this.prune(), MEMORY_SWEEP_INTERVAL_MS).unref();
   }
 
+  /** The entry of `key`, unless absent or expired (then removed); a read counts as a use for the LRU order. */
   #live(namespace: string, key: string): Slot<D> | undefined {
-    const id = slotKey(namespace, key);
-    const slot = this.#slots.get(id);
-    if (slot?.expiresAt !== undefined && slot.expiresAt <= this.#clock()) {
-      this.#slots.delete(id);
+    const slot = this.#namespaces.get(namespace)?.get(key);
+    if (slot === undefined) return undefined;
+    if (this.#hasExpired(slot, this.#clock())) {
+      this.#remove(slot);
       return undefined;
     }
+    this.#recency?.get(slot);
     return slot;
+  }
+
+  #hasExpired(slot: Slot<D>, now: number): boolean {
+    return slot.expiresAt !== undefined && slot.expiresAt <= now;
+  }
+
+  /** Removes `slot` from its namespace, if it is still the entry there (not already replaced). */
+  #forget(slot: Slot<D>): void {
+    const entries = this.#namespaces.get(slot.namespace);
+    if (entries?.get(slot.key) !== slot) return;
+    entries.delete(slot.key);
+    if (entries.size === 0) this.#namespaces.delete(slot.namespace);
+  }
+
+  /** Removes `slot` everywhere: through the LRU order when there is one (whose dispose forgets it). */
+  #remove(slot: Slot<D>): void {
+    if (this.#recency === undefined) this.#forget(slot);
+    else this.#recency.delete(slot);
   }
 
   get(namespace: string, key: string): Promise<D | undefined> {
@@ -87,40 +110,56 @@ abstract class MemoryStore<D> {
 
   set(namespace: string, key: string, data: D, options: SetOptions = {}): Promise<void> {
     const expiresAt = options.ttlMs === undefined ? undefined : this.#clock() + options.ttlMs;
-    this.#slots.set(slotKey(namespace, key), { data, expiresAt });
+    const slot: Slot<D> = { namespace, key, data, expiresAt };
+    let entries = this.#namespaces.get(namespace);
+    if (entries === undefined) {
+      entries = new Map();
+      this.#namespaces.set(namespace, entries);
+    }
+    const previous = entries.get(key);
+    entries.set(key, slot);
+    if (this.#recency !== undefined) {
+      // The replaced entry leaves the LRU order (its dispose finds it replaced and leaves the namespace alone).
+      if (previous !== undefined) this.#recency.delete(previous);
+      this.#recency.set(slot, true);
+    }
     return Promise.resolve();
   }
 
   delete(namespace: string, key: string): Promise<boolean> {
-    const existed = this.#live(namespace, key) !== undefined;
-    this.#slots.delete(slotKey(namespace, key));
-    return Promise.resolve(existed);
+    const slot = this.#namespaces.get(namespace)?.get(key);
+    if (slot === undefined) return Promise.resolve(false);
+    this.#remove(slot);
+    return Promise.resolve(!this.#hasExpired(slot, this.#clock()));
   }
 
   keys(namespace: string): Promise<string[]> {
-    const prefix = slotKey(namespace, '');
+    const entries = this.#namespaces.get(namespace);
+    if (entries === undefined) return Promise.resolve([]);
+    const now = this.#clock();
     const keys: string[] = [];
-    for (const id of [...this.#slots.keys()]) {
-      if (!id.startsWith(prefix)) continue;
-      const key = id.slice(prefix.length);
-      if (this.#live(namespace, key)) keys.push(key);
+    for (const slot of [...entries.values()]) {
+      if (this.#hasExpired(slot, now)) this.#remove(slot);
+      else keys.push(slot.key);
     }
     return Promise.resolve(keys);
   }
 
   clear(namespace: string): Promise<void> {
-    const prefix = slotKey(namespace, '');
-    for (const id of [...this.#slots.keys()]) if (id.startsWith(prefix)) this.#slots.delete(id);
+    const entries = this.#namespaces.get(namespace);
+    if (entries === undefined) return Promise.resolve();
+    this.#namespaces.delete(namespace);
+    if (this.#recency !== undefined) for (const slot of entries.values()) this.#recency.delete(slot);
     return Promise.resolve();
   }
 
   prune(): Promise<number> {
     const now = this.#clock();
     let removed = 0;
-    for (const id of [...this.#slots.keys()]) {
-      const expiresAt = this.#slots.get(id)?.expiresAt;
-      if (expiresAt !== undefined && expiresAt <= now) {
-        this.#slots.delete(id);
+    for (const entries of [...this.#namespaces.values()]) {
+      for (const slot of [...entries.values()]) {
+        if (!this.#hasExpired(slot, now)) continue;
+        this.#remove(slot);
         removed += 1;
       }
     }
@@ -129,7 +168,8 @@ abstract class MemoryStore<D> {
 
   close(): Promise<void> {
     clearInterval(this.#sweep);
-    this.#slots.clear();
+    this.#namespaces.clear();
+    this.#recency?.clear();
     return Promise.resolve();
   }
 }
