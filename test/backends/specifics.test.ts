@@ -11,6 +11,21 @@ import { CacheManager } from '../../src/index.js';
 
 const context = { clock: Date.now, report: () => undefined };
 
+/** A file back-end holding one entry, `ns`/`k`, whose file was overwritten with garbage; and what it reports. */
+async function withGarbledEntry(): Promise<{ backend: FileBackend; events: BackendEvent[]; dir: string }> {
+  const root = mkdtempSync(join(tmpdir(), 'beaker-file-garbled-'));
+  const events: BackendEvent[] = [];
+  const backend = new FileBackend(
+    { file_dir: root },
+    { clock: Date.now, report: (event) => events.push(event) },
+  );
+  await backend.set('ns', 'k', 'v');
+  const shard = readdirSync(root)[0] ?? '';
+  const dir = join(root, shard, readdirSync(join(root, shard))[0] ?? '');
+  writeFileSync(join(dir, readdirSync(dir)[0] ?? ''), 'garbage without a header');
+  return { backend, events, dir };
+}
+
 describe('memory back-end', () => {
   it('evicts the least recently used entries beyond max_items', async () => {
     const manager = new CacheManager({ type: 'memory', max_items: 3 });
@@ -55,32 +70,14 @@ describe('file back-end', () => {
   });
 
   it('reports an unreadable entry file and treats it as missing', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'beaker-file-corrupt-'));
-    const events: unknown[] = [];
-    const backend = new FileBackend(
-      { file_dir: root },
-      { clock: Date.now, report: (event) => events.push(event) },
-    );
-    await backend.set('ns', 'k', 'v');
-    const shard = readdirSync(root)[0] ?? '';
-    const dir = join(root, shard, readdirSync(join(root, shard))[0] ?? '');
-    writeFileSync(join(dir, readdirSync(dir)[0] ?? ''), 'garbage without a header');
+    const { backend, events } = await withGarbledEntry();
     expect(await backend.get('ns', 'k')).toBeUndefined();
     expect(events).toHaveLength(1);
   });
 
   // delete() read the entry first only to say whether it was there; the unlink tells it.
   it('deletes without reading the entry: an unreadable file is removed, unreported, and counted', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'beaker-file-delete-'));
-    const events: BackendEvent[] = [];
-    const backend = new FileBackend(
-      { file_dir: root },
-      { clock: Date.now, report: (event) => events.push(event) },
-    );
-    await backend.set('ns', 'k', 'v');
-    const shard = readdirSync(root)[0] ?? '';
-    const dir = join(root, shard, readdirSync(join(root, shard))[0] ?? '');
-    writeFileSync(join(dir, readdirSync(dir)[0] ?? ''), 'garbage without a header');
+    const { backend, events, dir } = await withGarbledEntry();
     expect(await backend.delete('ns', 'k')).toBe(true);
     expect(events).toEqual([]);
     expect(readdirSync(dir)).toEqual([]);

@@ -64,6 +64,24 @@ afterAll(async () => {
   }
 });
 
+/** Runs `body` on the run's bucket (created by opening a back-end first) over a connection of its own. */
+async function withBucket(
+  body: (
+    kv: import('@nats-io/kv').KV,
+    leaseStore: typeof import('../../examples/custom-backend/lease-store.js').NatsKvLeaseStore,
+  ) => Promise<void>,
+): Promise<void> {
+  const { NatsKvLeaseStore } = await import('../../examples/custom-backend/lease-store.js');
+  const { connect } = await import('@nats-io/transport-node');
+  const { Kvm } = await import('@nats-io/kv');
+  const connection = await connect({ servers: NATS_URL });
+  try {
+    await body(await new Kvm(connection).open(BUCKET), NatsKvLeaseStore);
+  } finally {
+    await connection.close();
+  }
+}
+
 /** What the tests' back-ends report, and their clock. */
 function testContext(): BackendContext {
   return { clock: Date.now, report: () => undefined };
@@ -168,13 +186,7 @@ describeWhenAvailable('examples/custom-backend: nats-kv', unavailable, () => {
   }, 30_000);
 
   it("wakes a waiter through the bucket's watch when another process releases the lock", async () => {
-    await open(); // creates the bucket
-    const { NatsKvLeaseStore } = await import('../../examples/custom-backend/lease-store.js');
-    const { connect } = await import('@nats-io/transport-node');
-    const { Kvm } = await import('@nats-io/kv');
-    const connection = await connect({ servers: NATS_URL });
-    try {
-      const kv = await new Kvm(connection).open(BUCKET);
+    await withBucket(async (kv, NatsKvLeaseStore) => {
       const [holder, waiter] = [new NatsKvLeaseStore(kv), new NatsKvLeaseStore(kv)];
       const key = `l.wake-${freshNamespace()}`;
       let woken = false;
@@ -189,19 +201,11 @@ describeWhenAvailable('examples/custom-backend: nats-kv', unavailable, () => {
       expect(woken).toBe(true);
       await waited;
       await waiter.close();
-    } finally {
-      await connection.close();
-    }
+    });
   });
 
   it('lets one of eight concurrent takers win, and only the holder renew or release, after a lost answer too', async () => {
-    await open(); // creates the bucket
-    const { NatsKvLeaseStore } = await import('../../examples/custom-backend/lease-store.js');
-    const { connect } = await import('@nats-io/transport-node');
-    const { Kvm } = await import('@nats-io/kv');
-    const connection = await connect({ servers: NATS_URL });
-    try {
-      const kv = await new Kvm(connection).open(BUCKET);
+    await withBucket(async (kv, NatsKvLeaseStore) => {
       const leases = new NatsKvLeaseStore(kv);
       const key = `l.race-${freshNamespace()}`;
       const taken = await Promise.all(
@@ -221,9 +225,7 @@ describeWhenAvailable('examples/custom-backend: nats-kv', unavailable, () => {
       expect(await leases.release(key, loser)).toBe(true);
       expect((await kv.get(key))?.operation).toBe('DEL');
       await leases.close();
-    } finally {
-      await connection.close();
-    }
+    });
   });
 
   it('reads its options from an INI-style configuration, for caches and sessions', async () => {
