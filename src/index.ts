@@ -14,6 +14,7 @@ export {
   MissingDependencyError,
   NamespaceConflictError,
   RegionNotConfiguredError,
+  SynchronousReadError,
   TamperedValueError,
   UnknownBackendError,
   errors,

@@ -78,19 +78,32 @@ export interface Backend extends BackendBase {
   readonly format?: 'text';
   /** The entry, or `undefined` when absent (or, with native TTL, past its TTL). */
   get(namespace: string, key: string): Promise<string | undefined>;
+  /**
+   * Optional, for stores in this process only: a synchronous `get`, answering exactly what `get` would resolve to
+   * (and throwing where it would reject). The core then answers a hit without waiting on the store, and
+   * `Cache.peek` needs it. A wrapper or subclass that observes reads (a counter, a fault injector) must observe
+   * `peek` as well as `get`, or leave it out.
+   */
+  peek?(namespace: string, key: string): string | undefined;
   /** Stores an entry, replacing any previous one. */
   set(namespace: string, key: string, data: string, options?: SetOptions): Promise<void>;
 }
 
 /**
- * A back-end that keeps values as given, without serializing them: only the in-process memory back-end with
- * `serialize = false`. The core stores its cache entries there as objects.
+ * A back-end in this process that keeps values rather than text: the memory back-end. With `copies` (its default,
+ * `serialize = true`) it keeps and hands out copies, exactly as a round trip through the default codec's text would
+ * give them; without (`serialize = false`) it keeps the values themselves, which callers then share. The core
+ * stores its cache entries there as objects (as text when the cache has its own `data_serializer`).
  */
 export interface ObjectBackend extends BackendBase {
   readonly format: 'object';
-  /** The value as it was set, or `undefined` when absent. */
+  /** Values are stored and returned as copies (`true`), or kept as given and shared (absent or `false`). */
+  readonly copies?: boolean;
+  /** The value as it was set (or a copy of it), or `undefined` when absent. */
   get(namespace: string, key: string): Promise<unknown>;
-  /** Stores a value as it is, replacing any previous one. */
+  /** As {@link Backend.peek}: optional, a synchronous `get` for stores in this process. */
+  peek?(namespace: string, key: string): unknown;
+  /** Stores a value (or a copy of it), replacing any previous one. */
   set(namespace: string, key: string, data: unknown, options?: SetOptions): Promise<void>;
 }
 

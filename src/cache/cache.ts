@@ -3,11 +3,11 @@
  * or expired value is created once, by one caller, while the others wait for it or get the stale value.
  * @module
  */
-import { roundedTtlMs, type AnyBackend } from '../backends/contract.js';
-import { isConfigurationError } from '../shared/errors.js';
+import { roundedTtlMs, type AnyBackend, type Backend, type ObjectBackend } from '../backends/contract.js';
+import { isConfigurationError, SynchronousReadError } from '../shared/errors.js';
 import { entryLockName, type LockHandle, type LockProvider } from '../locks/contract.js';
 import type { CacheEventHandler } from './events.js';
-import { isFresh, type CacheEntry, type EntryCodec } from './entry.js';
+import { isFresh, jsonEntryCodec, type CacheEntry, type EntryCodec } from './entry.js';
 
 /** Creates the value of a missing or expired key. */
 export type CreateFunction<V> = () => V | Promise<V>;
@@ -77,6 +77,11 @@ export class Cache<V = unknown> {
   readonly #settings: CacheSettings;
   /** The back-end once resolved: the hot path then reads it without waiting on a promise. */
   #backend: AnyBackend | undefined;
+  /**
+   * Entries go to the back-end as objects (an in-process store that keeps values), not as the codec's text. A store
+   * that copies values copies them as the default codec would, so a cache with its own serializer writes text there.
+   */
+  #storesObjects = false;
   readonly #stats: CacheStats = { hits: 0, misses: 0, creations: 0, staleServes: 0 };
 
   constructor(settings: CacheSettings) {
@@ -85,8 +90,21 @@ export class Cache<V = unknown> {
   }
 
   async #resolveBackend(): Promise<AnyBackend> {
-    this.#backend ??= await this.#settings.backend();
+    if (this.#backend === undefined) {
+      const backend = await this.#settings.backend();
+      this.#storesObjects =
+        backend.format === 'object' && (backend.copies !== true || this.#settings.codec === jsonEntryCodec);
+      this.#backend = backend;
+    }
     return this.#backend;
+  }
+
+  /**
+   * Opens the cache's store now rather than at the first call (which otherwise does it), so that {@link peek} can
+   * answer; a store that cannot be opened rejects.
+   */
+  async open(): Promise<void> {
+    await this.#resolveBackend();
   }
 
   /** Seconds values stay fresh by default, or null for never expiring. */
@@ -115,34 +133,88 @@ export class Cache<V = unknown> {
    * it at once; when none exists they wait for the creator and then read its value. Without a `createfunc`, a
    * missing or expired key gives `undefined`.
    */
-  get(key: string, options: CacheGetOptions<V> = {}): Promise<V | undefined> {
-    const { createfunc } = options;
+  get(key: string, options?: CacheGetOptions<V>): Promise<V | undefined> {
     if (!this.#settings.enabled) {
       this.#stats.misses += 1;
-      return this.#createUncached(createfunc);
+      return this.#createUncached(options?.createfunc);
     }
     const backend = this.#backend;
     if (backend === undefined) {
       return this.#resolveBackend().then(
         () => this.get(key, options),
-        (error: unknown) => this.#afterReadFailure(key, createfunc, error),
+        (error: unknown) => this.#afterReadFailure(key, options?.createfunc, error),
       );
     }
-    // The hit path is one `.then` on the back-end's read (no async wrapper): it runs on every cached call.
-    return this.#getRaw(backend, key).then(
-      (data) => {
-        const entry = this.#decode(backend, key, data);
-        if (entry && this.#isFresh(entry)) {
-          this.#stats.hits += 1;
-          return entry.value as V;
-        }
-        this.#stats.misses += 1;
-        if (!createfunc) return undefined;
-        const expire = options.expiretime === undefined ? this.#settings.expire : options.expiretime;
-        return this.#create(key, createfunc, expire, entry);
-      },
-      (error: unknown) => this.#afterReadFailure(key, createfunc, error),
-    );
+    if (backend.peek === undefined) {
+      // The hit path is one `.then` on the back-end's read (no async wrapper): it runs on every cached call.
+      return this.#getRaw(backend, key).then(
+        (data) => {
+          const entry = this.#decode(backend, key, data);
+          return this.#countHit(entry) ? (entry.value as V) : this.#afterMiss(key, entry, options);
+        },
+        (error: unknown) => this.#afterReadFailure(key, options?.createfunc, error),
+      );
+    }
+    // A store in this process answers at once: a hit costs one resolved promise.
+    let data: unknown;
+    try {
+      data = backend.peek(this.namespace, key);
+    } catch (error) {
+      return this.#afterReadFailure(key, options?.createfunc, error);
+    }
+    const entry = this.#decode(backend, key, data);
+    return this.#countHit(entry) ? Promise.resolve(entry.value as V) : this.#afterMiss(key, entry, options);
+  }
+
+  /**
+   * The fresh value of `key`, synchronously, or `undefined` when there is none; it never creates a value, waits or
+   * takes a lock, and counts in {@link stats} as a `get` does. It answers for a cache on a store in this process
+   * (`memory`) whose store is open: after any other call on the cache, or `await cache.open()`.
+   *
+   * @throws {SynchronousReadError} The store is outside this process, or not open yet.
+   */
+  peek(key: string): V | undefined {
+    if (!this.#settings.enabled) {
+      this.#stats.misses += 1;
+      return undefined;
+    }
+    const backend = this.#backend;
+    if (backend === undefined) {
+      throw new SynchronousReadError(
+        this.#settings.backendType,
+        'its store is not open yet (await cache.open() first)',
+      );
+    }
+    if (backend.peek === undefined) {
+      throw new SynchronousReadError(
+        backend.type,
+        'its store is outside this process; use await cache.get()',
+      );
+    }
+    const entry = this.#decode(backend, key, backend.peek(this.namespace, key));
+    if (this.#countHit(entry)) return entry.value as V;
+    this.#stats.misses += 1;
+    return undefined;
+  }
+
+  /** Is `entry` fresh? Counts the hit when it is (a miss is counted by the caller, which may still create). */
+  #countHit(entry: CacheEntry | undefined): entry is CacheEntry {
+    if (entry === undefined || !this.#isFresh(entry)) return false;
+    this.#stats.hits += 1;
+    return true;
+  }
+
+  /** A key with no fresh value: a miss, then the creation when there is a `createfunc`. */
+  #afterMiss(
+    key: string,
+    stale: CacheEntry | undefined,
+    options: CacheGetOptions<V> | undefined,
+  ): Promise<V | undefined> {
+    this.#stats.misses += 1;
+    const createfunc = options?.createfunc;
+    if (!createfunc) return Promise.resolve(undefined);
+    const expire = options?.expiretime === undefined ? this.#settings.expire : options.expiretime;
+    return this.#create(key, createfunc, expire, stale);
   }
 
   async #createUncached(createfunc: CreateFunction<V> | undefined): Promise<V | undefined> {
@@ -204,7 +276,7 @@ export class Cache<V = unknown> {
   }
 
   #isFresh(entry: CacheEntry): boolean {
-    return isFresh(entry, this.#settings.clock(), this.#settings.starttimeMs);
+    return isFresh(entry, this.#settings.clock, this.#settings.starttimeMs);
   }
 
   /** Creates the value under the creation lock: takes it, reads the store again, creates it if still needed. */
@@ -291,9 +363,9 @@ export class Cache<V = unknown> {
       // A store that does not expire entries itself may return one past its TTL: the entry says when that is.
       if (ttlMs !== undefined && !backend.capabilities.nativeTtl) entry.hardExpiresAt = storedAt + ttlMs;
       const options = ttlMs === undefined ? {} : { ttlMs };
-      return backend.format === 'object'
-        ? backend.set(this.namespace, key, entry, options)
-        : backend.set(this.namespace, key, this.#settings.codec.encode(entry), options);
+      return this.#storesObjects
+        ? (backend as ObjectBackend).set(this.namespace, key, entry, options)
+        : (backend as Backend).set(this.namespace, key, this.#settings.codec.encode(entry), options);
     } catch (error) {
       // A value that cannot be encoded rejects, as every other failure of put() does.
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
@@ -337,7 +409,7 @@ export class Cache<V = unknown> {
 
   #decodeData(backend: AnyBackend, key: string, data: unknown): CacheEntry | undefined {
     if (data === undefined) return undefined;
-    if (backend.format === 'object') return data as CacheEntry;
+    if (this.#storesObjects) return data as CacheEntry;
     try {
       return this.#settings.codec.decode(data as string);
     } catch (error) {

@@ -25,10 +25,13 @@ export interface CacheEntry {
   hardExpiresAt?: number;
 }
 
-/** Is the entry fresh at `now`? Entries stored before `starttime` (ms) count as expired, as in Beaker. */
-export function isFresh(entry: CacheEntry, now: number, starttimeMs: number | null): boolean {
+/**
+ * Is the entry fresh at `clock()`? Entries stored before `starttime` (ms) count as expired, as in Beaker. The clock is
+ * read only for an entry that expires.
+ */
+export function isFresh(entry: CacheEntry, clock: () => number, starttimeMs: number | null): boolean {
   if (starttimeMs !== null && entry.storedAt < starttimeMs) return false;
-  return entry.expire === null || now < entry.storedAt + entry.expire * 1000;
+  return entry.expire === null || clock() < entry.storedAt + entry.expire * 1000;
 }
 
 /** Turns entries into text for back-ends that store text, and back. */

@@ -29,7 +29,7 @@ import {
 } from '../shared/errors.js';
 import { KeyedMutex } from '../locks/keyed-mutex.js';
 import { TwoStageLock } from '../locks/two-stage.js';
-import { systemTimers, type Timers } from '../shared/timers.js';
+import { millisecondClock, systemTimers, type Timers } from '../shared/timers.js';
 import { Cache } from './cache.js';
 import { jsonEntryCodec, serializerEntryCodec, type EntryCodec } from './entry.js';
 import { cacheWarnings, type CacheEventHandler } from './events.js';
@@ -170,7 +170,7 @@ export class CacheManager {
     this.#regions = new Map(
       Object.entries(regions).map(([name, region]) => [name, coerceCacheParams(region)]),
     );
-    this.#clock = clock ?? Date.now;
+    this.#clock = clock ?? millisecondClock();
     this.#timers = timers ?? systemTimers;
     this.#mutex = new KeyedMutex(this.#timers);
     this.#sharedLocks = new SharedLockChoice(this.#timers);

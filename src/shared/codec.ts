@@ -153,6 +153,63 @@ export function encodeValueWithTags(value: unknown): { text: string; tagged: boo
     : { text: inner, tagged: taggedDuringEncode };
 }
 
+/**
+ * A copy of a value whose `isPlainJson` check passed, equal to what a round trip through JSON would give:
+ * `-0` becomes `0`, undefined properties are dropped, every object gets `Object.prototype`.
+ */
+function copyPlainJson(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return Object.is(value, -0) ? 0 : value;
+  if (Array.isArray(value)) {
+    const copy: unknown[] = new Array<unknown>(value.length);
+    for (let index = 0; index < value.length; index += 1) copy[index] = copyPlainJson(value[index]);
+    return copy;
+  }
+  const source = value as Record<string, unknown>;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(source)) {
+    const item = source[key];
+    if (item === undefined) continue;
+    // An own "__proto__" key (JSON.parse makes one) must stay a key, not become the copy's prototype.
+    if (key === '__proto__') {
+      Object.defineProperty(copy, key, {
+        value: copyPlainJson(item),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else {
+      copy[key] = copyPlainJson(item);
+    }
+  }
+  return copy;
+}
+
+/** A value kept as tagged text by {@link keepCopy}: it holds what plain JSON cannot (Date, Map, BigInt, ...). */
+class EncodedCopy {
+  constructor(readonly text: string) {}
+}
+
+declare const keptCopy: unique symbol;
+/** What {@link keepCopy} returns: opaque, for {@link readCopy} only. */
+export interface KeptCopy {
+  readonly [keptCopy]: true;
+}
+
+/**
+ * Keeps a private copy of `value` for an in-process store that hands out copies: a plain JSON graph is copied as
+ * it is (reading it back is then a copy, cheaper than parsing text), anything else is kept as tagged text. Throws
+ * {@link UnencodableValueError} for a value the codec cannot encode, as {@link encodeValue} does.
+ */
+export function keepCopy(value: unknown): KeptCopy {
+  if (isPlainJson(value, 0)) return copyPlainJson(value) as KeptCopy;
+  return new EncodedCopy(encodeValue(value)) as unknown as KeptCopy;
+}
+
+/** A fresh copy of what {@link keepCopy} kept: equal to `decodeValue(encodeValue(value))` of the original value. */
+export function readCopy(kept: KeptCopy): unknown {
+  return kept instanceof EncodedCopy ? decodeValue(kept.text) : copyPlainJson(kept);
+}
+
 /** Decodes tagged JSON text made by {@link encodeValue}. Plain JSON takes the fast path. */
 export function decodeValue(text: string): unknown {
   return text.includes(TAG_MARKER) ? decodeTagged(text) : JSON.parse(text);

@@ -136,6 +136,20 @@ export class ManagerClosedError extends BeakerError {
   }
 }
 
+/**
+ * `Cache.peek` cannot answer synchronously: the cache's store is outside this process (it has no synchronous read),
+ * or it is not open yet (`await cache.open()` opens it).
+ */
+export class SynchronousReadError extends BeakerError {
+  /** The cache's back-end type, such as `ext:redis`. */
+  readonly backend: string;
+
+  constructor(backend: string, reason: string) {
+    super('E_NO_SYNC_READ', `Cache.peek() cannot read this cache synchronously: ${reason}`);
+    this.backend = backend;
+  }
+}
+
 /** A value that the codec cannot encode (a cycle, a function at the top level, ...). */
 export class UnencodableValueError extends BeakerError {
   constructor(reason: string, options?: ErrorOptions) {

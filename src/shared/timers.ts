@@ -29,6 +29,25 @@ export const systemTimers: Timers = {
   },
 };
 
+/**
+ * The host's clock read at most once per millisecond: the default clock of caches, whose hits would otherwise spend
+ * a third of their time in `Date.now()`. The value is kept until the next turn of the timer phase, so within one
+ * long synchronous stretch time stands still (an entry may then expire that much later, never earlier).
+ */
+export function millisecondClock(): () => number {
+  let cached: number | undefined;
+  const forget = (): void => {
+    cached = undefined;
+  };
+  return () => {
+    if (cached === undefined) {
+      cached = Date.now();
+      setTimeout(forget, 1).unref();
+    }
+    return cached;
+  };
+}
+
 /** Resolves after `ms` on `timers`; `unref`: the pause does not keep the process alive. */
 export function sleep(timers: Timers, ms: number, options: { unref?: boolean } = {}): Promise<void> {
   return new Promise((resolve) => {

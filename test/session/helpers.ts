@@ -25,9 +25,11 @@ export class CountingBackend extends MemoryBackend {
   deletes = 0;
   failing = false;
 
-  override get(namespace: string, key: string): Promise<string | undefined> {
+  // get() reads through peek(): counting here counts every read, by either path.
+  override peek(namespace: string, key: string): unknown {
     this.reads += 1;
-    return this.failing ? Promise.reject(new Error(STORE_FAILURE_DETAIL)) : super.get(namespace, key);
+    if (this.failing) throw new Error(STORE_FAILURE_DETAIL);
+    return super.peek(namespace, key);
   }
 
   override set(...args: Parameters<Backend['set']>): Promise<void> {

@@ -1,12 +1,13 @@
 /**
  * `memory`: entries in this process, optionally bounded with least-recently-used eviction (`max_items`).
- * By default entries are stored serialized, so a value read from the cache is a copy that the caller may change;
+ * By default values are kept as copies, so a value read from the cache is a copy that the caller may change (a plain
+ * JSON graph is copied, which is cheaper than parsing its text; anything else is kept as tagged text);
  * `serialize = false` keeps the values themselves (faster, but callers then share and can mutate them).
  * @module
  */
 import { LRUCache } from 'lru-cache';
+import { keepCopy, readCopy, type KeptCopy } from '../../shared/codec.js';
 import type {
-  Backend,
   BackendCapabilities,
   BackendContext,
   BackendFactory,
@@ -30,8 +31,10 @@ interface Slot<D> {
   readonly expiresAt: number | undefined;
 }
 
+// Native TTL: a read never returns an expired entry (and the sweep removes those nobody reads), so the core need not
+// record and check each entry's hard expiry.
 const CAPABILITIES: BackendCapabilities = {
-  nativeTtl: false,
+  nativeTtl: true,
   sharedAcrossProcesses: false,
   sharedAcrossHosts: false,
   ttlResolutionMs: 1,
@@ -104,11 +107,33 @@ abstract class MemoryStore<D> {
     else this.#recency.delete(slot);
   }
 
-  get(namespace: string, key: string): Promise<D | undefined> {
-    return Promise.resolve(this.#live(namespace, key)?.data);
+  /** What a read hands out for what is kept. */
+  protected abstract output(data: D): unknown;
+
+  /** What is kept for a value given to `set`. */
+  protected abstract kept(value: unknown): D;
+
+  /** The value of `key`, synchronously: what {@link get} resolves to. */
+  peek(namespace: string, key: string): unknown {
+    const slot = this.#live(namespace, key);
+    return slot === undefined ? undefined : this.output(slot.data);
   }
 
-  set(namespace: string, key: string, data: D, options: SetOptions = {}): Promise<void> {
+  get(namespace: string, key: string): Promise<unknown> {
+    try {
+      return Promise.resolve(this.peek(namespace, key));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  set(namespace: string, key: string, value: unknown, options: SetOptions = {}): Promise<void> {
+    let data: D;
+    try {
+      data = this.kept(value);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     const expiresAt = options.ttlMs === undefined ? undefined : this.#clock() + options.ttlMs;
     const slot: Slot<D> = { namespace, key, data, expiresAt };
     let entries = this.#namespaces.get(namespace);
@@ -174,14 +199,35 @@ abstract class MemoryStore<D> {
   }
 }
 
-/** The memory back-end of text entries (the default: callers get copies). */
-export class MemoryBackend extends MemoryStore<string> implements Backend {
-  readonly format = 'text';
+/**
+ * The memory back-end that keeps copies (the default, `serialize = true`): what `set` is given is copied, and every
+ * read returns a fresh copy, as a round trip through the default codec's text would (Date, Map, BigInt, ... kept).
+ */
+export class MemoryBackend extends MemoryStore<KeptCopy> implements ObjectBackend {
+  readonly format = 'object';
+  readonly copies = true;
+
+  protected output(data: KeptCopy): unknown {
+    return readCopy(data);
+  }
+
+  protected kept(value: unknown): KeptCopy {
+    return keepCopy(value);
+  }
 }
 
 /** The memory back-end with `serialize = false`: it keeps the values themselves, which callers then share. */
 export class ObjectMemoryBackend extends MemoryStore<unknown> implements ObjectBackend {
   readonly format = 'object';
+  readonly copies = false;
+
+  protected output(data: unknown): unknown {
+    return data;
+  }
+
+  protected kept(value: unknown): unknown {
+    return value;
+  }
 }
 
 /** The factory registered as `memory`. */
