@@ -40,20 +40,31 @@ function canonical(value: unknown): unknown {
   );
 }
 
-/** Drops trailing `undefined` arguments: `f(1)` and `f(1, undefined)` are the same call. */
-function withoutTrailingUndefined(args: readonly unknown[]): readonly unknown[] {
-  let end = args.length;
-  while (end > 0 && args[end - 1] === undefined) end -= 1;
-  return end === args.length ? args : args.slice(0, end);
+/** Is `value` encoded by JSON alone exactly as {@link canonical} and the codec would encode it? */
+function isPlainScalar(value: unknown): value is string | number | boolean | null {
+  return typeof value === 'string' || typeof value === 'boolean' || value === null || Number.isFinite(value);
 }
 
 /** The key of one call: the decorator's key parts, then the call's arguments, canonically encoded. */
 export function functionKey(keyParts: readonly unknown[], args: readonly unknown[]): string {
-  return encodeValue(canonical([...keyParts, ...withoutTrailingUndefined(args)]));
+  let end = args.length;
+  while (end > 0 && args[end - 1] === undefined) end -= 1;
+  // Most calls pass strings and numbers: their JSON array is written directly, as the codec would write it.
+  let key = '[';
+  for (let index = 0; index < keyParts.length + end; index += 1) {
+    const part = index < keyParts.length ? keyParts[index] : args[index - keyParts.length];
+    if (!isPlainScalar(part)) return encodeValue(canonical([...keyParts, ...args.slice(0, end)]));
+    if (index > 0) key += ',';
+    // String() of a finite number, a boolean or null is its JSON (-0 included: "0").
+    key += typeof part === 'string' ? JSON.stringify(part) : String(part);
+  }
+  return `${key}]`;
 }
 
 /** Replaces a key by its SHA-256 digest when namespace and key together exceed `keyLength` UTF-8 bytes. */
 export function limitKeyLength(namespace: string, key: string, keyLength: number): string {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: short keys need no byte count.
+  if ((namespace.length + key.length) * 3 <= keyLength) return key;
   if (Buffer.byteLength(namespace) + Buffer.byteLength(key) <= keyLength) return key;
   return `sha256:${createHash('sha256').update(key).digest('base64url')}`;
 }

@@ -474,17 +474,23 @@ export class CacheManager {
         if (!caches.has(name)) caches.set(name, cacheFor(name));
         return caches.get(name);
       };
-      const wrapper = async function cachedFunction(this: unknown, ...args: unknown[]): Promise<unknown> {
-        if (namespace === undefined && context) {
-          const owner = definingClassName(this, context.name, wrapper) ?? 'anonymous';
-          namespace = `${owner}.${String(context.name)}`;
-          claim(namespace, fn);
+      // Not an async function: a hit then costs the cache's own resolved promise, not another one around it.
+      const wrapper = function cachedFunction(this: unknown, ...args: unknown[]): Promise<unknown> {
+        try {
+          if (namespace === undefined && context) {
+            const owner = definingClassName(this, context.name, wrapper) ?? 'anonymous';
+            namespace = `${owner}.${String(context.name)}`;
+            claim(namespace, fn);
+          }
+          const call = (): unknown =>
+            (fn as unknown as (...callArgs: unknown[]) => unknown).apply(this, args);
+          const cache = cacheOf(namespace as string);
+          if (!cache) return Promise.resolve(call());
+          const key = callKey(namespace as string, options.key ? options.key(args) : args);
+          return cache.get(key, { createfunc: call });
+        } catch (error) {
+          return Promise.reject(error instanceof Error ? error : new Error(String(error)));
         }
-        const call = (): unknown => (fn as unknown as (...callArgs: unknown[]) => unknown).apply(this, args);
-        const cache = cacheOf(namespace as string);
-        if (!cache) return call();
-        const key = callKey(namespace as string, options.key ? options.key(args) : args);
-        return cache.get(key, { createfunc: call });
       };
       Object.defineProperty(wrapper, 'name', { value: fn.name });
       if (namespace !== undefined) claim(namespace, fn);
