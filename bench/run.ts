@@ -1,27 +1,32 @@
 /**
  * The caching benchmark: `npm run bench` from the repository root. Writes bench/results/cache.md.
- * (a) memory get-hit time per operation: beaker-ts next to a bare lru-cache `get`, BentoCache (memory) and
- *     cache-manager 7 (`wrap`), on pre-generated data, serialized and unserialized reported apart;
+ * (a) memory get-hit CPU time per operation: beaker-ts (get, get with a createfunc, a cached function, the
+ *     synchronous peek; serialized and unserialized) next to the floors (a bare lru-cache `get`, an await of it,
+ *     JSON.parse of the record), BentoCache (memory L1) and cache-manager 7; each contender in its own process
+ *     (bench/hit-child.ts), 7 rounds with the order rotated, the median per contender;
  * (b) file and dbm get and put rates;
  * (c) the cross-process stampede: creations of one cold key by 4 processes × 50 callers, for beaker-ts and peers.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BentoCache, bentostore } from 'bentocache';
-import { memoryDriver } from 'bentocache/drivers/memory';
-import { createCache } from 'cache-manager';
-import { LRUCache } from 'lru-cache';
-import { Bench } from 'tinybench';
+import { promisify } from 'node:util';
 import { CacheManager } from '../dist/index.js';
 import { formatNumber, rate, stampede, type RateRow, type StampedeRow } from './common.js';
+import { CONTENDER_NAMES, RECORDS, SEQUENCE, recordSizes, type ContenderName } from './hit-data.js';
 
 const KEYS = 10_000;
-const BENCH_TIME_MS = Number(process.env.BENCH_TIME_MS ?? 1500);
+const ROUNDS = 7;
+/** Timed reads per contender and round, after the warm-up: beaker-ts and the floors, then the slower peers. */
+const HIT_OPS = Number(process.env.BENCH_HIT_OPS ?? 2_000_000);
+const PEER_OPS = Number(process.env.BENCH_PEER_OPS ?? 400_000);
+const WARMUP_OPS = Number(process.env.BENCH_WARMUP_OPS ?? 200_000);
 const scratch = mkdtempSync(join(tmpdir(), 'beaker-bench-'));
+const run = promisify(execFile);
 
-/** Pre-generated values: small user records, about 200 bytes of JSON each. */
+/** Values of the disk rates (b): small user records, about 200 bytes of JSON each. */
 const keys = Array.from({ length: KEYS }, (_unused, index) => `user:${index}`);
 const values = keys.map((key, index) => ({
   id: index,
@@ -33,98 +38,78 @@ const values = keys.map((key, index) => ({
   active: index % 2 === 0,
   createdAt: new Date(1_700_000_000_000 + index * 1000).toISOString(),
 }));
-/** A pre-generated random order of key indexes, so that every library reads the same sequence. */
-const order = Array.from({ length: 1 << 16 }, () => Math.floor(Math.random() * KEYS));
-const mask = order.length - 1;
 
-interface Row {
-  name: string;
-  nsPerOp: number;
-  p99Ns: number;
-  opsPerSecond: number;
+interface HitRow {
+  name: ContenderName;
+  label: string;
+  ops: number;
+  /** CPU ns per read in each round, in the order measured. */
+  rounds: number[];
+  median: number;
 }
 
-function rowsOf(bench: Bench): Row[] {
-  return bench.tasks.map((task) => {
-    const result = task.result as
-      { latency?: { mean: number; p99?: number }; throughput?: { mean: number } } | undefined;
-    const mean = result?.latency?.mean ?? NaN;
+const LABELS: Record<ContenderName, string> = {
+  'lru.get': 'lru-cache `get` (synchronous; the floor)',
+  'await lru.get': '`await` of a resolved lru-cache `get` (the floor of any async API)',
+  'JSON.parse': '`JSON.parse` of the record (what a serialized cache must at least undo)',
+  'beaker get, serialized': 'beaker-ts `get`, serialized (default)',
+  'beaker get, unserialized': 'beaker-ts `get`, unserialized (`serialize = false`)',
+  'beaker get+createfunc, serialized': 'beaker-ts `get` with a createfunc (hit), serialized',
+  'beaker get+createfunc, unserialized': 'beaker-ts `get` with a createfunc (hit), unserialized',
+  'beaker cached function, serialized': 'beaker-ts cached function (`manager.cache`) hit, serialized',
+  'beaker cached function, unserialized': 'beaker-ts cached function (`manager.cache`) hit, unserialized',
+  'beaker peek, serialized': 'beaker-ts `Cache.peek` (synchronous), serialized',
+  'beaker peek, unserialized': 'beaker-ts `Cache.peek` (synchronous), unserialized',
+  'BentoCache get, serialized': 'BentoCache `get` (memory L1), serialized',
+  'BentoCache get, unserialized': 'BentoCache `get` (memory L1), unserialized',
+  'BentoCache getOrSet, serialized': 'BentoCache `getOrSet` (hit), serialized',
+  'BentoCache getOrSet, unserialized': 'BentoCache `getOrSet` (hit), unserialized',
+  'cache-manager 7 get': 'cache-manager 7 `get` (keyv memory)',
+  'cache-manager 7 wrap': 'cache-manager 7 `wrap` (hit)',
+};
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+const isPeer = (name: ContenderName): boolean =>
+  name.startsWith('BentoCache') || name.startsWith('cache-manager');
+
+/** One contender in a process of its own; the child prints its CPU ns per read. */
+async function measureHit(name: ContenderName): Promise<number> {
+  const child = fileURLToPath(new URL('./hit-child.ts', import.meta.url));
+  const ops = isPeer(name) ? PEER_OPS : HIT_OPS;
+  const { stdout } = await run(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', child, name, String(ops), String(WARMUP_OPS)],
+    { maxBuffer: 1 << 20 },
+  );
+  return (JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { cpuNsPerOp: number }).cpuNsPerOp;
+}
+
+/** Every contender once per round, one process at a time, the order rotated by one each round. */
+async function memoryGetHits(): Promise<HitRow[]> {
+  const rounds = new Map<ContenderName, number[]>(CONTENDER_NAMES.map((name) => [name, []]));
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const shift = round % CONTENDER_NAMES.length;
+    const sequence = [...CONTENDER_NAMES.slice(shift), ...CONTENDER_NAMES.slice(0, shift)];
+    for (const name of sequence) rounds.get(name)?.push(await measureHit(name));
+    console.log(`  round ${round + 1}/${ROUNDS} done`);
+  }
+  return CONTENDER_NAMES.map((name) => {
+    const measured = rounds.get(name) ?? [];
     return {
-      name: task.name,
-      nsPerOp: mean * 1e6,
-      p99Ns: (result?.latency?.p99 ?? NaN) * 1e6,
-      opsPerSecond: result?.throughput?.mean ?? 1000 / mean,
+      name,
+      label: LABELS[name],
+      ops: isPeer(name) ? PEER_OPS : HIT_OPS,
+      rounds: measured,
+      median: median(measured),
     };
   });
-}
-
-async function memoryGetHits(): Promise<Row[]> {
-  const lru = new LRUCache<string, object>({ max: KEYS * 2 });
-  const serialized = new CacheManager({ type: 'memory' }).getCache('bench');
-  const unserialized = new CacheManager({ type: 'memory', serialize: false }).getCache('bench');
-  const bentoSerialized = new BentoCache({
-    default: 'memory',
-    stores: { memory: bentostore().useL1Layer(memoryDriver({ maxItems: KEYS * 2, serialize: true })) },
-  });
-  const bentoUnserialized = new BentoCache({
-    default: 'memory',
-    stores: { memory: bentostore().useL1Layer(memoryDriver({ maxItems: KEYS * 2, serialize: false })) },
-  });
-  const cacheManager = createCache();
-  for (const [index, key] of keys.entries()) {
-    const value = values[index] as object;
-    lru.set(key, value);
-    await serialized.put(key, value);
-    await unserialized.put(key, value);
-    await bentoSerialized.set({ key, value, ttl: '1h' });
-    await bentoUnserialized.set({ key, value, ttl: '1h' });
-    await cacheManager.set(key, value, 3_600_000);
-  }
-  const never = (): Promise<never> => Promise.reject(new Error('a hit must not create'));
-  let i = 0;
-  const next = (): string => keys[order[(i += 1) & mask] as number] as string;
-  const bench = new Bench({ time: BENCH_TIME_MS, warmupTime: 300 });
-  bench
-    .add('lru-cache get (bare, synchronous; the floor)', () => {
-      lru.get(next());
-    })
-    .add('beaker-ts memory get, serialized (default)', async () => {
-      await serialized.get(next());
-    })
-    .add('BentoCache memory get, serialized', async () => {
-      await bentoSerialized.get({ key: next() });
-    })
-    .add('beaker-ts memory get, unserialized (serialize = false)', async () => {
-      await unserialized.get(next());
-    })
-    .add('BentoCache memory get, unserialized', async () => {
-      await bentoUnserialized.get({ key: next() });
-    })
-    .add('cache-manager 7 get (keyv memory)', async () => {
-      await cacheManager.get(next());
-    })
-    .add('beaker-ts get with createfunc (hit), serialized', async () => {
-      await serialized.get(next(), { createfunc: never });
-    })
-    .add('BentoCache getOrSet (hit), serialized', async () => {
-      await bentoSerialized.getOrSet({ key: next(), factory: never, ttl: '1h' });
-    })
-    .add('beaker-ts get with createfunc (hit), unserialized', async () => {
-      await unserialized.get(next(), { createfunc: never });
-    })
-    .add('BentoCache getOrSet (hit), unserialized', async () => {
-      await bentoUnserialized.getOrSet({ key: next(), factory: never, ttl: '1h' });
-    })
-    .add('cache-manager 7 wrap (hit)', async () => {
-      await cacheManager.wrap(next(), never, 3_600_000);
-    });
-  await bench.run();
-  await Promise.all([
-    bentoSerialized.disconnect(),
-    bentoUnserialized.disconnect(),
-    cacheManager.disconnect(),
-  ]);
-  return rowsOf(bench);
 }
 
 async function diskRates(): Promise<RateRow[]> {
@@ -178,7 +163,16 @@ const stampedes: StampedeRow[] = [];
 for (const library of STAMPEDE_LIBRARIES) stampedes.push(await stampede(library, scratch));
 rmSync(scratch, { recursive: true, force: true });
 
-const floor = memory[0]?.nsPerOp ?? NaN;
+const nsOf = (name: ContenderName): number => memory.find((row) => row.name === name)?.median ?? NaN;
+const lruFloor = nsOf('lru.get');
+const awaitFloor = nsOf('await lru.get');
+const parseFloor = nsOf('JSON.parse');
+const sizes = recordSizes();
+/** A target: `name`'s median over the floor's, against the highest ratio allowed. */
+const check = (label: string, name: ContenderName, floorName: ContenderName, limit: number): string => {
+  const ratio = nsOf(name) / nsOf(floorName);
+  return `- ${label}: ${name} ${formatNumber(nsOf(name))} ns / ${floorName} ${formatNumber(nsOf(floorName))} ns = **${formatNumber(ratio, 2)}×** (≤ ${formatNumber(limit, 1)}×): **${ratio <= limit ? 'pass' : 'FAIL'}**`;
+};
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 const report = `# Caching benchmark
 
@@ -186,14 +180,37 @@ Measured with \`${command}\` on ${started.toISOString()}.
 Node ${process.version}, ${process.platform}/${process.arch}, ${cpus().length} × ${cpu}, ${formatNumber(totalmem() / 2 ** 30, 1)} GiB.
 These figures are for comparing libraries in one run on one machine and for catching regressions, not absolute speeds.
 
-## (a) Memory: get of a present key (${KEYS.toLocaleString('en-US')} pre-generated records of ~200 bytes, random order)
+## (a) Memory: get of a present key (${RECORDS.toLocaleString('en-US')} distinct pre-generated records, random order)
 
-Every library reads the same pre-generated sequence of keys. "Serialized" stores copies (a value read cannot change
-the cache); "unserialized" stores the objects themselves. tinybench, ${BENCH_TIME_MS} ms per row after a warm-up.
+Records of ${formatNumber(sizes.min)}–${formatNumber(sizes.max)} bytes of JSON (mean ${formatNumber(sizes.mean)}); every contender reads
+the same pre-generated pseudo-random sequence of ${SEQUENCE.toLocaleString('en-US')} keys over all ${RECORDS.toLocaleString('en-US')} records.
+Each contender runs alone in a process of its own (bench/hit-child.ts, against the built package in dist/): it fills
+its store, checks a read, makes ${WARMUP_OPS.toLocaleString('en-US')} warm-up reads, then times a fixed number of reads
+(${HIT_OPS.toLocaleString('en-US')} for beaker-ts and the floors, ${PEER_OPS.toLocaleString('en-US')} for the peers) with
+\`process.cpuUsage\` (user + system CPU of the process, so the garbage collector's threads count); a read that misses
+or creates fails the run. ${ROUNDS} rounds, one process at a time, the contenders' order rotated by one each round;
+the table gives each contender's median round. "Serialized" stores copies (a value read cannot change the cache);
+"unserialized" stores the objects themselves. The floors: lru-cache's synchronous \`get\`; \`await\` of a promise
+resolved with it (what any async API costs at least); \`JSON.parse\` of the record's text (what a cache that keeps
+text must at least undo on a hit).
 
-| operation | ns/op (mean) | p99 ns | ops/s | × bare lru-cache get |
-|---|---:|---:|---:|---:|
-${memory.map((row) => `| ${row.name} | ${formatNumber(row.nsPerOp)} | ${formatNumber(row.p99Ns)} | ${formatNumber(row.opsPerSecond)} | ${formatNumber(row.nsPerOp / floor, 1)} |`).join('\n')}
+| contender | CPU ns/op (median) | min–max of ${ROUNDS} rounds | × sync lru.get | × await floor | × JSON.parse floor |
+|---|---:|---:|---:|---:|---:|
+${memory.map((row) => `| ${row.label} | ${formatNumber(row.median)} | ${formatNumber(Math.min(...row.rounds))}–${formatNumber(Math.max(...row.rounds))} | ${formatNumber(row.median / lruFloor, 2)} | ${formatNumber(row.median / awaitFloor, 2)} | ${formatNumber(row.median / parseFloor, 2)} |`).join('\n')}
+
+Targets (ratios of medians in this run; reported, not asserted):
+
+${check('unserialized hit ≤ 1.5× the await floor', 'beaker get, unserialized', 'await lru.get', 1.5)}
+${check('serialized hit ≤ 1.0× the JSON.parse floor', 'beaker get, serialized', 'JSON.parse', 1.0)}
+${check('sync read ≤ 2× sync lru.get', 'beaker peek, unserialized', 'lru.get', 2)}
+
+The same ratios for the other ways to a hit, for reference:
+
+${check('get with a createfunc, unserialized', 'beaker get+createfunc, unserialized', 'await lru.get', 1.5)}
+${check('get with a createfunc, serialized', 'beaker get+createfunc, serialized', 'JSON.parse', 1.0)}
+${check('cached function, unserialized', 'beaker cached function, unserialized', 'await lru.get', 1.5)}
+${check('cached function, serialized', 'beaker cached function, serialized', 'JSON.parse', 1.0)}
+${check('peek, serialized', 'beaker peek, serialized', 'JSON.parse', 1.0)}
 
 ## (b) On-disk back-ends: put and get rates (beaker-ts)
 
