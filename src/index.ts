@@ -17,5 +17,6 @@ export {
   SynchronousReadError,
   TamperedValueError,
   UnknownBackendError,
+  ValueTooLargeError,
   errors,
 } from './shared/errors.js';

@@ -4,10 +4,14 @@
  * @module
  */
 import { roundedTtlMs, type AnyBackend, type Backend, type ObjectBackend } from '../backends/contract.js';
+import { forEachBounded } from '../backends/kit/bounded.js';
 import { isConfigurationError, SynchronousReadError } from '../shared/errors.js';
 import { entryLockName, type LockHandle, type LockProvider } from '../locks/contract.js';
 import type { CacheEventHandler } from './events.js';
 import { isFresh, jsonEntryCodec, type CacheEntry, type EntryCodec } from './entry.js';
+
+/** How many entries {@link Cache.keys} reads at once to check their freshness. */
+const KEYS_READ_CONCURRENCY = 32;
 
 /** Creates the value of a missing or expired key. */
 export type CreateFunction<V> = () => V | Promise<V>;
@@ -260,13 +264,19 @@ export class Cache<V = unknown> {
     return entry !== undefined && this.#isFresh(entry);
   }
 
-  /** The keys that have a fresh value. */
+  /**
+   * The keys that have a fresh value. Each listed entry is read to check it, a fixed number at a time, so a large
+   * namespace on a store of files never opens them all at once.
+   */
   async keys(): Promise<string[]> {
     if (!this.#settings.enabled) return [];
     const backend = this.#backend ?? (await this.#resolveBackend());
     const keys = await backend.keys(this.namespace);
-    const fresh = await Promise.all(keys.map((key) => this.has(key)));
-    return keys.filter((_key, index) => fresh[index]);
+    const fresh = new Set<string>();
+    await forEachBounded(keys, KEYS_READ_CONCURRENCY, async (key) => {
+      if (await this.has(key)) fresh.add(key);
+    });
+    return keys.filter((key) => fresh.has(key));
   }
 
   /** Removes every entry of this namespace, and nothing else. */

@@ -1,15 +1,17 @@
 /**
  * Cross-process locks under a directory (`lock_dir`), through proper-lockfile: a lock is a directory created
  * atomically with mkdir, kept alive by its holder and taken over when its holder stopped refreshing it for the lease
- * (a killed process). Released locks are removed, so lock files do not pile up (Beaker #124).
+ * (a killed process). Released locks are removed, so lock files do not pile up (Beaker #124). Next to each lock a
+ * file names its holder: a waiter whose host is the holder's takes the lock over at once when that process is gone.
  * @module
  */
-import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { sleep, systemTimers, type Timers } from '../shared/timers.js';
 import type { LockHandle, LockProvider } from './contract.js';
+import { isDeadLocalHolder, newHolderToken } from './holder.js';
 
 /** Options of {@link FileLockProvider}. */
 export interface FileLockOptions {
@@ -59,13 +61,51 @@ export class FileLockProvider implements LockProvider {
     let pause = this.#pollMs;
     for (;;) {
       const release = await this.#tryLock(path);
-      if (release) return { release: () => release().catch(() => undefined) };
+      if (release) return this.#held(path, release);
+      if (await this.#claimedFromDeadHolder(path)) continue;
       const left = deadline - this.#timers.now();
       if (left <= 0) return undefined;
       // Jitter keeps processes that wait on one lock from retrying in step.
       await sleep(this.#timers, Math.min(left, pause * (0.5 + Math.random())));
       pause = Math.min(this.#maxPollMs, pause * 2);
     }
+  }
+
+  /** A lock just taken: its holder file is written, and removed before the lock (so it never names the next one). */
+  async #held(path: string, release: () => Promise<void>): Promise<LockHandle> {
+    const holderFile = `${path}.holder`;
+    await writeFile(holderFile, newHolderToken()).catch(() => undefined);
+    return {
+      release: async () => {
+        await unlink(holderFile).catch(() => undefined);
+        await release().catch(() => undefined);
+      },
+    };
+  }
+
+  /**
+   * When the lock's holder file names a process of this host that is gone, claims that file (a rename: of several
+   * waiters one wins) and marks the lock stale, so that the next try takes it over now rather than after the lease.
+   */
+  async #claimedFromDeadHolder(path: string): Promise<boolean> {
+    const holderFile = `${path}.holder`;
+    const holder = await readFile(holderFile, 'utf8').catch(() => undefined);
+    if (holder === undefined || !isDeadLocalHolder(holder)) return false;
+    const claimed = `${holderFile}.${randomBytes(6).toString('hex')}.claimed`;
+    try {
+      await rename(holderFile, claimed);
+    } catch {
+      return false;
+    }
+    const claimedHolder = await readFile(claimed, 'utf8').catch(() => undefined);
+    if (claimedHolder !== holder) {
+      // A holder wrote its file between the read and the rename: give it back.
+      await rename(claimed, holderFile).catch(() => undefined);
+      return false;
+    }
+    await unlink(claimed).catch(() => undefined);
+    await utimes(path, 0, 0).catch(() => undefined);
+    return true;
   }
 
   /** One attempt; resolves to the release function, or undefined when another holder has the lock. */

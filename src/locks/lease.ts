@@ -5,11 +5,12 @@
  * store can notify them.
  * @module
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { storeCommand } from '../shared/store-command.js';
 import { sleep, systemTimers, type TimerHandle, type Timers } from '../shared/timers.js';
 import type { LockContext, LockHandle, LockProvider } from './contract.js';
 import { HostReleaseNotices } from './host-release-notices.js';
+import { isDeadLocalHolder, newHolderToken } from './holder.js';
 
 /** What a store offers to hold leases. */
 export interface LeaseStore {
@@ -19,6 +20,11 @@ export interface LeaseStore {
   renew(key: string, token: string, leaseMs: number): Promise<boolean>;
   /** Deletes `key` if it still holds `token`; true when it did. */
   release(key: string, token: string): Promise<boolean>;
+  /**
+   * The token `key` holds, or undefined when it is free. Optional: with it, a waiter takes over at once the lock of
+   * a holder on its own host whose process is gone (killed, crashed), instead of waiting for the lease to end.
+   */
+  owner?(key: string): Promise<string | undefined>;
   /** Resolves when `key` may have been released, or after `ms` at the latest (stores that can notify). */
   waitForRelease?(key: string, ms: number): Promise<void>;
   close?(): Promise<void>;
@@ -87,7 +93,7 @@ export class LeaseLockProvider implements LockProvider {
   async acquire(name: string, waitMs: number): Promise<LockHandle | undefined> {
     const key =
       this.#keyOf?.(name) ?? `${this.#prefix}${createHash('sha256').update(name).digest('hex').slice(0, 40)}`;
-    const token = `${randomBytes(16).toString('hex')}:${process.pid}`;
+    const token = newHolderToken();
     const deadline = this.#timers.now() + waitMs;
     let pause = MIN_POLL_MS;
     for (;;) {
@@ -96,6 +102,7 @@ export class LeaseLockProvider implements LockProvider {
         this.#store.take(key, token, this.#leaseMs),
       );
       if (taken) return this.#held(key, token, takenAt);
+      if (await this.#releasedFromDeadHolder(key)) continue;
       const left = deadline - this.#timers.now();
       if (left <= 0) return undefined;
       // Jitter keeps waiters from retrying in step.
@@ -103,6 +110,29 @@ export class LeaseLockProvider implements LockProvider {
       await this.#waitForRelease(key, wait);
       pause = Math.min(MAX_POLL_MS, pause * 2);
     }
+  }
+
+  /**
+   * Releases `key` when its holder is a process of this host that is gone, so the lock is free now rather than when
+   * its lease ends; true when it did. The release compares the token, so a lock taken again since is left alone.
+   */
+  async #releasedFromDeadHolder(key: string): Promise<boolean> {
+    const store = this.#store;
+    if (!store.owner) return false;
+    const holder = await storeCommand(this.#backend, 'reading a lock', async () => await store.owner?.(key));
+    if (holder === undefined || !isDeadLocalHolder(holder)) return false;
+    const released = await storeCommand(this.#backend, 'releasing a lock', () =>
+      this.#store.release(key, holder),
+    );
+    if (released) {
+      this.#context.report({
+        type: 'backend-warning',
+        backend: this.#backend,
+        key,
+        message: `took over the lock ${key}: its holder (process ${holder.split(':')[1] ?? '?'} on this host) is gone`,
+      });
+    }
+    return released;
   }
 
   #held(key: string, token: string, takenAt: number): LockHandle {

@@ -129,6 +129,26 @@ export class BackendError extends BeakerError {
   }
 }
 
+/**
+ * The store refused a value for its size (memcached's item size limit): the application's data is too large, not
+ * the store down. Nothing was stored.
+ */
+export class ValueTooLargeError extends BeakerError {
+  readonly backend: string;
+  /** The size of what was sent, in bytes. */
+  readonly bytes: number;
+
+  constructor(backend: string, bytes: number, limit: string, options?: ErrorOptions) {
+    super(
+      'E_VALUE_TOO_LARGE',
+      `[beaker-ts] [${backend}] a value of ${bytes.toLocaleString('en-US')} bytes is larger than the store accepts (${limit}); nothing was stored`,
+      options,
+    );
+    this.backend = backend;
+    this.bytes = bytes;
+  }
+}
+
 /** The manager was closed; it can no longer be used. */
 export class ManagerClosedError extends BeakerError {
   constructor() {

@@ -18,6 +18,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,6 +80,12 @@ export interface BackendConformanceTarget {
   processes?: number;
   /** How many times the SIGKILL test kills a writer. */
   kills?: number;
+  /**
+   * The back-end's locks take over at once the lock of a holder on this host whose process is gone (a lease store
+   * with `owner`, or `lock_dir` file locks), rather than when its lease ends: a test then checks it.
+   * @default false
+   */
+  deadHolderTakeover?: boolean;
 }
 
 /** A clock that tests move by hand. */
@@ -632,6 +639,26 @@ function describeAcrossProcesses(
         'created after the takeover',
       );
     }, 30_000);
+
+    if (target.deadHolderTakeover === true) {
+      it('takes over at once the lock of a holder on this host killed with SIGKILL, long before its lease', async () => {
+        const namespace = freshNamespace();
+        // A lease of ten minutes: only a takeover of the dead holder's lock ends the wait within the test's time.
+        const leased = { ...options, lock_lease: 600, lock_timeout: 600 };
+        const holder = startWorker({
+          ...task('holder', namespace, join(scratch, 'unused')),
+          options: leased,
+        });
+        await holder.waitFor('creating');
+        holder.child.kill('SIGKILL');
+        await once(holder.child, 'exit');
+        const cache = manager(leased, Date.now).getCache<string>(namespace);
+        assert.strictEqual(
+          await cache.get('shared-key', { createfunc: () => 'created after the takeover' }),
+          'created after the takeover',
+        );
+      }, 20_000);
+    }
 
     it('never leaves a torn entry when a writer is killed with SIGKILL mid-write', async () => {
       const namespace = freshNamespace();

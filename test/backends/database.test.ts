@@ -15,5 +15,6 @@ describeBackendConformance({
   runner: vitestRunner,
   type: 'ext:database',
   label: 'ext:database on SQLite',
+  deadHolderTakeover: true,
   options: () => ({ url: `sqlite:///${join(sqliteDir, 'cache.db')}` }),
 });

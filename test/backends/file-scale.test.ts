@@ -1,6 +1,6 @@
 /**
- * The file back-end's keys(), prune() and clear() open a bounded number of files at a time, whatever the size of the
- * namespace: run in a process whose open-file limit (256) is far below the namespace's entries (2,000 by default;
+ * The file back-end's keys(), prune() and clear(), and Cache.keys() over it, open a bounded number of files at a
+ * time, whatever the size of the namespace: run in a process whose open-file limit (256) is far below the namespace's entries (2,000 by default;
  * `BEAKER_FILE_SCALE_ENTRIES` sets another count, which the scale benchmark uses to run it at 100,000).
  */
 import { execFileSync } from 'node:child_process';
@@ -27,6 +27,7 @@ describe('file back-end at more entries than open files', () => {
         afterPrune: Math.floor(ENTRIES / 2),
         afterClear: 0,
         leftovers: 0,
+        cacheKeys: ENTRIES,
       });
     },
     TIMEOUT_MS + 5000,

@@ -6,6 +6,7 @@ import { vitestRunner } from '../helpers/vitest-runner.js';
 
 describeBackendConformance({
   runner: vitestRunner,
+  deadHolderTakeover: true,
   type: 'file',
   options: () => {
     const dir = mkdtempSync(join(tmpdir(), 'beaker-file-'));

@@ -101,3 +101,26 @@ describeWhenAvailable(
     );
   },
 );
+
+describeWhenAvailable('ext:memcached item size limit', unavailable, () => {
+  for (const memcacheModule of ['memjs', 'memcached'] as const) {
+    it(`refuses a value over the limit with a ValueTooLargeError, not as an outage (${memcacheModule})`, async () => {
+      const backend = await memcachedBackend(
+        { url: MEMCACHED_SERVERS, memcache_module: memcacheModule },
+        { clock: Date.now, report: () => undefined },
+      );
+      const namespace = `too-large-${String(Date.now())}`;
+      await expect(backend.set(namespace, 'k', 'x'.repeat(2_000_000))).rejects.toMatchObject({
+        name: 'ValueTooLargeError',
+        code: 'E_VALUE_TOO_LARGE',
+        backend: 'ext:memcached',
+        bytes: 2_000_004,
+      });
+      expect(await backend.get(namespace, 'k')).toBeUndefined();
+      // The store is fine: a value within the limit is stored.
+      await backend.set(namespace, 'k', 'small');
+      expect(await backend.get(namespace, 'k')).toBe('small');
+      await backend.close();
+    });
+  }
+});

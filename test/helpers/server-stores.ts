@@ -109,6 +109,8 @@ export async function describeServerConformance(
       type: String(type),
       label: store.label,
       options: () => ({ ...options, ...extraOptions }),
+      // Lease stores that can name a lock's holder: Redis, memcached, SQL (not Datastore or MongoDB rows yet).
+      deadHolderTakeover: /^ext:(redis|rediscluster|memcached|database)/.test(store.label),
       ...(store.unavailable === undefined ? {} : { unavailable: store.unavailable }),
     });
   }

@@ -83,6 +83,7 @@ interface Statements {
   prune: string;
   pruneLocks: string;
   readLock: string;
+  readLockOwner: string;
   takeLock: string;
   dropExpiredLock: string;
   renewLock: string;
@@ -134,6 +135,7 @@ function statements(dialect: SqlDialect, table: string, schema: string | undefin
     prune: `DELETE FROM ${name} WHERE expires_at <= ? AND ns_hash <> '${LOCK_NAMESPACE}'`,
     pruneLocks: `DELETE FROM ${name} WHERE expires_at <= ? AND ns_hash = '${LOCK_NAMESPACE}'`,
     readLock: `SELECT expires_at FROM ${name} WHERE ${lockRow}`,
+    readLockOwner: `SELECT data FROM ${name} WHERE ${lockRow}`,
     takeLock: insertIfAbsent,
     dropExpiredLock: `DELETE FROM ${name} WHERE ${lockRow} AND expires_at <= ?`,
     renewLock: `UPDATE ${name} SET expires_at = ? WHERE ${lockRow} AND data = ?`,
@@ -330,6 +332,12 @@ class SqlLeaseStore implements LeaseStore {
 
   renew(key: string, token: string, leaseMs: number): Promise<boolean> {
     return this.#leases.renew(key, token, leaseMs);
+  }
+
+  async owner(key: string): Promise<string | undefined> {
+    const { rows } = await this.#client.query(this.#sql.readLockOwner, [key]);
+    const data = rows[0]?.data;
+    return data instanceof Uint8Array || data instanceof ArrayBuffer ? textOf(data) : undefined;
   }
 
   async release(key: string, token: string): Promise<boolean> {

@@ -13,7 +13,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { BackendError, ConfigError } from '../../shared/errors.js';
+import { ConfigError, ValueTooLargeError } from '../../shared/errors.js';
 import { namespaceDigest } from '../kit/digest.js';
 import { serverCapabilities } from '../kit/server-capabilities.js';
 import { storeCommand } from '../../shared/store-command.js';
@@ -189,16 +189,28 @@ export class MemcachedBackend implements Backend {
 
   async set(namespace: string, key: string, data: string, options: SetOptions = {}): Promise<void> {
     const target = await this.#keyOf(namespace, key);
+    const item = `${JSON.stringify(key)}\n${data}`;
     // The entry and its line in the key index are written at once: one round trip, not two. keys() checks that
     // each listed key is present, so an index line written before its entry is harmless.
     const [stored] = await Promise.all([
-      this.#run('SET', () =>
-        this.#client.set(target, `${JSON.stringify(key)}\n${data}`, expiresOf(options.ttlMs)),
+      storeCommand(this.type, 'SET', () => this.#client.set(target, item, expiresOf(options.ttlMs))).catch(
+        (error: unknown) => {
+          throw isTooLarge(error) ? this.#tooLarge(item, error) : error;
+        },
       ),
       this.#index(namespace, key),
     ]);
-    if (!stored)
-      throw new BackendError(this.type, 'SET was refused (is the value larger than the item size limit?)');
+    // The memcached client answers false where the server said the item is too large.
+    if (!stored) throw this.#tooLarge(item);
+  }
+
+  #tooLarge(item: string, cause?: unknown): ValueTooLargeError {
+    return new ValueTooLargeError(
+      this.type,
+      Buffer.byteLength(item),
+      "memcached's item size limit: 1 MB unless the server's -I option raises it",
+      cause === undefined ? undefined : { cause },
+    );
   }
 
   /**
@@ -263,6 +275,14 @@ export class MemcachedBackend implements Backend {
   }
 }
 
+/**
+ * Does a failed SET say the item was too large? memjs passes the server's words on ("Value too large"); the
+ * memcached package refuses before sending ("The length of the value is greater than 1048576").
+ */
+function isTooLarge(error: unknown): boolean {
+  return error instanceof Error && /too large|length of the value is greater/i.test(error.message);
+}
+
 /** Leases on memcached: `add` with the lease as TTL; renewal and release check the owner token first. */
 export class MemcachedLeaseStore implements LeaseStore {
   readonly #client: MemcacheClient;
@@ -285,8 +305,12 @@ export class MemcachedLeaseStore implements LeaseStore {
     return (await this.#owns(key, token)) && this.#client.delete(key);
   }
 
+  async owner(key: string): Promise<string | undefined> {
+    return (await this.#client.get(key)) ?? undefined;
+  }
+
   async #owns(key: string, token: string): Promise<boolean> {
-    return (await this.#client.get(key)) === token;
+    return (await this.owner(key)) === token;
   }
 }
 

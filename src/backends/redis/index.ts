@@ -245,6 +245,10 @@ export class RedisLeaseStore implements LeaseStore {
     return Number(await this.#client.eval(RENEW_SCRIPT, [key], [token, String(leaseMs)])) === 1;
   }
 
+  async owner(key: string): Promise<string | undefined> {
+    return (await this.#client.get(key)) ?? undefined;
+  }
+
   async release(key: string, token: string): Promise<boolean> {
     const deleted = Number(await this.#client.eval(RELEASE_SCRIPT, [key], [token])) === 1;
     if (deleted) await this.#client.publish(channelOf(key), 'released').catch(() => undefined);
