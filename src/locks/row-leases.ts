@@ -16,6 +16,11 @@ export interface LeaseRowReads {
   extend(key: string, token: string, leaseEnd: number): Promise<boolean>;
   /** Deletes `key`'s row if it still holds `token`; true when it did. */
   remove(key: string, token: string): Promise<boolean>;
+  /**
+   * The token in `key`'s row, undefined when it has none. Optional: with it a waiter takes over at once the lock of
+   * a holder on its host whose process is gone ({@link LeaseStore.owner}).
+   */
+  ownerOf?(key: string): Promise<string | undefined>;
 }
 
 /** A store with unique keys (a primary key, a unique `_id`) frees an ended lease and inserts in two steps. */
@@ -74,5 +79,9 @@ export class RowLeaseStore implements LeaseStore {
 
   release(key: string, token: string): Promise<boolean> {
     return this.#rows.remove(key, token);
+  }
+
+  owner(key: string): Promise<string | undefined> {
+    return this.#rows.ownerOf?.(key) ?? Promise.resolve(undefined);
   }
 }

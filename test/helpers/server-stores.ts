@@ -109,8 +109,8 @@ export async function describeServerConformance(
       type: String(type),
       label: store.label,
       options: () => ({ ...options, ...extraOptions }),
-      // Lease stores that can name a lock's holder: Redis, memcached, SQL (not Datastore or MongoDB rows yet).
-      deadHolderTakeover: /^ext:(redis|rediscluster|memcached|database)/.test(store.label),
+      // Every built-in lease store names a lock's holder.
+      deadHolderTakeover: true,
       ...(store.unavailable === undefined ? {} : { unavailable: store.unavailable }),
     });
   }

@@ -248,6 +248,11 @@ class DatastoreLeaseRows implements SwappingLeaseRows {
     return (found[0] as LockEntity | undefined)?.expires_at;
   }
 
+  async ownerOf(key: string): Promise<string | undefined> {
+    const found = await this.#client.get(this.#client.key([this.#kind, key]), { gaxOptions: CALL_OPTIONS });
+    return (found[0] as LockEntity | undefined)?.token;
+  }
+
   setIfFree(key: string, token: string, now: number, leaseEnd: number): Promise<boolean> {
     return this.#transact(key, (lock) =>
       lock && lock.expires_at > now ? undefined : { save: { token, expires_at: leaseEnd } },

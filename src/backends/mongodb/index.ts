@@ -158,6 +158,7 @@ export class MongodbBackend implements Backend {
 function mongoLeaseRows(locks: Collection<LockDocument>): InsertingLeaseRows {
   return {
     leaseEndOf: async (key) => (await locks.findOne({ _id: key }))?.expiresAt.getTime(),
+    ownerOf: async (key) => (await locks.findOne({ _id: key }))?.token,
     dropEnded: async (key, now) => {
       await locks.deleteOne({ _id: key, expiresAt: { $lte: new Date(now) } });
     },
