@@ -1,8 +1,21 @@
 /**
  * One server of the sessions benchmark, in its own process: `/read` reads the session's counter, `/write`
- * increments and saves it, `/plain` does not touch the session, `/__ops` reports store operations per request.
- * Argument: the scenario name. Prints the port when listening.
+ * increments and saves it, `/plain` does not touch the session, `/__ops` reports the requests served, the store
+ * operations and the process's CPU time since the last `/__ops`. Argument: the scenario name. Prints the port when
+ * listening.
+ *
+ * The `floor-*` servers are the work a session read cannot avoid, written by hand in beaker-ts's formats (the same
+ * keys, cookie and record): parse the cookie, verify the HMAC of the signed id and look the record up in a Map (then
+ * decode it), or open the AES-GCM sealed cookie and decode it. Nothing is memoized.
  */
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,11 +29,12 @@ import { sessionMiddleware } from '../dist/adapters/express.js';
 import { SessionManager } from '../dist/index.js';
 import { FileBackend } from '../dist/backends/file/index.js';
 import { MemoryBackend } from '../dist/backends/memory/index.js';
-import type { Backend } from '../dist/backends/index.js';
+import type { AnyBackend } from '../dist/backends/index.js';
 
 const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
 const scenario = process.argv[2] ?? 'node-plain';
 const ops = { requests: 0, reads: 0, writes: 0 };
+let cpuSince = process.cpuUsage();
 const PAYLOAD = {
   name: 'Ada Lovelace',
   roles: ['admin', 'editor'],
@@ -28,16 +42,29 @@ const PAYLOAD = {
   cart: [101, 202, 303],
 };
 
-/** Counts store reads and writes of a beaker-ts back-end. */
-function counting(backend: Backend): Backend {
+/**
+ * Counts store reads and writes of a beaker-ts back-end where they happen: `get`, and `peek` (the synchronous read
+ * of a store in this process) when the back-end has one. The wrappers are made once, not per call.
+ */
+function counting(backend: AnyBackend): AnyBackend {
+  const target = backend as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const wrapped = new Map<PropertyKey, unknown>();
+  const count = (name: string, counter: 'reads' | 'writes') => {
+    const method = target[name];
+    if (typeof method === 'function')
+      wrapped.set(name, (...args: unknown[]) => ((ops[counter] += 1), method.apply(backend, args)));
+  };
+  count('get', 'reads');
+  count('peek', 'reads');
+  count('set', 'writes');
   return new Proxy(backend, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (property === 'get')
-        return (...args: Parameters<Backend['get']>) => ((ops.reads += 1), target.get(...args));
-      if (property === 'set')
-        return (...args: Parameters<Backend['set']>) => ((ops.writes += 1), target.set(...args));
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    get(object, property, receiver) {
+      if (wrapped.has(property)) return wrapped.get(property);
+      const value = Reflect.get(object, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      const bound = (value as (...a: unknown[]) => unknown).bind(object);
+      wrapped.set(property, bound);
+      return bound;
     },
   });
 }
@@ -55,7 +82,6 @@ function beakerManager(kind: 'memory' | 'file' | 'cookie'): SessionManager {
 type Counter = { count?: number; profile?: typeof PAYLOAD };
 
 async function beakerRoute(req: RequestWithSession<Counter>, res: ServerResponse): Promise<void> {
-  ops.requests += 1;
   if (req.url === '/write') {
     await req.session.set('count', ((await req.session.get('count')) ?? 0) + 1);
     await req.session.set('profile', PAYLOAD);
@@ -66,10 +92,16 @@ async function beakerRoute(req: RequestWithSession<Counter>, res: ServerResponse
   res.end('ok');
 }
 
+/** Answers `/__ops` (and starts counting afresh); counts every other request. */
 function opsRoute(req: IncomingMessage, res: ServerResponse): boolean {
-  if (req.url !== '/__ops') return false;
-  res.end(JSON.stringify(ops));
+  if (req.url !== '/__ops') {
+    ops.requests += 1;
+    return false;
+  }
+  const cpu = process.cpuUsage(cpuSince);
+  res.end(JSON.stringify({ ...ops, cpuMicros: cpu.user + cpu.system }));
   ops.requests = ops.reads = ops.writes = 0;
+  cpuSince = process.cpuUsage();
   return true;
 }
 
@@ -82,9 +114,10 @@ function nodeServer(handler: (req: IncomingMessage, res: ServerResponse) => void
 
 function expressApp(configure: (app: express.Express) => void) {
   const app = express();
-  app.get('/__ops', (req, res) => void opsRoute(req, res));
   configure(app);
-  return createServer(app);
+  return createServer((req, res) => {
+    if (!opsRoute(req, res)) app(req, res);
+  });
 }
 
 /** express-session's MemoryStore, counting get/set/touch. */
@@ -97,7 +130,122 @@ function countingMemoryStore(): expressSession.MemoryStore {
   return store;
 }
 
+// ---- the floors: what a session read cannot avoid, by hand, in beaker-ts's formats --------------------------------
+
+const COOKIE_NAME = 'beaker.session.id';
+/** beaker-ts's KeyRing derivation (src/session/crypto.ts): HKDF-SHA256, salt `beaker-ts`, 32 bytes. */
+const derive = (info: string): Buffer =>
+  Buffer.from(hkdfSync('sha256', Buffer.from(SECRET), Buffer.from('beaker-ts'), Buffer.from(info), 32));
+const ID_MAC_KEY = derive('beaker-ts session-id hmac-sha256');
+const COOKIE_AEAD_KEY = derive('beaker-ts cookie-session aes-256-gcm');
+const SET_COOKIE_ATTRIBUTES = '; Path=/; HttpOnly; SameSite=Lax';
+
+/** The session cookie's value in a Cookie header (the first one), or undefined. */
+function floorCookie(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const at = header.indexOf(`${COOKIE_NAME}=`);
+  if (at < 0) return undefined;
+  const end = header.indexOf(';', at);
+  return header.slice(at + COOKIE_NAME.length + 1, end < 0 ? header.length : end);
+}
+
+/** The id of a signed id `id.base64url(HMAC-SHA256)`, or undefined. */
+function floorVerifiedId(value: string): string | undefined {
+  const dot = value.lastIndexOf('.');
+  if (dot < 0) return undefined;
+  const id = value.slice(0, dot);
+  const expected = Buffer.from(createHmac('sha256', ID_MAC_KEY).update(id).digest('base64url'));
+  const given = Buffer.from(value.slice(dot + 1));
+  return expected.length === given.length && timingSafeEqual(expected, given) ? id : undefined;
+}
+
+/** A record in beaker-ts's format: meta and version around the data's JSON text. */
+function floorRecord(data: Counter, version: number): string {
+  const now = Date.now();
+  return JSON.stringify({ f: 1, n: version, c: now, a: now, d: JSON.stringify(data) });
+}
+
+/** Decodes a record as beaker-ts must: its JSON, its fields checked, then its data's JSON. */
+function floorDecodeRecord(text: string): Counter | undefined {
+  const record = JSON.parse(text) as { f?: number; c?: unknown; a?: unknown; d?: unknown } | null;
+  if (record?.f !== 1 || typeof record.c !== 'number' || typeof record.a !== 'number') return undefined;
+  if (typeof record.d !== 'string') return undefined;
+  return JSON.parse(record.d) as Counter;
+}
+
+/** Server sessions in a Map, the cookie holding the signed id; `decode` also decodes the record read. */
+function floorServer(decode: boolean) {
+  const records = new Map<string, string>();
+  return nodeServer((req, res) => {
+    const value = floorCookie(req.headers.cookie);
+    const id = value === undefined ? undefined : floorVerifiedId(value);
+    const text = id === undefined ? undefined : records.get(id);
+    if (req.url === '/write') {
+      const data = text === undefined ? {} : (floorDecodeRecord(text) ?? {});
+      const newId = id ?? randomBytes(16).toString('hex');
+      records.set(newId, floorRecord({ count: (data.count ?? 0) + 1, profile: PAYLOAD }, 1));
+      const signed = `${newId}.${createHmac('sha256', ID_MAC_KEY).update(newId).digest('base64url')}`;
+      res.setHeader('Set-Cookie', `${COOKIE_NAME}=${signed}${SET_COOKIE_ATTRIBUTES}`);
+    } else if (req.url === '/read' && text !== undefined && decode) {
+      void floorDecodeRecord(text)?.count;
+    }
+    res.end('ok');
+  });
+}
+
+/** Cookie sessions sealed as beaker-ts seals them: `b1.` + base64url(IV ‖ AES-256-GCM ciphertext ‖ tag). */
+function floorCookieServer() {
+  return nodeServer((req, res) => {
+    const value = floorCookie(req.headers.cookie);
+    let data: Counter | undefined;
+    if (value?.startsWith('b1.')) {
+      const text = value.slice(3);
+      const body = Buffer.from(text, 'base64url');
+      if (body.length >= 28 && body.toString('base64url') === text) {
+        try {
+          const decipher = createDecipheriv('aes-256-gcm', COOKIE_AEAD_KEY, body.subarray(0, 12));
+          decipher.setAuthTag(body.subarray(body.length - 16));
+          const plain = Buffer.concat([
+            decipher.update(body.subarray(12, body.length - 16)),
+            decipher.final(),
+          ]);
+          const payload = JSON.parse(plain.toString('utf8')) as {
+            i?: unknown;
+            c?: unknown;
+            a?: unknown;
+            d?: unknown;
+          };
+          if (typeof payload.i === 'string' && typeof payload.c === 'number' && typeof payload.d === 'string')
+            data = JSON.parse(payload.d) as Counter;
+        } catch {
+          data = undefined;
+        }
+      }
+    }
+    if (req.url === '/write') {
+      const now = Date.now();
+      const payload = JSON.stringify({
+        i: randomBytes(16).toString('hex'),
+        c: now,
+        a: now,
+        d: JSON.stringify({ count: (data?.count ?? 0) + 1, profile: PAYLOAD }),
+      });
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', COOKIE_AEAD_KEY, iv);
+      const sealed = Buffer.concat([iv, cipher.update(payload, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+      res.setHeader(
+        'Set-Cookie',
+        `${COOKIE_NAME}=b1.${sealed.toString('base64url')}${SET_COOKIE_ATTRIBUTES}`,
+      );
+    } else if (req.url === '/read') void data?.count;
+    res.end('ok');
+  });
+}
+
 const servers: Record<string, () => ReturnType<typeof createServer>> = {
+  'floor-id': () => floorServer(false),
+  'floor-id-decode': () => floorServer(true),
+  'floor-cookie': () => floorCookieServer(),
   'node-plain': () => nodeServer((_req, res) => void res.end('ok')),
   'express-plain': () => expressApp((app) => app.get('/*path', (_req, res) => void res.send('ok'))),
   'beaker-memory': () => {
@@ -139,7 +287,6 @@ const servers: Record<string, () => ReturnType<typeof createServer>> = {
         }),
       );
       app.get('/*path', (req, res) => {
-        ops.requests += 1;
         const session = req.session as unknown as Counter;
         if (req.path === '/write') {
           session.count = (session.count ?? 0) + 1;
@@ -152,7 +299,6 @@ const servers: Record<string, () => ReturnType<typeof createServer>> = {
     expressApp((app) => {
       app.use(cookieSession({ name: 'session', keys: [SECRET] }));
       app.get('/*path', (req, res) => {
-        ops.requests += 1;
         const session = req.session as Counter;
         if (req.path === '/write') {
           session.count = (session.count ?? 0) + 1;
@@ -163,7 +309,6 @@ const servers: Record<string, () => ReturnType<typeof createServer>> = {
     }),
   'iron-session': () =>
     nodeServer(async (req, res) => {
-      ops.requests += 1;
       const session = await getIronSession<Counter>(req, res, { password: SECRET, cookieName: 'iron' });
       if (req.url === '/write') {
         session.count = (session.count ?? 0) + 1;

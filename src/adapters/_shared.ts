@@ -12,6 +12,7 @@ import {
   type SessionManagerOptions,
 } from '../session/index.js';
 import { STORE_UNAVAILABLE_BODY } from '../session/errors.js';
+import { persistNow } from '../session/session.js';
 
 /**
  * A flat Beaker session dict: `beaker.session.*` or `session.*` keys, as an INI file gives them. Only prefixed keys
@@ -74,13 +75,40 @@ export function withReady<F extends object>(
 export type Finished = { ok: true; setCookies: string[] } | { ok: false; status: 503 | 500; error: unknown };
 
 /** Persists the session and returns its Set-Cookie headers, or the status to answer with when that failed. */
-export async function finishSession(session: Session): Promise<Finished> {
+export function finishSession(session: Session): Promise<Finished> {
+  const finished = finishSessionNow(session);
+  return finished instanceof Promise ? finished : Promise.resolve(finished);
+}
+
+/**
+ * {@link finishSession}, at once when nothing needs waiting for (an unused or read-only session: nothing to write,
+ * no lock to release), else as a promise.
+ */
+export function finishSessionNow(session: Session): Finished | Promise<Finished> {
+  let pending: Promise<void> | undefined;
   try {
-    await session.persist();
-    return { ok: true, setCookies: session.setCookieHeaders() };
+    pending = persistNow(session);
   } catch (error) {
-    return { ok: false, status: isSessionStoreError(error) ? 503 : 500, error };
+    return failed(error);
   }
+  return pending === undefined ? finished(session) : pending.then(() => finished(session), failed);
+}
+
+/** A session finished with no cookie to send (shared: nothing may change it). */
+export const FINISHED_WITHOUT_COOKIES: Finished = Object.freeze({ ok: true, setCookies: [] as string[] });
+Object.freeze(FINISHED_WITHOUT_COOKIES.setCookies);
+
+function finished(session: Session): Finished {
+  try {
+    const setCookies = session.setCookieHeaders();
+    return setCookies.length === 0 ? FINISHED_WITHOUT_COOKIES : { ok: true, setCookies };
+  } catch (error) {
+    return failed(error);
+  }
+}
+
+function failed(error: unknown): Finished {
+  return { ok: false, status: isSessionStoreError(error) ? 503 : 500, error };
 }
 
 /** The body sent with a 503/500 that replaced the application's response. */

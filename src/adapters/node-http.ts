@@ -17,12 +17,14 @@ import {
 } from '../session/index.js';
 import {
   cacheManagerOf,
+  FINISHED_WITHOUT_COOKIES,
   failureBody,
-  finishSession,
+  finishSessionNow,
   reportLateError,
   sessionManagerOf,
   withReady,
   type CacheConfig,
+  type Finished,
   type SessionConfig,
   type WithReady,
 } from './_shared.js';
@@ -49,41 +51,59 @@ export function attachSession(req: IncomingMessage, res: ServerResponse, manager
   (req as RequestWithSession).session = session;
   const varname = manager.options.webtest_varname;
   if (typeof varname === 'string') (res as unknown as Record<string, unknown>)[varname] = session;
-  const sent = new Set<string>();
-  const addCookies = (): void => {
+  // The response's own methods (or those of a middleware that wrapped them before), called on it with apply()
+  // rather than bound: no bound function per request.
+  /* eslint-disable @typescript-eslint/unbound-method */
+  const writeHead = res.writeHead as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
+  const end = res.end as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
+  /* eslint-enable @typescript-eslint/unbound-method */
+  /** The cookies appended so far (made at the first). */
+  let sent: string[] | undefined;
+  /** The end of the response has added the session's cookies: writeHead, called by end, need not look again. */
+  let added = false;
+  const addCookies = (cookies: readonly string[]): void => {
     if (res.headersSent) return;
-    for (const cookie of session.setCookieHeaders()) {
-      if (sent.has(cookie)) continue;
-      sent.add(cookie);
+    for (const cookie of cookies) {
+      if (sent?.includes(cookie)) continue;
+      (sent ??= []).push(cookie);
       res.appendHeader('Set-Cookie', cookie);
     }
   };
-  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
   res.writeHead = (...args: unknown[]) => {
-    addCookies();
-    return writeHead(...args);
+    if (!added) addCookies(session.setCookieHeaders());
+    return writeHead.apply(res, args);
   };
-  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
   let ending = false;
+  const finish = (finished: Finished, args: unknown[]): void => {
+    if (finished.ok) {
+      addCookies(finished.setCookies);
+      added = true;
+      end.apply(res, args);
+    } else if (!res.headersSent) {
+      res.statusCode = finished.status;
+      res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+      res.removeHeader('Content-Length');
+      end.call(res, failureBody(finished.status));
+    } else {
+      reportLateError(finished.error);
+      end.apply(res, args);
+    }
+  };
   res.end = ((...args: unknown[]) => {
     if (ending) return res;
     ending = true;
     // An unused session has nothing to save or send: end at once, without waiting a turn.
-    if (!session.used) return end(...args);
-    void finishSession(session).then((finished) => {
-      if (finished.ok) {
-        addCookies();
-        end(...args);
-      } else if (!res.headersSent) {
-        res.statusCode = finished.status;
-        res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-        res.removeHeader('Content-Length');
-        end(failureBody(finished.status));
-      } else {
-        reportLateError(finished.error);
-        end(...args);
-      }
-    });
+    if (!session.used) return end.apply(res, args);
+    // A read-only one (nothing to write, no lock held) ends at once too.
+    const finished = finishSessionNow(session);
+    if (finished === FINISHED_WITHOUT_COOKIES) {
+      added = true;
+      end.apply(res, args);
+    } else if (finished instanceof Promise)
+      void finished.then((outcome) => {
+        finish(outcome, args);
+      });
+    else finish(finished, args);
     return res;
   }) as ServerResponse['end'];
   return session;

@@ -61,7 +61,9 @@ export class CookieSession<T extends object = AppSessionData> extends Session<T>
   }
 
   /** Nothing to release: {@link lock} never holds a lock. */
-  async unlock(): Promise<void> {}
+  protected releaseLock(): undefined {
+    return undefined;
+  }
 
   // ---- reading ----------------------------------------------------------------------------------------------------
 

@@ -14,9 +14,14 @@ export const MAX_SET_COOKIE_BYTES = 4096;
 
 /** The values sent for cookie `name`, in header order (quotes around a value removed). */
 export function cookieValues(header: string | undefined, name: string): string[] {
-  if (typeof header !== 'string' || header === '') return [];
+  // A header without the name anywhere cannot hold the cookie.
+  if (typeof header !== 'string' || header === '' || !header.includes(name)) return [];
   const values: string[] = [];
-  for (const pair of header.split(';')) {
+  for (let start = 0; start <= header.length;) {
+    const semicolon = header.indexOf(';', start);
+    const stop = semicolon < 0 ? header.length : semicolon;
+    const pair = header.slice(start, stop);
+    start = stop + 1;
     const equals = pair.indexOf('=');
     if (equals < 0 || pair.slice(0, equals).trim() !== name) continue;
     let value = pair.slice(equals + 1).trim();

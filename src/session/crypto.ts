@@ -24,6 +24,7 @@ import { TamperedValueError } from '../shared/errors.js';
 const GCM_IV_BYTES = 12;
 const GCM_TAG_BYTES = 16;
 const SEAL_VERSION = 'b1';
+const SEAL_PREFIX = `${SEAL_VERSION}.`;
 
 /** A value that failed its signature or authentication check, or was not in the expected format. */
 
@@ -49,13 +50,13 @@ export class KeyRing {
     const iv = randomBytes(GCM_IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.#aead[0] as Buffer, iv);
     const body = Buffer.concat([iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
-    return `${SEAL_VERSION}.${body.toString('base64url')}`;
+    return `${SEAL_PREFIX}${body.toString('base64url')}`;
   }
 
   /** Opens a sealed value with any of the keys; `rotated` tells that an older key was needed. */
   open(sealed: string): { plaintext: Buffer; rotated: boolean } {
-    if (!sealed.startsWith(`${SEAL_VERSION}.`)) throw new TamperedValueError('not a sealed value');
-    const text = sealed.slice(SEAL_VERSION.length + 1);
+    if (!sealed.startsWith(SEAL_PREFIX)) throw new TamperedValueError('not a sealed value');
+    const text = sealed.slice(SEAL_PREFIX.length);
     const body = Buffer.from(text, 'base64url');
     // Node's decoder skips what is not in the alphabet (a `!`, a trailing `=`): only the exact text seal() writes
     // opens, so that any change to a cookie fails.
@@ -64,12 +65,16 @@ export class KeyRing {
     const iv = body.subarray(0, GCM_IV_BYTES);
     const tag = body.subarray(body.length - GCM_TAG_BYTES);
     const ciphertext = body.subarray(GCM_IV_BYTES, body.length - GCM_TAG_BYTES);
-    for (const [index, key] of this.#aead.entries()) {
+    const keys = this.#aead;
+    for (let index = 0; index < keys.length; index += 1) {
       try {
-        const decipher = createDecipheriv('aes-256-gcm', key, iv);
+        const decipher = createDecipheriv('aes-256-gcm', keys[index] as Buffer, iv);
         decipher.setAuthTag(tag);
+        const plaintext = decipher.update(ciphertext);
+        // GCM gives everything from update(); final() only authenticates (no copy unless it gave bytes).
+        const rest = decipher.final();
         return {
-          plaintext: Buffer.concat([decipher.update(ciphertext), decipher.final()]),
+          plaintext: rest.length === 0 ? plaintext : Buffer.concat([plaintext, rest]),
           rotated: index > 0,
         };
       } catch {
@@ -90,8 +95,11 @@ export class KeyRing {
     if (dot < 0) return undefined;
     const value = signed.slice(0, dot);
     const signature = signed.slice(dot + 1);
-    const index = this.#mac.findIndex((key) => safeEqual(mac(key, value), signature));
-    return index < 0 ? undefined : { value, rotated: index > 0 };
+    const keys = this.#mac;
+    for (let index = 0; index < keys.length; index += 1) {
+      if (safeEqual(mac(keys[index] as Buffer, value), signature)) return { value, rotated: index > 0 };
+    }
+    return undefined;
   }
 }
 

@@ -19,14 +19,18 @@ export interface SessionMeta {
   cookieExpires?: number;
 }
 
-/** Session data: a null-prototype object, so keys such as `__proto__` are plain keys. */
+/**
+ * Session data: a null-prototype object, so keys such as `__proto__` are plain keys (or, straight from a decoder,
+ * an object JSON.parse made, whose keys are all its own: `TrackedData` copies it before anything can change it).
+ */
 export type DataRecord = Record<string, unknown>;
 
 /** Copies `source` into a null-prototype object. */
 export function toSessionData(source: unknown): DataRecord {
   const data = Object.create(null) as DataRecord;
   if (typeof source !== 'object' || source === null || Array.isArray(source)) return data;
-  for (const [key, value] of Object.entries(source)) data[key] = value;
+  const record = source as DataRecord;
+  for (const key of Object.keys(record)) data[key] = record[key];
   return data;
 }
 
@@ -36,10 +40,28 @@ export interface DataCodec {
   decode(text: string): DataRecord;
 }
 
+/**
+ * The default codec. It decodes to the object JSON.parse made when that is a plain object (it has only its own
+ * keys, `__proto__` among them as a plain key), without a copy: a session keeps it unshared, and copies it into a
+ * null-prototype object before any change or any look at it as a whole (see `TrackedData`).
+ */
 export const jsonDataCodec: DataCodec = {
   encode: (data) => encodeValue({ ...data }),
-  decode: (text) => toSessionData(decodeValue(text)),
+  decode: (text) => {
+    const value = decodeValue(text);
+    return isParsedObject(value) ? value : toSessionData(value);
+  },
 };
+
+/** Is `value` an object as JSON.parse makes them (not an array, not a tagged value such as a Map)? */
+function isParsedObject(value: unknown): value is DataRecord {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.getPrototypeOf(value) === Object.prototype
+  );
+}
 
 export function serializerDataCodec(serializer: DataSerializer): DataCodec {
   return {
@@ -85,7 +107,15 @@ export function encodeRecord(record: StoredRecord): string {
   return JSON.stringify(json);
 }
 
-export function decodeRecord(text: string): StoredRecord {
+/** A record read back: its meta (with the id it is stored under), version and encoded data. */
+export interface DecodedRecord {
+  meta: SessionMeta;
+  version: number;
+  data: string;
+}
+
+/** Decodes the record stored under `id` (one parse, one meta object, which the caller may keep). */
+export function decodeRecord(text: string, id: string): DecodedRecord {
   const json = JSON.parse(text) as Partial<RecordJson> | null;
   if (
     json?.f !== 1 ||
@@ -95,7 +125,7 @@ export function decodeRecord(text: string): StoredRecord {
   ) {
     throw new TypeError('not a beaker-ts session record');
   }
-  const meta: Omit<SessionMeta, 'id'> = { created: json.c, accessed: json.a };
+  const meta: SessionMeta = { id, created: json.c, accessed: json.a };
   if (typeof json.dm === 'string') meta.domain = json.dm;
   if (typeof json.p === 'string') meta.path = json.p;
   if (typeof json.ce === 'number') meta.cookieExpires = json.ce;

@@ -79,6 +79,8 @@ export class SessionManager {
   /** Opens the back-end of server-side sessions; undefined for cookie sessions, which have none. */
   readonly #openBackend: (() => Promise<AnyBackend>) | undefined;
   #backend: Promise<AnyBackend> | undefined;
+  /** What {@link #backend} resolved to, once it has. */
+  #opened: AnyBackend | undefined;
 
   constructor(options: SessionManagerOptions = {}) {
     const resolved = resolveManagerOptions(options);
@@ -92,8 +94,12 @@ export class SessionManager {
       const descriptor = sessionBackendDescriptor(resolved);
       this.#openBackend = backendOpener(resolved, descriptor);
       const backend = (): Promise<AnyBackend> => this.#resolveBackend();
+      const opened = (): AnyBackend | undefined => this.#opened;
       const locks = sessionLocks(descriptor, resolved.session.lock_dir);
-      this.#sessions = sessionMaker(ServerSession, serverSessionSettings(shared, keys, backend, locks));
+      this.#sessions = sessionMaker(
+        ServerSession,
+        serverSessionSettings(shared, keys, backend, opened, locks),
+      );
     }
   }
 
@@ -144,13 +150,23 @@ export class SessionManager {
   async close(): Promise<void> {
     if (this.#backend) await (await this.#backend).close();
     this.#backend = undefined;
+    this.#opened = undefined;
   }
 
   /** The back-end, opened once; an attempt that failed is forgotten, so that the next use tries again. */
   #resolveBackend(): Promise<AnyBackend> {
     if (!this.#openBackend) throw new TypeError('cookie sessions have no back-end');
-    this.#backend ??= this.#openBackend();
-    this.#backend.catch(() => (this.#backend = undefined));
-    return this.#backend;
+    if (this.#backend) return this.#backend;
+    const opening = this.#openBackend();
+    this.#backend = opening;
+    opening.then(
+      (backend) => {
+        if (this.#backend === opening) this.#opened = backend;
+      },
+      () => {
+        if (this.#backend === opening) this.#backend = undefined;
+      },
+    );
+    return opening;
   }
 }

@@ -252,6 +252,7 @@ export function serverSessionSettings(
   shared: SessionSettings,
   keys: SessionKeys,
   backend: () => Promise<AnyBackend>,
+  openedBackend: () => AnyBackend | undefined,
   locks: (backend: AnyBackend) => LockProvider,
 ): ServerSessionSettings {
   return {
@@ -261,6 +262,7 @@ export function serverSessionSettings(
     idRing: keys.secrets.length > 0 && !keys.beaker ? new KeyRing(keys.secrets, 'session-id') : undefined,
     dataRing: keys.encryptKeys.length > 0 ? new KeyRing(keys.encryptKeys, 'session-data') : undefined,
     backend,
+    openedBackend,
     locks,
   };
 }

@@ -12,11 +12,26 @@ import type { AppSessionData } from './data.js';
 import { setCookieHeader, type CookieAttributes } from './cookies.js';
 import { beakerSign, beakerUnsign } from './crypto.js';
 import { SessionStoreError } from './errors.js';
-import { decodeRecord, encodeRecord, type DataRecord, type StoredRecord } from './format.js';
+import {
+  decodeRecord,
+  encodeRecord,
+  type DataRecord,
+  type DecodedRecord,
+  type StoredRecord,
+} from './format.js';
 import { Session } from './session.js';
 import type { ServerSessionSettings } from './settings.js';
 
-const ID_PATTERN = /^[0-9a-f]{32}$/;
+/** Has `value` an id's shape: 32 lowercase hex digits (`/^[0-9a-f]{32}$/`, without the regular expression). */
+function isIdShaped(value: string): boolean {
+  if (value.length !== 32) return false;
+  for (let index = 0; index < 32; index += 1) {
+    const code = value.charCodeAt(index);
+    // 0-9, a-f
+    if (!((code >= 48 && code <= 57) || (code >= 97 && code <= 102))) return false;
+  }
+  return true;
+}
 /** At most this many of a request's cookie values (verified and well-formed) are looked up in the store. */
 const MAX_STORE_READS = 4;
 /** The namespace of server-side session records in their back-end. */
@@ -27,9 +42,12 @@ const STORE_TTL_PAD_MS = 120_000;
 
 /** A candidate id from the request's cookie; `rotated` when it was signed with an older secret. */
 interface CandidateId {
-  id: string;
+  value: string;
   rotated: boolean;
 }
+
+/** What reading one candidate's record came to (`expired`: the record is to be removed, and no other id tried). */
+type ReadOutcome = 'adopted' | 'expired' | 'unusable';
 
 /** The session of one request, kept in the configured back-end. `T` types its data. */
 export class ServerSession<T extends object = AppSessionData> extends Session<T> {
@@ -68,58 +86,98 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
     if (!this.#stored) return;
     const id = this.meta.id;
     const text = await this.#store('read the session', (backend) => backend.get(SESSION_NAMESPACE, id));
-    const current = typeof text === 'string' ? this.#tryDecodeRecord(text) : undefined;
+    const current = typeof text === 'string' ? this.#tryDecodeRecord(text, id) : undefined;
     if (!current || current.record.version === this.#version) return;
     this.trackedData.mergeOnto(current.data);
     this.#version = current.record.version;
   }
 
-  async unlock(): Promise<void> {
+  protected releaseLock(): Promise<void> | undefined {
     const lock = this.#heldLock;
+    if (lock === undefined) return undefined;
     this.#heldLock = undefined;
-    await lock?.release();
+    return lock.release();
   }
 
   // ---- reading ----------------------------------------------------------------------------------------------------
 
-  protected async read(): Promise<void> {
+  /**
+   * Tries the candidate ids in turn. A store in this process that has `peek`, once open, is read at once: the
+   * session is then loaded without waiting a turn (an expired record still waits for its removal).
+   */
+  protected read(): Promise<void> | void {
     const forcedId = this.#settings.forcedId;
     // An id's shape is checked before it reaches a store key, whether it came from a cookie or from getById().
     const forced =
-      forcedId !== undefined && ID_PATTERN.test(forcedId) ? [{ id: forcedId, rotated: false }] : [];
+      forcedId !== undefined && isIdShaped(forcedId) ? [{ value: forcedId, rotated: false }] : [];
     const candidates = forcedId === undefined ? this.#candidateIds() : forced;
+    const backend = this.#settings.openedBackend();
+    if (candidates.length > 0 && backend?.peek === undefined) return this.#readWaiting(candidates);
     for (const candidate of candidates) {
-      const outcome = await this.#readStored(candidate);
+      const text = this.#peekStored(backend as AnyBackend, candidate.value);
+      const outcome = this.#adoptStored(candidate, text);
       if (outcome === 'adopted') return;
-      if (outcome === 'expired') break;
+      if (outcome === 'expired')
+        return this.#removeExpired(candidate.value).then(() => {
+          this.startNew();
+        });
     }
     this.startNew();
   }
 
-  /** Reads the record of one candidate id: adopts it, or tells why not (an expired record is removed). */
-  async #readStored({ id, rotated }: CandidateId): Promise<'adopted' | 'expired' | 'unusable'> {
-    const text = await this.#store('read the session', (backend) => backend.get(SESSION_NAMESPACE, id));
+  /** {@link read} through the store's `get`. */
+  async #readWaiting(candidates: readonly CandidateId[]): Promise<void> {
+    for (const candidate of candidates) {
+      const text = await this.#store('read the session', (backend) =>
+        backend.get(SESSION_NAMESPACE, candidate.value),
+      );
+      const outcome = this.#adoptStored(candidate, text);
+      if (outcome === 'adopted') return;
+      if (outcome === 'expired') {
+        await this.#removeExpired(candidate.value);
+        break;
+      }
+    }
+    this.startNew();
+  }
+
+  /** The store's entry for `id`, read at once through `peek`; its failure is a store failure, as with `get`. */
+  #peekStored(backend: AnyBackend, id: string): unknown {
+    try {
+      return (backend.peek as (namespace: string, key: string) => unknown).call(
+        backend,
+        SESSION_NAMESPACE,
+        id,
+      );
+    } catch (error) {
+      throw this.#storeFailure('read the session', error);
+    }
+  }
+
+  /** Adopts the record read for one candidate id, or tells why not (an expired record is then to be removed). */
+  #adoptStored({ value: id, rotated }: CandidateId, text: unknown): ReadOutcome {
     if (typeof text !== 'string') return 'unusable';
     const now = this.#settings.clock();
-    let record: StoredRecord;
+    let record: DecodedRecord;
     let data: DataRecord;
     try {
-      record = decodeRecord(text);
+      record = decodeRecord(text, id);
       data = this.#decodeData(record.data);
     } catch (error) {
       this.corrupt(`stored session ${id} cannot be read`, error);
       return 'unusable';
     }
-    if (this.expired(record.meta, now)) {
-      await this.#store('remove an expired session', (backend) => backend.delete(SESSION_NAMESPACE, id));
-      return 'expired';
-    }
-    this.adopt({ id, ...record.meta }, data, now);
+    if (this.expired(record.meta, now)) return 'expired';
+    this.adopt(record.meta, data, now);
     this.#version = record.version;
     this.#stored = true;
     // A cookie signed with an older secret is re-signed.
     if (rotated) this.resendCookie();
     return 'adopted';
+  }
+
+  #removeExpired(id: string): Promise<unknown> {
+    return this.#store('remove an expired session', (backend) => backend.delete(SESSION_NAMESPACE, id));
   }
 
   /**
@@ -130,11 +188,11 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
   #candidateIds(): CandidateId[] {
     const values = this.#settings.useCookies ? this.requestCookieValues() : [];
     const candidates: CandidateId[] = [];
-    for (const value of values) {
+    next: for (const value of values) {
       const verified = this.#verifyId(value);
-      if (!verified || !ID_PATTERN.test(verified.value)) continue;
-      if (candidates.some(({ id }) => id === verified.value)) continue;
-      candidates.push({ id: verified.value, rotated: verified.rotated });
+      if (!verified || !isIdShaped(verified.value)) continue;
+      for (const candidate of candidates) if (candidate.value === verified.value) continue next;
+      candidates.push(verified);
       if (candidates.length === MAX_STORE_READS) break;
     }
     return candidates;
@@ -195,7 +253,7 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
       if (this.#stored) {
         const text = await this.#store('read the session', (backend) => backend.get(SESSION_NAMESPACE, id));
         if (typeof text !== 'string') return false;
-        const current = this.#tryDecodeRecord(text);
+        const current = this.#tryDecodeRecord(text, id);
         if (current && current.record.version !== this.#version) {
           this.trackedData.mergeOnto(current.data);
           version = current.record.version;
@@ -229,9 +287,9 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
     return timeoutMs !== null ? timeoutMs + STORE_TTL_PAD_MS : (absoluteTimeoutMs ?? undefined);
   }
 
-  #tryDecodeRecord(text: string): { record: StoredRecord; data: DataRecord } | undefined {
+  #tryDecodeRecord(text: string, id: string): { record: DecodedRecord; data: DataRecord } | undefined {
     try {
-      const record = decodeRecord(text);
+      const record = decodeRecord(text, id);
       return { record, data: this.#decodeData(record.data) };
     } catch {
       return undefined;
@@ -293,17 +351,22 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
   /** Runs a store operation, turning its failure into a {@link SessionStoreError}. */
   async #store<R>(what: string, operation: (backend: AnyBackend) => Promise<R>): Promise<R> {
     try {
-      return await operation(await this.#settings.backend());
+      return await operation(this.#settings.openedBackend() ?? (await this.#settings.backend()));
     } catch (error) {
-      // A store that cannot exist as configured is the application's error, not an outage to answer with 503.
-      if (error instanceof SessionStoreError || isConfigurationError(error)) throw error;
-      const detail = redactCredentials(error instanceof Error ? error.message : String(error));
-      this.#settings.report({
-        type: 'store-error',
-        message: `the session store could not ${what}: ${detail}`,
-        error,
-      });
-      throw new SessionStoreError(what, { cause: error });
+      throw this.#storeFailure(what, error);
     }
+  }
+
+  /** The error a failed store operation fails the request with (reported as a `store-error`, but for two kinds). */
+  #storeFailure(what: string, error: unknown): unknown {
+    // A store that cannot exist as configured is the application's error, not an outage to answer with 503.
+    if (error instanceof SessionStoreError || isConfigurationError(error)) return error;
+    const detail = redactCredentials(error instanceof Error ? error.message : String(error));
+    this.#settings.report({
+      type: 'store-error',
+      message: `the session store could not ${what}: ${detail}`,
+      error,
+    });
+    return new SessionStoreError(what, { cause: error });
   }
 }

@@ -17,12 +17,30 @@ export type { SessionEvent } from './settings.js';
 
 /** Beaker's "never": 2038-01-19T03:14:07Z. */
 const NEVER = new Date(0x7fffffff * 1000);
+/** A settled load or persist: shared, as a resolved promise cannot be changed. */
+const DONE: Promise<void> = Promise.resolve();
+
+/** A promise rejected with what a synchronous step threw, as an async function would give it. */
+// eslint-disable-next-line @typescript-eslint/require-await -- the rejection of an async function is the point
+async function rejected(error: unknown): Promise<never> {
+  throw error;
+}
+
+/**
+ * For the adapters (not exported by the package): {@link Session.persist}, or undefined when it finished at once,
+ * nothing being due (no write, no lock to release), so that a read-only request ends without waiting a turn.
+ */
+export let persistNow: (session: Session<object>) => Promise<void> | undefined;
 
 /**
  * The session of one request. `T` types its data. {@link SessionManager.session} gives the kind the configuration
  * asks for; every kind has this interface.
  */
 export abstract class Session<T extends object = AppSessionData> {
+  static {
+    persistNow = (session) => session.#persistNow();
+  }
+
   readonly #settings: SessionSettings;
   readonly #cookieHeader: string | undefined;
   #loading: Promise<void> | undefined;
@@ -82,56 +100,61 @@ export abstract class Session<T extends object = AppSessionData> {
   }
 
   /** Reads the session (once): from the store, or from the cookie. */
-  async load(): Promise<this> {
-    this.#loading ??= this.#load().then(() => {
-      this.#loaded = true;
-    });
-    await this.#loading;
-    return this;
+  load(): Promise<this> {
+    const pending = this.#startLoad();
+    return pending === undefined ? Promise.resolve(this) : pending.then(() => this);
   }
 
   /** The value stored under `key`, or undefined. */
-  async get<K extends keyof T & string>(key: K): Promise<T[K] | undefined> {
-    await this.load();
-    return this.trackedData.current[key] as T[K] | undefined;
+  get<K extends keyof T & string>(key: K): Promise<T[K] | undefined> {
+    const pending = this.#startLoad();
+    if (pending === undefined) return Promise.resolve(this.trackedData.value(key) as T[K] | undefined);
+    return pending.then(() => this.trackedData.value(key) as T[K] | undefined);
   }
 
   /** Whether the session holds `key`. */
   async has(key: keyof T & string): Promise<boolean> {
-    await this.load();
-    return Object.hasOwn(this.trackedData.current, key);
+    await this.#startLoad();
+    return this.trackedData.has(key);
   }
 
   /** A copy of all the data. */
   async all(): Promise<Partial<T>> {
-    await this.load();
-    return { ...this.trackedData.current } as Partial<T>;
+    await this.#startLoad();
+    return this.trackedData.copy() as Partial<T>;
   }
 
   /** Stores `value` under `key` (saved at the end of the request, or by {@link save}). */
-  async set<K extends keyof T & string>(key: K, value: T[K]): Promise<void> {
-    await this.load();
-    this.trackedData.set(key, value);
-    this.#unsaved = true;
+  set<K extends keyof T & string>(key: K, value: T[K]): Promise<void> {
+    const pending = this.#startLoad();
+    if (pending === undefined) {
+      this.trackedData.set(key, value);
+      this.#unsaved = true;
+      return DONE;
+    }
+    return pending.then(() => {
+      this.trackedData.set(key, value);
+      this.#unsaved = true;
+    });
   }
 
   /** Removes `key`. */
   async unset(key: keyof T & string): Promise<void> {
-    await this.load();
+    await this.#startLoad();
     this.trackedData.unset(key);
     this.#unsaved = true;
   }
 
   /** Removes every key. */
   async clear(): Promise<void> {
-    await this.load();
+    await this.#startLoad();
     this.trackedData.clear();
     this.#unsaved = true;
   }
 
   /** Sets the cookie domain for this session; it sticks to the session once saved. */
   async setDomain(domain: string | undefined): Promise<void> {
-    await this.load();
+    await this.#startLoad();
     if (domain === undefined) delete this.#meta.domain;
     else this.#meta.domain = domain;
     this.markForSave();
@@ -139,7 +162,7 @@ export abstract class Session<T extends object = AppSessionData> {
 
   /** Sets the cookie path for this session; it sticks to the session once saved. */
   async setPath(path: string | undefined): Promise<void> {
-    await this.load();
+    await this.#startLoad();
     if (path === undefined) delete this.#meta.path;
     else this.#meta.path = path;
     this.markForSave();
@@ -147,7 +170,7 @@ export abstract class Session<T extends object = AppSessionData> {
 
   /** Stores the session now (and again at the end of the request if it changes after this). */
   async save(): Promise<void> {
-    await this.load();
+    await this.#startLoad();
     if (this.#deleted) return;
     this.#saveRequested = true;
     await this.#write();
@@ -155,14 +178,14 @@ export abstract class Session<T extends object = AppSessionData> {
 
   /** Restores the data as it was loaded, dropping this request's changes. */
   async revert(): Promise<void> {
-    await this.load();
+    await this.#startLoad();
     this.trackedData.revert();
     this.#unsaved = false;
   }
 
   /** Deletes the session from the store and tells the browser to drop its cookie. */
   async delete(): Promise<void> {
-    await this.load();
+    await this.#startLoad();
     await this.removeStored();
     this.trackedData.discard();
     this.#deleted = true;
@@ -171,14 +194,14 @@ export abstract class Session<T extends object = AppSessionData> {
 
   /** Replaces the session by an empty one with a new id; the old record is removed. */
   async invalidate(): Promise<void> {
-    await this.load();
+    await this.#startLoad();
     await this.removeStored();
     this.startNew();
   }
 
   /** Gives the session a new id, keeping its data (do this on login); the old record is removed. */
   async regenerateId(): Promise<void> {
-    await this.load();
+    await this.#startLoad();
     await this.removeStored();
     this.#meta.id = this.#settings.newId();
     this.trackedData.rewriteAll();
@@ -189,40 +212,45 @@ export abstract class Session<T extends object = AppSessionData> {
   abstract lock(): Promise<void>;
 
   /** Releases the lock taken by {@link lock}, if any. */
-  abstract unlock(): Promise<void>;
+  unlock(): Promise<void> {
+    try {
+      return this.releaseLock() ?? DONE;
+    } catch (error) {
+      return rejected(error);
+    }
+  }
 
   /**
    * The end of the request (adapters call it before the headers go out): saves what must be saved (`save()` called,
    * or `auto`), records the access time when `timeout` needs it, refreshes a sliding cookie. An unused session costs
    * nothing.
    */
-  async persist(): Promise<void> {
-    if (!this.#loaded || this.#deleted) return;
-    try {
-      const now = this.#settings.clock();
-      const mustSave =
-        (this.#settings.auto || this.#saveRequested) && (this.#unsaved || !this.isStoredOrSent());
-      if (mustSave || (!this.#isNew && (this.#touchDue(now) || this.#slidingRefreshDue(now))))
-        await this.#write();
-    } finally {
-      await this.unlock();
-    }
+  persist(): Promise<void> {
+    return this.#persistNow() ?? DONE;
   }
 
   /** The Set-Cookie header values to send with the response (empty when the cookie need not change). */
   setCookieHeaders(): string[] {
-    if (!this.#settings.useCookies || !this.#loaded) return [];
+    if (!this.#settings.useCookies || !this.#loaded || !(this.#sendDeletion || this.#sendCookie)) return [];
     const attributes = this.cookieAttributes();
     if (this.#sendDeletion) return [deletionCookieHeader(this.#settings.cookieName, attributes)];
-    if (!this.#sendCookie) return [];
     const header = this.cookieToSend(attributes);
     return header === undefined ? [] : [header];
   }
 
   // ---- what each kind of session does its own way ---------------------------------------------------------------
 
-  /** Reads the session of this request (adopting it, or starting a new one). */
+  /**
+   * Reads the session of this request (adopting it, or starting a new one): at once when it can (a cookie, a store
+   * in this process that has `peek`), returning nothing, or else through the promise it returns.
+   */
   protected abstract read(): Promise<void> | void;
+
+  /**
+   * Releases the lock taken by {@link lock}: undefined when none was held (nothing to wait for), or the release.
+   * {@link unlock} is this, as a promise.
+   */
+  protected abstract releaseLock(): Promise<void> | undefined;
 
   /**
    * Keeps the session (its meta is up to date): stores it, or seals it into the cookie. Resolves to false when there
@@ -251,10 +279,14 @@ export abstract class Session<T extends object = AppSessionData> {
     return cookieValues(this.#cookieHeader, this.#settings.cookieName);
   }
 
-  /** Takes a session read from the store or the cookie as this request's session. */
+  /**
+   * Takes a session read from the store or the cookie as this request's session. `meta` and `data` are fresh
+   * objects (just decoded), which the session keeps as they are.
+   */
   protected adopt(meta: SessionMeta, data: DataRecord, now: number): void {
     this.#lastAccessed = meta.accessed;
-    this.#meta = { ...meta, accessed: now };
+    meta.accessed = now;
+    this.#meta = meta;
     this.trackedData.adopt(data);
     this.#isNew = false;
   }
@@ -343,9 +375,70 @@ export abstract class Session<T extends object = AppSessionData> {
 
   // ---- private ----------------------------------------------------------------------------------------------------
 
-  async #load(): Promise<void> {
-    await this.read();
-    this.trackedData.takeSnapshot();
+  /**
+   * Starts the load if it has not started: undefined once the session is loaded (at once, when {@link read} could
+   * read it without waiting), else the load under way (rejected when it failed).
+   */
+  #startLoad(): Promise<void> | undefined {
+    if (this.#loaded) return undefined;
+    if (this.#loading !== undefined) return this.#loading;
+    let reading: Promise<void> | void;
+    try {
+      reading = this.read();
+    } catch (error) {
+      this.#loading = rejected(error);
+      return this.#loading;
+    }
+    if (reading === undefined) {
+      this.#loaded = true;
+      this.trackedData.takeSnapshot();
+      this.#loading = DONE;
+      return undefined;
+    }
+    this.#loading = reading.then(() => {
+      this.trackedData.takeSnapshot();
+      this.#loaded = true;
+    });
+    return this.#loading;
+  }
+
+  /** {@link persist}; undefined when nothing was due (no write, no lock to release). */
+  #persistNow(): Promise<void> | undefined {
+    if (!this.#loaded || this.#deleted) return undefined;
+    let write: boolean;
+    try {
+      write = this.#writeDue();
+    } catch (error) {
+      return this.unlock().then(() => rejected(error));
+    }
+    if (write) return this.#writeAndUnlock();
+    try {
+      return this.releaseLock();
+    } catch (error) {
+      return rejected(error);
+    }
+  }
+
+  /** Must the end of the request write the session: a save asked for (or `auto`), or access-time bookkeeping? */
+  #writeDue(): boolean {
+    const mustSave =
+      (this.#settings.auto || this.#saveRequested) && (this.#unsaved || !this.isStoredOrSent());
+    if (mustSave) return true;
+    if (
+      this.#isNew ||
+      (this.#settings.touchIntervalMs === null && typeof this.#settings.cookieExpires !== 'number')
+    )
+      return false;
+    const now = this.#settings.clock();
+    return this.#touchDue(now) || this.#slidingRefreshDue(now);
+  }
+
+  async #writeAndUnlock(): Promise<void> {
+    try {
+      await this.#write();
+    } finally {
+      await this.unlock();
+    }
   }
 
   #touchDue(now: number): boolean {

@@ -43,6 +43,8 @@ export interface ServerSessionSettings extends SessionSettings {
   idRing: KeyRing | undefined;
   dataRing: KeyRing | undefined;
   backend: () => Promise<AnyBackend>;
+  /** The back-end once open (what `backend` resolved to), else undefined: read at once, without waiting a turn. */
+  openedBackend: () => AnyBackend | undefined;
   /** The lock provider of the sessions stored in `backend`. */
   locks: (backend: AnyBackend) => LockProvider;
 }
