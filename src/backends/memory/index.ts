@@ -81,7 +81,8 @@ abstract class MemoryStore<D> {
   #live(namespace: string, key: string): Slot<D> | undefined {
     const slot = this.#namespaces.get(namespace)?.get(key);
     if (slot === undefined) return undefined;
-    if (this.#hasExpired(slot, this.#clock())) {
+    // The clock is read only for an entry that expires.
+    if (slot.expiresAt !== undefined && slot.expiresAt <= this.#clock()) {
       this.#remove(slot);
       return undefined;
     }
