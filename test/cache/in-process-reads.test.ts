@@ -106,6 +106,25 @@ describe('the serialized memory store', () => {
     expect(cache.peek('k')).not.toBe(cache.peek('k'));
   });
 
+  it('copies own keys only, even with an enumerable property added to Object.prototype', async () => {
+    const cache = newManager().getCache<Record<string, unknown>>('polluted');
+    await cache.put('k', { nested: { a: 1 } });
+    Object.defineProperty(Object.prototype, 'injected', {
+      value: { evil: true },
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    });
+    try {
+      const read = await cache.get('k');
+      expect(JSON.stringify(read)).toBe('{"nested":{"a":1}}');
+      expect(Object.hasOwn(read ?? {}, 'injected')).toBe(false);
+      expect(Object.hasOwn((read?.nested ?? {}) as object, 'injected')).toBe(false);
+    } finally {
+      Reflect.deleteProperty(Object.prototype, 'injected');
+    }
+  });
+
   it('rejects a value the codec cannot encode, as before', async () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
