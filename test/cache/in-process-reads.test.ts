@@ -119,7 +119,7 @@ describe('the serialized memory store', () => {
       const read = await cache.get('k');
       expect(JSON.stringify(read)).toBe('{"nested":{"a":1}}');
       expect(Object.hasOwn(read ?? {}, 'injected')).toBe(false);
-      expect(Object.hasOwn((read?.nested ?? {}) as object, 'injected')).toBe(false);
+      expect(Object.hasOwn(read?.nested ?? {}, 'injected')).toBe(false);
     } finally {
       Reflect.deleteProperty(Object.prototype, 'injected');
     }
