@@ -17,6 +17,8 @@ import {
   UnencodableValueError,
   UnknownBackendError,
   errors as errorMap,
+  SynchronousReadError,
+  ValueTooLargeError,
 } from '../src/shared/errors.js';
 import { sqlaBackend } from '../src/backends/database/index.js';
 import { SessionStoreError } from '../src/session/index.js';
@@ -66,6 +68,8 @@ const SAMPLES: Record<string, () => BeakerError> = {
   SessionCookieTooLargeError: () => new SessionCookieTooLargeError(5000),
   SessionNotLoadedError: () => new SessionNotLoadedError(),
   TamperedValueError: () => new TamperedValueError('a sample'),
+  SynchronousReadError: () => new SynchronousReadError('ext:redis', 'a sample'),
+  ValueTooLargeError: () => new ValueTooLargeError('ext:memcached', 2_000_000, 'a sample limit'),
 };
 
 /** Every error class a public entry point exports, by name, with the `errors` map's. */

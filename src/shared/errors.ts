@@ -321,4 +321,6 @@ export const errors = {
   SessionCookieTooLargeError,
   SessionNotLoadedError,
   TamperedValueError,
+  SynchronousReadError,
+  ValueTooLargeError,
 } as const;
