@@ -471,8 +471,12 @@ export class CacheManager {
       const caches = new Map<string, Cache | undefined>();
       const cacheOf = (name: string): Cache | undefined => {
         if (this.#closed) throw new ManagerClosedError();
-        if (!caches.has(name)) caches.set(name, cacheFor(name));
-        return caches.get(name);
+        let cache = caches.get(name);
+        if (cache === undefined && !caches.has(name)) {
+          cache = cacheFor(name);
+          caches.set(name, cache);
+        }
+        return cache;
       };
       // Not an async function: a hit then costs the cache's own resolved promise, not another one around it.
       const wrapper = function cachedFunction(this: unknown, ...args: unknown[]): Promise<unknown> {
