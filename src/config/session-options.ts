@@ -148,6 +148,14 @@ export interface SessionOptions extends BackendOptions {
    */
   auto?: boolean | null;
   /**
+   * With `auto`, also store a new session that the request only read (Beaker's behaviour): every visitor without a
+   * cookie then gets a stored session and a cookie, so a flood of cookieless requests fills the store. Off by default:
+   * `auto` stores a new session once something is set in it. beaker-ts warns once when it is on.
+   * @default false
+   * @example true
+   */
+  auto_save_empty?: boolean | null;
+  /**
    * Name under which tests can find the session of the last request.
    * @default null
    * @example 'session'
@@ -346,6 +354,7 @@ export const SESSION_LEVEL_RULES: RuleTable = {
   },
   save_accessed_time: booleanRule('Session save_accessed_time must be a boolean (defaults to true).'),
   auto: booleanRule('Session is created if accessed.'),
+  auto_save_empty: booleanRule('Session auto_save_empty must be a boolean.'),
   webtest_varname: {
     kinds: ['str', 'null'],
     message: 'Session varname must be a string.',

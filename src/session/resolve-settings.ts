@@ -181,6 +181,7 @@ export function sharedSessionSettings(resolved: ResolvedManagerOptions): Session
     absoluteTimeoutMs: typeof options.absolute_timeout === 'number' ? options.absolute_timeout * 1000 : null,
     touchIntervalMs: touchInterval(options, timeoutMs),
     auto: options.auto === true,
+    autoSaveEmpty: autoSavesEmpty(options),
     invalidateCorrupt: options.invalidate_corrupt !== false,
     forcedId: options.id,
     dataCodec: dataCodec(options),
@@ -188,6 +189,19 @@ export function sharedSessionSettings(resolved: ResolvedManagerOptions): Session
     report: resolved.report,
     newId: () => randomBytes(16).toString('hex'),
   };
+}
+
+/** `auto_save_empty`, warned about once: it stores a session for every visitor without a cookie. */
+function autoSavesEmpty(options: SessionOptions): boolean {
+  if (options.auto_save_empty !== true) return false;
+  if (options.auto === true) {
+    warnOnce(
+      'BEAKER_AUTO_SAVE_EMPTY',
+      'Session auto_save_empty is on: every request without a session cookie that reads its session stores a new ' +
+        'one, so cookieless requests fill the store. Leave it off unless an existing deployment needs it.',
+    );
+  }
+  return true;
 }
 
 function cookieAttributes(options: SessionOptions): CookieAttributes {

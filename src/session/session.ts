@@ -421,8 +421,9 @@ export abstract class Session<T extends object = AppSessionData> {
 
   /** Must the end of the request write the session: a save asked for (or `auto`), or access-time bookkeeping? */
   #writeDue(): boolean {
-    const mustSave =
-      (this.#settings.auto || this.#saveRequested) && (this.#unsaved || !this.isStoredOrSent());
+    // `auto` keeps a new session once something is set in it, not one the request only read (unless configured).
+    const autoSaves = this.#settings.auto && (!this.#isNew || this.#unsaved || this.#settings.autoSaveEmpty);
+    const mustSave = (autoSaves || this.#saveRequested) && (this.#unsaved || !this.isStoredOrSent());
     if (mustSave) return true;
     if (
       this.#isNew ||

@@ -27,6 +27,8 @@ export interface SessionSettings {
   absoluteTimeoutMs: number | null;
   touchIntervalMs: number | null;
   auto: boolean;
+  /** With `auto`, a new session the request only read is stored too (`auto_save_empty`). */
+  autoSaveEmpty: boolean;
   invalidateCorrupt: boolean;
   forcedId: string | undefined;
   dataCodec: DataCodec;
