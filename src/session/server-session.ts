@@ -6,7 +6,7 @@
  * @module
  */
 import { roundedTtlMs, type AnyBackend } from '../backends/contract.js';
-import { isConfigurationError, redactCredentials } from '../shared/errors.js';
+import { isConfigurationError, redactCredentials, ValueTooLargeError } from '../shared/errors.js';
 import { entryLockName, type LockHandle } from '../locks/contract.js';
 import type { AppSessionData } from './data.js';
 import { setCookieHeader, type CookieAttributes } from './cookies.js';
@@ -359,8 +359,14 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
 
   /** The error a failed store operation fails the request with (reported as a `store-error`, but for two kinds). */
   #storeFailure(what: string, error: unknown): unknown {
-    // A store that cannot exist as configured is the application's error, not an outage to answer with 503.
-    if (error instanceof SessionStoreError || isConfigurationError(error)) return error;
+    // A store that cannot exist as configured, or a session too large for it, is the application's error, not an
+    // outage to answer with 503.
+    if (
+      error instanceof SessionStoreError ||
+      error instanceof ValueTooLargeError ||
+      isConfigurationError(error)
+    )
+      return error;
     const detail = redactCredentials(error instanceof Error ? error.message : String(error));
     this.#settings.report({
       type: 'store-error',

@@ -43,7 +43,7 @@ describe('auto = true and new sessions', () => {
       });
     }
     expect(store.counts().writes).toBe(5);
-    const codes = warn.mock.calls.map(([, options]) => (options as { code?: string } | undefined)?.code);
+    const codes = warn.mock.calls.map(([, options]) => options?.code);
     expect(codes.filter((code) => code === 'BEAKER_AUTO_SAVE_EMPTY')).toHaveLength(1);
   });
 });
