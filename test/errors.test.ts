@@ -17,6 +17,7 @@ import {
   UnencodableValueError,
   UnknownBackendError,
   errors as errorMap,
+  SessionTooLargeError,
   SynchronousReadError,
   ValueTooLargeError,
 } from '../src/shared/errors.js';
@@ -68,6 +69,7 @@ const SAMPLES: Record<string, () => BeakerError> = {
   SessionCookieTooLargeError: () => new SessionCookieTooLargeError(5000),
   SessionNotLoadedError: () => new SessionNotLoadedError(),
   TamperedValueError: () => new TamperedValueError('a sample'),
+  SessionTooLargeError: () => new SessionTooLargeError(2_000_000, 1_048_576),
   SynchronousReadError: () => new SynchronousReadError('ext:redis', 'a sample'),
   ValueTooLargeError: () => new ValueTooLargeError('ext:memcached', 2_000_000, 'a sample limit'),
 };

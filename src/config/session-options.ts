@@ -200,6 +200,13 @@ export interface SessionOptions extends BackendOptions {
    */
   absolute_timeout?: number | null;
   /**
+   * The largest a server-side session may be, in bytes of its stored record: a save past it fails with a
+   * `SessionTooLargeError` and stores nothing. `null`: no limit. (Cookie sessions are bounded by the 4 KB cookie.)
+   * @default 1048576
+   * @example 65536
+   */
+  max_size?: number | null;
+  /**
    * Beaker's session class option (a Python class path); accepted and ignored.
    * @default null
    */
@@ -388,6 +395,13 @@ export const SESSION_LEVEL_RULES: RuleTable = {
     expected: 'a positive whole number of seconds',
     refine: (value, fail) =>
       value === 0 ? fail('Session absolute_timeout must be at least 1 second.') : value,
+  },
+  max_size: {
+    kinds: ['int', 'null'],
+    message: 'Session max_size must be an integer.',
+    expected: 'a positive whole number of bytes',
+    refine: (value, fail) =>
+      typeof value === 'number' && value < 1 ? fail('Session max_size must be at least 1 byte.') : value,
   },
   log_file: logFileRule,
   session_class: asGivenRule('session_class', 'a Python class path (ignored)'),

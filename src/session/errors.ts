@@ -9,4 +9,5 @@ export {
   SessionCorruptError,
   SessionNotLoadedError,
   SessionStoreError,
+  SessionTooLargeError,
 } from '../shared/errors.js';

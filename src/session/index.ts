@@ -10,4 +10,5 @@ export {
   SessionCorruptError,
   SessionNotLoadedError,
   SessionStoreError,
+  SessionTooLargeError,
 } from './errors.js';

@@ -14,6 +14,7 @@ import {
   backendOpener,
   checkedSessionKeys,
   cookieSessionSettings,
+  maxSessionBytes,
   resolveManagerOptions,
   serverSessionSettings,
   sessionBackendDescriptor,
@@ -98,7 +99,7 @@ export class SessionManager {
       const locks = sessionLocks(descriptor, resolved.session.lock_dir);
       this.#sessions = sessionMaker(
         ServerSession,
-        serverSessionSettings(shared, keys, backend, opened, locks),
+        serverSessionSettings(shared, keys, backend, opened, locks, maxSessionBytes(resolved.session)),
       );
     }
   }

@@ -268,9 +268,11 @@ export function serverSessionSettings(
   backend: () => Promise<AnyBackend>,
   openedBackend: () => AnyBackend | undefined,
   locks: (backend: AnyBackend) => LockProvider,
+  maxSizeBytes: number | null,
 ): ServerSessionSettings {
   return {
     ...shared,
+    maxSizeBytes,
     beaker: keys.beaker,
     beakerSecrets: keys.secrets,
     idRing: keys.secrets.length > 0 && !keys.beaker ? new KeyRing(keys.secrets, 'session-id') : undefined,
@@ -279,6 +281,14 @@ export function serverSessionSettings(
     openedBackend,
     locks,
   };
+}
+
+/** `max_size` when not given: far above any sensible session, far below what would stall a store. */
+export const DEFAULT_MAX_SESSION_BYTES = 1_048_576;
+
+/** The largest stored record of a server-side session (`max_size`), or null for no limit. */
+export function maxSessionBytes(options: SessionOptions): number | null {
+  return options.max_size === undefined ? DEFAULT_MAX_SESSION_BYTES : options.max_size;
 }
 
 /** The settings of cookie sessions: Beaker's cookie format, or beaker-ts's sealed with `encrypt_key` or `validate_key`. */

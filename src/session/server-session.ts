@@ -6,7 +6,12 @@
  * @module
  */
 import { roundedTtlMs, type AnyBackend } from '../backends/contract.js';
-import { isConfigurationError, redactCredentials, ValueTooLargeError } from '../shared/errors.js';
+import {
+  isConfigurationError,
+  redactCredentials,
+  SessionTooLargeError,
+  ValueTooLargeError,
+} from '../shared/errors.js';
 import { entryLockName, type LockHandle } from '../locks/contract.js';
 import type { AppSessionData } from './data.js';
 import { setCookieHeader, type CookieAttributes } from './cookies.js';
@@ -266,11 +271,12 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
         data: this.#encodeData(this.trackedData.current),
       };
       const ttlMs = this.#storeTtlMs();
+      const text = this.#withinMaxSize(encodeRecord(record));
       await this.#store('save the session', (backend) =>
         backend.set(
           SESSION_NAMESPACE,
           id,
-          encodeRecord(record),
+          text,
           ttlMs === undefined ? {} : { ttlMs: roundedTtlMs(ttlMs, backend.capabilities) },
         ),
       );
@@ -279,6 +285,16 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
       this.markStored();
       return true;
     });
+  }
+
+  /** `text`, unless it is larger than `max_size` ({@link SessionTooLargeError}: nothing is stored). */
+  #withinMaxSize(text: string): string {
+    const limit = this.#settings.maxSizeBytes;
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: a short record needs no byte count.
+    if (limit === null || text.length * 3 <= limit) return text;
+    const bytes = Buffer.byteLength(text);
+    if (bytes > limit) throw new SessionTooLargeError(bytes, limit);
+    return text;
   }
 
   /** How long the store keeps the record: past the idle timeout by a margin, or up to the absolute timeout. */

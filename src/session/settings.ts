@@ -49,6 +49,8 @@ export interface ServerSessionSettings extends SessionSettings {
   openedBackend: () => AnyBackend | undefined;
   /** The lock provider of the sessions stored in `backend`. */
   locks: (backend: AnyBackend) => LockProvider;
+  /** The largest stored record a save writes, in bytes (`max_size`); null: no limit. */
+  maxSizeBytes: number | null;
 }
 
 /** The settings of sessions kept entirely in their cookie. */

@@ -255,6 +255,24 @@ export class SessionCookieTooLargeError extends BeakerError {
   }
 }
 
+/** A server-side session larger than `max_size`: its save stored nothing. */
+export class SessionTooLargeError extends BeakerError {
+  /** The size of the session's record, in bytes. */
+  readonly bytes: number;
+  /** The configured `max_size`. */
+  readonly limit: number;
+
+  constructor(bytes: number, limit: number) {
+    super(
+      'E_SESSION_TOO_LARGE',
+      `The session is ${bytes.toLocaleString('en-US')} bytes, more than max_size (${limit.toLocaleString('en-US')}): ` +
+        'it was not saved. Store less in the session (keep large data elsewhere, keyed by the session), or raise max_size.',
+    );
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}
+
 /** The session was used before `await session.load()` (or any other async access). */
 export class SessionNotLoadedError extends BeakerError {
   constructor() {
@@ -319,6 +337,7 @@ export const errors = {
   SessionStoreError,
   SessionCorruptError,
   SessionCookieTooLargeError,
+  SessionTooLargeError,
   SessionNotLoadedError,
   TamperedValueError,
   SynchronousReadError,
