@@ -30,13 +30,22 @@ export interface LockContext {
   commandTimeoutMs?: number;
 }
 
+/** Options of one {@link LockProvider.acquire}. */
+export interface AcquireOptions {
+  /**
+   * The lease of this lock in ms, for a provider that leases its locks: a holder that stops renewing it (hung, or
+   * dead on another host) loses it after this long. Absent: the provider's own (`lock_lease`).
+   */
+  leaseMs?: number;
+}
+
 /** Hands out named locks. */
 export interface LockProvider {
   /**
    * Takes the lock `name`, waiting at most `waitMs` milliseconds (0: only try once).
    * Resolves to `undefined` when the lock could not be taken in time.
    */
-  acquire(name: string, waitMs: number): Promise<LockHandle | undefined>;
+  acquire(name: string, waitMs: number, options?: AcquireOptions): Promise<LockHandle | undefined>;
   /** Releases what the provider holds (timers, connections). */
   close?(): Promise<void>;
 }

@@ -10,7 +10,7 @@ import { mkdir, readFile, rename, unlink, utimes, writeFile } from 'node:fs/prom
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { sleep, systemTimers, type Timers } from '../shared/timers.js';
-import type { LockHandle, LockProvider } from './contract.js';
+import type { AcquireOptions, LockHandle, LockProvider } from './contract.js';
 import { isDeadLocalHolder, newHolderToken } from './holder.js';
 
 /** Options of {@link FileLockProvider}. */
@@ -28,6 +28,8 @@ export interface FileLockOptions {
 }
 
 const MIN_LEASE_MS = 5000;
+/** The shortest lease one acquire may ask for: proper-lockfile's own floor for a lock's staleness. */
+const MIN_REQUESTED_LEASE_MS = 2000;
 
 /** Where the lock `name` lives under `dir`. */
 export function lockPath(dir: string, name: string): string {
@@ -55,12 +57,14 @@ export class FileLockProvider implements LockProvider {
     this.#timers = options.timers ?? systemTimers;
   }
 
-  async acquire(name: string, waitMs: number): Promise<LockHandle | undefined> {
+  async acquire(name: string, waitMs: number, options?: AcquireOptions): Promise<LockHandle | undefined> {
+    const leaseMs =
+      options?.leaseMs === undefined ? this.#leaseMs : Math.max(MIN_REQUESTED_LEASE_MS, options.leaseMs);
     const path = lockPath(this.#dir, name);
     const deadline = this.#timers.now() + waitMs;
     let pause = this.#pollMs;
     for (;;) {
-      const release = await this.#tryLock(path);
+      const release = await this.#tryLock(path, leaseMs);
       if (release) return this.#held(path, release);
       if (await this.#claimedFromDeadHolder(path)) continue;
       const left = deadline - this.#timers.now();
@@ -109,12 +113,12 @@ export class FileLockProvider implements LockProvider {
   }
 
   /** One attempt; resolves to the release function, or undefined when another holder has the lock. */
-  async #tryLock(path: string): Promise<(() => Promise<void>) | undefined> {
+  async #tryLock(path: string, leaseMs: number): Promise<(() => Promise<void>) | undefined> {
     const options: lockfile.LockOptions = {
       realpath: false,
       lockfilePath: path,
-      stale: this.#leaseMs,
-      update: Math.floor(this.#leaseMs / 3),
+      stale: leaseMs,
+      update: Math.floor(leaseMs / 3),
       retries: 0,
       onCompromised: this.#onCompromised,
     };

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { storeCommand } from '../shared/store-command.js';
 import { sleep, systemTimers, type TimerHandle, type Timers } from '../shared/timers.js';
-import type { LockContext, LockHandle, LockProvider } from './contract.js';
+import type { AcquireOptions, LockContext, LockHandle, LockProvider } from './contract.js';
 import { HostReleaseNotices } from './host-release-notices.js';
 import { isDeadLocalHolder, newHolderToken } from './holder.js';
 
@@ -90,7 +90,8 @@ export class LeaseLockProvider implements LockProvider {
     this.#context = options.context;
   }
 
-  async acquire(name: string, waitMs: number): Promise<LockHandle | undefined> {
+  async acquire(name: string, waitMs: number, options?: AcquireOptions): Promise<LockHandle | undefined> {
+    const leaseMs = options?.leaseMs ?? this.#leaseMs;
     const key =
       this.#keyOf?.(name) ?? `${this.#prefix}${createHash('sha256').update(name).digest('hex').slice(0, 40)}`;
     const token = newHolderToken();
@@ -99,9 +100,9 @@ export class LeaseLockProvider implements LockProvider {
     for (;;) {
       const takenAt = this.#timers.now();
       const taken = await storeCommand(this.#backend, 'taking a lock', () =>
-        this.#store.take(key, token, this.#leaseMs),
+        this.#store.take(key, token, leaseMs),
       );
-      if (taken) return this.#held(key, token, takenAt);
+      if (taken) return this.#held(key, token, takenAt, leaseMs);
       if (await this.#releasedFromDeadHolder(key)) continue;
       const left = deadline - this.#timers.now();
       if (left <= 0) return undefined;
@@ -135,11 +136,11 @@ export class LeaseLockProvider implements LockProvider {
     return released;
   }
 
-  #held(key: string, token: string, takenAt: number): LockHandle {
+  #held(key: string, token: string, takenAt: number, leaseMs: number): LockHandle {
     // Until when the store keeps the lock if its holder stops renewing it.
-    let leaseEnd = takenAt + this.#leaseMs;
-    const stopRenewal = this.#renewEvery(key, token, (renewedAt) => {
-      leaseEnd = renewedAt + this.#leaseMs;
+    let leaseEnd = takenAt + leaseMs;
+    const stopRenewal = this.#renewEvery(key, token, leaseMs, (renewedAt) => {
+      leaseEnd = renewedAt + leaseMs;
     });
     let released = false;
     return {
@@ -161,20 +162,20 @@ export class LeaseLockProvider implements LockProvider {
    * is told when each renewal the store confirmed was sent. The next renewal is scheduled when one is sent, not when
    * it is answered, so a slow store does not space renewals out.
    */
-  #renewEvery(key: string, token: string, renewed: (renewedAt: number) => void): () => void {
+  #renewEvery(key: string, token: string, leaseMs: number, renewed: (renewedAt: number) => void): () => void {
     let timer: TimerHandle | undefined;
     const stop = (): void => {
       this.#timers.clearTimeout(timer);
       this.#renewals.delete(stop);
     };
     const schedule = (): void => {
-      timer = this.#timers.setTimeout(renew, Math.floor(this.#leaseMs / 3));
+      timer = this.#timers.setTimeout(renew, Math.floor(leaseMs / 3));
       timer.unref?.();
     };
     const renew = (): void => {
       schedule();
       const renewedAt = this.#timers.now();
-      void this.#store.renew(key, token, this.#leaseMs).then(
+      void this.#store.renew(key, token, leaseMs).then(
         (owned) => {
           if (owned) {
             renewed(renewedAt);

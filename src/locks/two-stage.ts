@@ -3,7 +3,7 @@
  * them at a time contends for the cross-process lock.
  * @module
  */
-import type { LockHandle, LockProvider } from './contract.js';
+import type { AcquireOptions, LockHandle, LockProvider } from './contract.js';
 import type { KeyedMutex } from './keyed-mutex.js';
 import { systemTimers, type Timers } from '../shared/timers.js';
 
@@ -19,13 +19,13 @@ export class TwoStageLock implements LockProvider {
     this.#timers = timers;
   }
 
-  async acquire(name: string, waitMs: number): Promise<LockHandle | undefined> {
+  async acquire(name: string, waitMs: number, options?: AcquireOptions): Promise<LockHandle | undefined> {
     const deadline = this.#timers.now() + waitMs;
     const local = await this.#local.acquire(name, waitMs);
     if (!local || !this.#shared) return local;
     let shared: LockHandle | undefined;
     try {
-      shared = await this.#shared.acquire(name, Math.max(0, deadline - this.#timers.now()));
+      shared = await this.#shared.acquire(name, Math.max(0, deadline - this.#timers.now()), options);
     } finally {
       if (!shared) await local.release();
     }

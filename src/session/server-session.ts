@@ -42,6 +42,12 @@ const MAX_STORE_READS = 4;
 /** The namespace of server-side session records in their back-end. */
 export const SESSION_NAMESPACE = 'beaker.session';
 const LOCK_WAIT_MS = 5000;
+/**
+ * The lease of a session's lock, renewed every second while held: shorter than {@link LOCK_WAIT_MS}, so that when a
+ * holder stops renewing (it hung, or died on another host) a waiting save takes the lock over before its wait ends,
+ * rather than saving without it. (A holder on the waiter's own host that died is taken over at once.)
+ */
+const LOCK_LEASE_MS = 3000;
 /** Stored sessions outlive their idle timeout by this much, as in Beaker. */
 const STORE_TTL_PAD_MS = 120_000;
 
@@ -360,7 +366,9 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
   /** This session's lock, or undefined after {@link LOCK_WAIT_MS}; a lock store that fails is a store failure. */
   #acquireLock(): Promise<LockHandle | undefined> {
     return this.#store('lock the session', (backend) =>
-      this.#settings.locks(backend).acquire(entryLockName(SESSION_NAMESPACE, this.meta.id), LOCK_WAIT_MS),
+      this.#settings
+        .locks(backend)
+        .acquire(entryLockName(SESSION_NAMESPACE, this.meta.id), LOCK_WAIT_MS, { leaseMs: LOCK_LEASE_MS }),
     );
   }
 

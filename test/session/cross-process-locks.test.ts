@@ -1,7 +1,8 @@
 /**
  * `session.lock()` holds across processes, on every back-end that processes share: two OS processes, each making 50
- * locked increments of one session's counter on the same store, leave it at exactly 100; and a process killed while
- * it holds the lock neither stalls the next save for the lock wait nor lets it run without the lock.
+ * locked increments of one session's counter on the same store, leave it at exactly 100; a process killed while it
+ * holds the lock neither stalls the next save for the lock wait nor lets it run without the lock; and one that hangs
+ * (or whose host died) loses the lock when its short lease ends, before a waiting save would give up on it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -48,6 +49,20 @@ async function runChild(options: Record<string, unknown>, id: string): Promise<v
   if (code !== 0) throw new Error(`increments failed (exit ${String(code)}): ${stderr}`);
 }
 
+/** Starts a process that takes the session's lock and holds it, and resolves once it holds it. */
+async function lockHolder(options: Record<string, unknown>, id: string): Promise<ChildProcess> {
+  const holder = startChild('hold', options, id);
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('locked')) resolve();
+    });
+    holder.on('exit', (code: number | null) => {
+      reject(new Error(`the holder exited with ${String(code)}`));
+    });
+  });
+  return holder;
+}
+
 for (const store of stores) {
   describeWhenAvailable(`session locks across processes: ${store.label}`, store.unavailable, () => {
     it(`${String(PROCESSES)} processes × ${String(INCREMENTS)} locked increments give ${String(PROCESSES * INCREMENTS)}`, async () => {
@@ -69,15 +84,7 @@ for (const store of stores) {
       const session = manager.session<{ count?: number }>(undefined);
       await session.set('count', 0);
       await session.save();
-      const holder = startChild('hold', options, session.id);
-      await new Promise<void>((resolve, reject) => {
-        holder.stdout?.on('data', (chunk: Buffer) => {
-          if (chunk.toString().includes('locked')) resolve();
-        });
-        holder.on('exit', (code: number | null) => {
-          reject(new Error(`the holder exited with ${String(code)}`));
-        });
-      });
+      const holder = await lockHolder(options, session.id);
       holder.kill('SIGKILL');
       await once(holder, 'exit');
       const next = await manager.getById<{ count?: number }>(session.id);
@@ -87,6 +94,29 @@ for (const store of stores) {
       expect(events).not.toContain('lock-timeout');
       expect(await (await manager.getById<{ count?: number }>(session.id))?.get('count')).toBe(1);
       await manager.close();
+    }, 60_000);
+
+    it('saves under the lock, once its lease ends, while the lock holder hangs (SIGSTOP)', async () => {
+      const events: string[] = [];
+      const options = { ...store.options, secret: SECRET, table_name: 'beaker_ts_session_locks' };
+      const manager = new SessionManager({ ...options, onEvent: (event) => events.push(event.type) });
+      const session = manager.session<{ count?: number }>(undefined);
+      await session.set('count', 0);
+      await session.save();
+      const holder = await lockHolder(options, session.id);
+      // A stopped process is alive but renews nothing, as a holder on a host that died.
+      holder.kill('SIGSTOP');
+      try {
+        const next = await manager.getById<{ count?: number }>(session.id);
+        await next?.set('count', 1);
+        await next?.save();
+        expect(events).not.toContain('lock-timeout');
+        expect(await (await manager.getById<{ count?: number }>(session.id))?.get('count')).toBe(1);
+      } finally {
+        holder.kill('SIGKILL');
+        await once(holder, 'exit');
+        await manager.close();
+      }
     }, 60_000);
   });
 }
