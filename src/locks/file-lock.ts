@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { sleep, systemTimers, type Timers } from '../shared/timers.js';
 import type { AcquireOptions, LockHandle, LockProvider } from './contract.js';
-import { isDeadLocalHolder, newHolderToken } from './holder.js';
+import { HolderChecks, isDeadLocalHolder, newHolderToken } from './holder.js';
 
 /** Options of {@link FileLockProvider}. */
 export interface FileLockOptions {
@@ -63,10 +63,11 @@ export class FileLockProvider implements LockProvider {
     const path = lockPath(this.#dir, name);
     const deadline = this.#timers.now() + waitMs;
     let pause = this.#pollMs;
+    const holderChecks = new HolderChecks();
     for (;;) {
       const release = await this.#tryLock(path, leaseMs);
       if (release) return this.#held(path, release);
-      if (await this.#claimedFromDeadHolder(path)) continue;
+      if (holderChecks.due(this.#timers.now()) && (await this.#claimedFromDeadHolder(path))) continue;
       const left = deadline - this.#timers.now();
       if (left <= 0) return undefined;
       // Jitter keeps processes that wait on one lock from retrying in step.

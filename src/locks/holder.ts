@@ -36,6 +36,28 @@ export function newHolderToken(): string {
   return `${randomBytes(16).toString('hex')}:${String(process.pid)}:${HOST_ID}`;
 }
 
+/** The process id a token names, or undefined for a token of another format. */
+export function holderPid(token: string): number | undefined {
+  const pidText = token.split(':')[1];
+  return pidText !== undefined && /^\d+$/.test(pidText) ? Number(pidText) : undefined;
+}
+
+/**
+ * When a waiter looks at its lock's holder: at its first failed try, then at most once a second. A look is a store
+ * read (or a file read), and waiters poll every few milliseconds; a holder dies rarely.
+ */
+export class HolderChecks {
+  static readonly INTERVAL_MS = 1000;
+  #next = Number.NEGATIVE_INFINITY;
+
+  /** Is a look due at `now`? Saying yes schedules the next one. */
+  due(now: number): boolean {
+    if (now < this.#next) return false;
+    this.#next = now + HolderChecks.INTERVAL_MS;
+    return true;
+  }
+}
+
 /** Is there a process `pid` here? A process of another user answers EPERM: it exists. */
 function processExists(pid: number): boolean {
   try {
@@ -48,8 +70,7 @@ function processExists(pid: number): boolean {
 
 /** Was the lock holding `token` taken by a process of this host that no longer exists? */
 export function isDeadLocalHolder(token: string): boolean {
-  const [, pidText, host] = token.split(':');
-  if (host !== HOST_ID || pidText === undefined || !/^\d+$/.test(pidText)) return false;
-  const pid = Number(pidText);
+  const pid = holderPid(token);
+  if (token.split(':')[2] !== HOST_ID || pid === undefined) return false;
   return pid !== process.pid && !processExists(pid);
 }

@@ -10,7 +10,7 @@ import { storeCommand } from '../shared/store-command.js';
 import { sleep, systemTimers, type TimerHandle, type Timers } from '../shared/timers.js';
 import type { AcquireOptions, LockContext, LockHandle, LockProvider } from './contract.js';
 import { HostReleaseNotices } from './host-release-notices.js';
-import { isDeadLocalHolder, newHolderToken } from './holder.js';
+import { HolderChecks, holderPid, isDeadLocalHolder, newHolderToken } from './holder.js';
 
 /** What a store offers to hold leases. */
 export interface LeaseStore {
@@ -97,13 +97,14 @@ export class LeaseLockProvider implements LockProvider {
     const token = newHolderToken();
     const deadline = this.#timers.now() + waitMs;
     let pause = MIN_POLL_MS;
+    const holderChecks = new HolderChecks();
     for (;;) {
       const takenAt = this.#timers.now();
       const taken = await storeCommand(this.#backend, 'taking a lock', () =>
         this.#store.take(key, token, leaseMs),
       );
       if (taken) return this.#held(key, token, takenAt, leaseMs);
-      if (await this.#releasedFromDeadHolder(key)) continue;
+      if (holderChecks.due(this.#timers.now()) && (await this.#releasedFromDeadHolder(key))) continue;
       const left = deadline - this.#timers.now();
       if (left <= 0) return undefined;
       // Jitter keeps waiters from retrying in step.
@@ -130,7 +131,7 @@ export class LeaseLockProvider implements LockProvider {
         type: 'backend-warning',
         backend: this.#backend,
         key,
-        message: `took over the lock ${key}: its holder (process ${holder.split(':')[1] ?? '?'} on this host) is gone`,
+        message: `took over the lock ${key}: its holder (process ${String(holderPid(holder))} on this host) is gone`,
       });
     }
     return released;

@@ -6,20 +6,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { CacheManager, SynchronousReadError } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { SynchronousReadError } from '../../src/index.js';
 import { decodeValue, encodeValue } from '../../src/shared/codec.js';
+import { managersClosedAfterEach } from '../helpers/cache-managers.js';
 
-const managers: CacheManager[] = [];
-afterEach(async () => {
-  await Promise.all(managers.splice(0).map((manager) => manager.close()));
-});
-
-function newManager(options: ConstructorParameters<typeof CacheManager>[0] = {}): CacheManager {
-  const manager = new CacheManager({ onEvent: () => undefined, ...options });
-  managers.push(manager);
-  return manager;
-}
+const newManager = managersClosedAfterEach();
 
 describe('a memory hit', () => {
   for (const serialize of [true, false]) {

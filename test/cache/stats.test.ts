@@ -2,23 +2,15 @@
  * `Cache.stats()`: each `get` counts once as a hit or a miss, each `createfunc` run as a creation, and an expired
  * value served while another caller creates the new one as a stale serve.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CacheManager } from '../../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+
 import { ManualTimers } from '../helpers/manual-timers.js';
+import { managersClosedAfterEach } from '../helpers/cache-managers.js';
 
 /** How {@link vi.waitFor} polls here: often, since what it waits for takes a few event-loop turns. */
 const POLL = { interval: 1, timeout: 5000 };
 
-const managers: CacheManager[] = [];
-afterEach(async () => {
-  await Promise.all(managers.splice(0).map((manager) => manager.close()));
-});
-
-function newManager(options: ConstructorParameters<typeof CacheManager>[0] = {}): CacheManager {
-  const manager = new CacheManager({ onEvent: () => undefined, ...options });
-  managers.push(manager);
-  return manager;
-}
+const newManager = managersClosedAfterEach();
 
 describe('Cache.stats', () => {
   it('starts at zero', () => {

@@ -115,3 +115,23 @@ export async function describeServerConformance(
     });
   }
 }
+
+/**
+ * Every store that several processes share, each in a fresh directory where it needs one: file, dbm and SQLite,
+ * then every server store.
+ */
+export async function processSharedStores(): Promise<ServerStore[]> {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const scratch = (): string => mkdtempSync(join(tmpdir(), 'beaker-shared-store-'));
+  return [
+    { label: 'file', options: { type: 'file', data_dir: scratch() } },
+    { label: 'dbm', options: { type: 'dbm', data_dir: scratch() } },
+    {
+      label: 'ext:database on SQLite',
+      options: { type: 'ext:database', url: `sqlite:///${scratch()}/s.db` },
+    },
+    ...(await serverStores()),
+  ];
+}

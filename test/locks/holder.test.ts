@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { isDeadLocalHolder, newHolderToken } from '../../src/locks/holder.js';
+import { HolderChecks, holderPid, isDeadLocalHolder, newHolderToken } from '../../src/locks/holder.js';
 
 function tokenOfPid(pid: number): string {
   const [random, , host] = newHolderToken().split(':');
@@ -30,5 +30,20 @@ describe('lock holder tokens', () => {
     expect(isDeadLocalHolder(`abc:${String(2 ** 22 + 7)}:another-host-id`)).toBe(false);
     expect(isDeadLocalHolder('a token without a host')).toBe(false);
     expect(isDeadLocalHolder(`abc:${String(process.pid)}`)).toBe(false);
+  });
+});
+
+describe('looks at a lock holder', () => {
+  it('at the first failed try, then at most once a second', () => {
+    const checks = new HolderChecks();
+    expect(checks.due(10_000)).toBe(true);
+    expect(checks.due(10_010)).toBe(false);
+    expect(checks.due(10_999)).toBe(false);
+    expect(checks.due(11_000)).toBe(true);
+  });
+
+  it('reads the process id of a token, and nothing from another format', () => {
+    expect(holderPid(newHolderToken())).toBe(process.pid);
+    expect(holderPid('no pid here')).toBeUndefined();
   });
 });

@@ -6,13 +6,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { SessionManager } from '../../src/index.js';
-import { serverStores } from '../helpers/server-stores.js';
+import { processSharedStores } from '../helpers/server-stores.js';
 import { describeWhenAvailable } from '../helpers/services.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/locked-increments.ts', import.meta.url));
@@ -20,16 +17,7 @@ const PROCESSES = 2;
 const INCREMENTS = 50;
 const SECRET = 'a-test-secret-of-at-least-32-bytes-0123456789';
 
-function scratch(): string {
-  return mkdtempSync(join(tmpdir(), 'beaker-session-locks-'));
-}
-
-const stores: { label: string; options: Record<string, unknown>; unavailable?: string }[] = [
-  { label: 'file', options: { type: 'file', data_dir: scratch() } },
-  { label: 'dbm', options: { type: 'dbm', data_dir: scratch() } },
-  { label: 'ext:database on SQLite', options: { type: 'ext:database', url: `sqlite:///${scratch()}/s.db` } },
-  ...(await serverStores()),
-];
+const stores = await processSharedStores();
 
 function startChild(mode: 'increment' | 'hold', options: Record<string, unknown>, id: string): ChildProcess {
   return spawn(
@@ -49,6 +37,22 @@ async function runChild(options: Record<string, unknown>, id: string): Promise<v
   if (code !== 0) throw new Error(`increments failed (exit ${String(code)}): ${stderr}`);
 }
 
+/** A manager on the store (its events recorded) and a stored session whose counter is 0. */
+async function storedCounter(storeOptions: Record<string, unknown>): Promise<{
+  events: string[];
+  manager: SessionManager;
+  options: Record<string, unknown>;
+  id: string;
+}> {
+  const events: string[] = [];
+  const options = { ...storeOptions, secret: SECRET, table_name: 'beaker_ts_session_locks' };
+  const manager = new SessionManager({ ...options, onEvent: (event) => events.push(event.type) });
+  const session = manager.session<{ count?: number }>(undefined);
+  await session.set('count', 0);
+  await session.save();
+  return { events, manager, options, id: session.id };
+}
+
 /** Starts a process that takes the session's lock and holds it, and resolves once it holds it. */
 async function lockHolder(options: Record<string, unknown>, id: string): Promise<ChildProcess> {
   const holder = startChild('hold', options, id);
@@ -66,52 +70,38 @@ async function lockHolder(options: Record<string, unknown>, id: string): Promise
 for (const store of stores) {
   describeWhenAvailable(`session locks across processes: ${store.label}`, store.unavailable, () => {
     it(`${String(PROCESSES)} processes × ${String(INCREMENTS)} locked increments give ${String(PROCESSES * INCREMENTS)}`, async () => {
-      const options = { ...store.options, secret: SECRET, table_name: 'beaker_ts_session_locks' };
-      const manager = new SessionManager(options);
-      const session = manager.session<{ count?: number }>(undefined);
-      await session.set('count', 0);
-      await session.save();
-      await Promise.all(Array.from({ length: PROCESSES }, () => runChild(options, session.id)));
-      const stored = await manager.getById<{ count?: number }>(session.id);
+      const { manager, options, id } = await storedCounter(store.options);
+      await Promise.all(Array.from({ length: PROCESSES }, () => runChild(options, id)));
+      const stored = await manager.getById<{ count?: number }>(id);
       expect(await stored?.get('count')).toBe(PROCESSES * INCREMENTS);
       await manager.close();
     }, 120_000);
 
     it('saves at once, under the lock, after the lock holder was killed with SIGKILL', async () => {
-      const events: string[] = [];
-      const options = { ...store.options, secret: SECRET, table_name: 'beaker_ts_session_locks' };
-      const manager = new SessionManager({ ...options, onEvent: (event) => events.push(event.type) });
-      const session = manager.session<{ count?: number }>(undefined);
-      await session.set('count', 0);
-      await session.save();
-      const holder = await lockHolder(options, session.id);
+      const { events, manager, options, id } = await storedCounter(store.options);
+      const holder = await lockHolder(options, id);
       holder.kill('SIGKILL');
       await once(holder, 'exit');
-      const next = await manager.getById<{ count?: number }>(session.id);
+      const next = await manager.getById<{ count?: number }>(id);
       await next?.set('count', 1);
       await next?.save();
       // A save that waited out the lock reports a lock-timeout and then runs without the lock.
       expect(events).not.toContain('lock-timeout');
-      expect(await (await manager.getById<{ count?: number }>(session.id))?.get('count')).toBe(1);
+      expect(await (await manager.getById<{ count?: number }>(id))?.get('count')).toBe(1);
       await manager.close();
     }, 60_000);
 
     it('saves under the lock, once its lease ends, while the lock holder hangs (SIGSTOP)', async () => {
-      const events: string[] = [];
-      const options = { ...store.options, secret: SECRET, table_name: 'beaker_ts_session_locks' };
-      const manager = new SessionManager({ ...options, onEvent: (event) => events.push(event.type) });
-      const session = manager.session<{ count?: number }>(undefined);
-      await session.set('count', 0);
-      await session.save();
-      const holder = await lockHolder(options, session.id);
+      const { events, manager, options, id } = await storedCounter(store.options);
+      const holder = await lockHolder(options, id);
       // A stopped process is alive but renews nothing, as a holder on a host that died.
       holder.kill('SIGSTOP');
       try {
-        const next = await manager.getById<{ count?: number }>(session.id);
+        const next = await manager.getById<{ count?: number }>(id);
         await next?.set('count', 1);
         await next?.save();
         expect(events).not.toContain('lock-timeout');
-        expect(await (await manager.getById<{ count?: number }>(session.id))?.get('count')).toBe(1);
+        expect(await (await manager.getById<{ count?: number }>(id))?.get('count')).toBe(1);
       } finally {
         holder.kill('SIGKILL');
         await once(holder, 'exit');

@@ -5,12 +5,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { serverStores } from '../helpers/server-stores.js';
+import { processSharedStores } from '../helpers/server-stores.js';
 import { describeWhenAvailable } from '../helpers/services.js';
 import { SECRET } from './helpers.js';
 
@@ -21,16 +18,7 @@ const PARALLEL = 20;
 /** Saving requests of the stolen cookie in flight around each logout. */
 const ATTACKS = 4;
 
-function scratch(): string {
-  return mkdtempSync(join(tmpdir(), 'beaker-logout-processes-'));
-}
-
-const stores: { label: string; options: Record<string, unknown>; unavailable?: string }[] = [
-  { label: 'file', options: { type: 'file', data_dir: scratch() } },
-  { label: 'dbm', options: { type: 'dbm', data_dir: scratch() } },
-  { label: 'ext:database on SQLite', options: { type: 'ext:database', url: `sqlite:///${scratch()}/s.db` } },
-  ...(await serverStores()),
-];
+const stores = await processSharedStores();
 
 async function startServer(options: Record<string, unknown>): Promise<{ base: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ['--import', 'tsx', SERVER, JSON.stringify(options)], {

@@ -159,8 +159,9 @@ function identifier(option: string, value: unknown): string | undefined {
 
 const decoder = new TextDecoder();
 
-function textOf(bytes: Uint8Array | ArrayBuffer): string {
-  return decoder.decode(bytes);
+/** The text in a `data` column: drivers give bytes as a Buffer (pg, mysql2) or an ArrayBuffer (libsql). */
+function textOf(data: unknown): string | undefined {
+  return data instanceof Uint8Array || data instanceof ArrayBuffer ? decoder.decode(data) : undefined;
 }
 
 export class DatabaseBackend implements Backend {
@@ -211,9 +212,7 @@ export class DatabaseBackend implements Backend {
 
   async #select(namespaceHash: string, keyHash: string): Promise<string | undefined> {
     const { rows } = await this.#run('SELECT', this.#sql.get, [namespaceHash, keyHash, this.#clock()]);
-    const data = rows[0]?.data;
-    // Drivers give bytes as a Buffer (pg, mysql2) or an ArrayBuffer (libsql).
-    return data instanceof Uint8Array || data instanceof ArrayBuffer ? textOf(data) : undefined;
+    return textOf(rows[0]?.data);
   }
 
   async set(namespace: string, key: string, data: string, options: SetOptions = {}): Promise<void> {
@@ -334,10 +333,8 @@ class SqlLeaseStore implements LeaseStore {
     return this.#leases.renew(key, token, leaseMs);
   }
 
-  async owner(key: string): Promise<string | undefined> {
-    const { rows } = await this.#client.query(this.#sql.readLockOwner, [key]);
-    const data = rows[0]?.data;
-    return data instanceof Uint8Array || data instanceof ArrayBuffer ? textOf(data) : undefined;
+  owner(key: string): Promise<string | undefined> {
+    return this.#leases.owner(key);
   }
 
   async release(key: string, token: string): Promise<boolean> {
@@ -365,6 +362,7 @@ function sqlLeaseRows(client: SqlClient, sql: Statements): InsertingLeaseRows {
       const { rows } = await client.query(sql.readLock, [key]);
       return rows.length > 0 ? Number(rows[0]?.expires_at) : undefined;
     },
+    ownerOf: async (key) => textOf((await client.query(sql.readLockOwner, [key])).rows[0]?.data),
     dropEnded: async (key, now) => {
       await client.query(sql.dropExpiredLock, [key, now]);
     },

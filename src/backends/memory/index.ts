@@ -82,7 +82,7 @@ abstract class MemoryStore<D> {
     const slot = this.#namespaces.get(namespace)?.get(key);
     if (slot === undefined) return undefined;
     // The clock is read only for an entry that expires.
-    if (slot.expiresAt !== undefined && slot.expiresAt <= this.#clock()) {
+    if (slot.expiresAt !== undefined && this.#hasExpired(slot, this.#clock())) {
       this.#remove(slot);
       return undefined;
     }
