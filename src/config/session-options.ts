@@ -207,6 +207,22 @@ export interface SessionOptions extends BackendOptions {
    */
   max_size?: number | null;
   /**
+   * Store each server-side session under the SHA-256 of its id rather than the id, so that a copy of the store (a
+   * dump, a backup, a replica) holds no id anyone can present as a cookie. `false` keys records by the raw id, as
+   * Python Beaker does: only for a store shared with a Beaker application. beaker-ts warns once when it is off.
+   * @default true
+   * @example false
+   */
+  hash_ids?: boolean | null;
+  /**
+   * With `hash_ids`: a session not found under its hashed key is looked for under its raw id (a record stored before
+   * ids were hashed) and moved to the hashed key by a save at the end of that request. Turn it on for one session
+   * lifetime after upgrading a store that holds raw ids, then off: each miss costs one more store read.
+   * @default false
+   * @example true
+   */
+  migrate_raw_ids?: boolean | null;
+  /**
    * Beaker's session class option (a Python class path); accepted and ignored.
    * @default null
    */
@@ -403,6 +419,8 @@ export const SESSION_LEVEL_RULES: RuleTable = {
     refine: (value, fail) =>
       typeof value === 'number' && value < 1 ? fail('Session max_size must be at least 1 byte.') : value,
   },
+  hash_ids: booleanRule('Session hash_ids must be a boolean.'),
+  migrate_raw_ids: booleanRule('Session migrate_raw_ids must be a boolean.'),
   log_file: logFileRule,
   session_class: asGivenRule('session_class', 'a Python class path (ignored)'),
   namespace_class: asGivenRule('namespace_class', 'a Python class path (ignored)'),

@@ -14,6 +14,7 @@ import {
   backendOpener,
   checkedSessionKeys,
   cookieSessionSettings,
+  idsAtRest,
   maxSessionBytes,
   resolveManagerOptions,
   serverSessionSettings,
@@ -99,7 +100,15 @@ export class SessionManager {
       const locks = sessionLocks(descriptor, resolved.session.lock_dir);
       this.#sessions = sessionMaker(
         ServerSession,
-        serverSessionSettings(shared, keys, backend, opened, locks, maxSessionBytes(resolved.session)),
+        serverSessionSettings(
+          shared,
+          keys,
+          backend,
+          opened,
+          locks,
+          maxSessionBytes(resolved.session),
+          idsAtRest(resolved.session),
+        ),
       );
     }
   }

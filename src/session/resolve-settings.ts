@@ -269,10 +269,12 @@ export function serverSessionSettings(
   openedBackend: () => AnyBackend | undefined,
   locks: (backend: AnyBackend) => LockProvider,
   maxSizeBytes: number | null,
+  idsAtRest: IdsAtRest,
 ): ServerSessionSettings {
   return {
     ...shared,
     maxSizeBytes,
+    ...idsAtRest,
     beaker: keys.beaker,
     beakerSecrets: keys.secrets,
     idRing: keys.secrets.length > 0 && !keys.beaker ? new KeyRing(keys.secrets, 'session-id') : undefined,
@@ -281,6 +283,25 @@ export function serverSessionSettings(
     openedBackend,
     locks,
   };
+}
+
+/** How server-side session ids are kept in the store. */
+export interface IdsAtRest {
+  hashIds: boolean;
+  migrateRawIds: boolean;
+}
+
+/** `hash_ids` and `migrate_raw_ids`; raw ids at rest are warned about once. */
+export function idsAtRest(options: SessionOptions): IdsAtRest {
+  const hashIds = options.hash_ids !== false;
+  if (!hashIds) {
+    warnOnce(
+      'BEAKER_RAW_SESSION_IDS',
+      'Session hash_ids is off: records are stored under the session ids themselves, so anyone who can read the ' +
+        'store (a dump, a backup) can present them as cookies. Keep it off only for a store shared with Python Beaker.',
+    );
+  }
+  return { hashIds, migrateRawIds: hashIds && options.migrate_raw_ids === true };
 }
 
 /** `max_size` when not given: far above any sensible session, far below what would stall a store. */

@@ -5,6 +5,7 @@
  * whose signature fails, are never adopted: a fresh id is minted.
  * @module
  */
+import { hash } from 'node:crypto';
 import { roundedTtlMs, type AnyBackend } from '../backends/contract.js';
 import {
   isConfigurationError,
@@ -60,13 +61,33 @@ interface CandidateId {
 /** What reading one candidate's record came to (`expired`: the record is to be removed, and no other id tried). */
 type ReadOutcome = 'adopted' | 'expired' | 'unusable';
 
+/**
+ * The key a session id is stored under when ids are hashed at rest: the SHA-256 of the id, in hex (64 digits, so it is
+ * never mistaken for a raw id of 32). An id is 128 random bits: its digest cannot be turned back into a usable id, so
+ * a copy of the store holds no session anyone can present.
+ */
+export function hashedSessionKey(id: string): string {
+  return hash('sha256', id, 'hex');
+}
+
+/** A short, non-secret label for the session stored under `storeKey`, for messages and logs. */
+export function sessionHint(storeKey: string): string {
+  return hashedSessionKey(`hint:${storeKey}`).slice(0, 8);
+}
+
 /** The session of one request, kept in the configured back-end. `T` types its data. */
 export class ServerSession<T extends object = AppSessionData> extends Session<T> {
   readonly #settings: ServerSessionSettings;
   /** The version of the stored record this session was read from. */
   #version = 0;
-  /** A record exists in the store under the current id. */
-  #stored = false;
+  /**
+   * The store key of this session's record, while one exists (undefined: none). It is the current id's key, but for
+   * a record read under its raw id by `migrate_raw_ids`, which the next save moves to the hashed key.
+   */
+  #storedKey: string | undefined;
+  /** The current id's store key, and the id it was computed for (an id changes by regeneration). */
+  #key = '';
+  #keyFor: string | undefined;
   #heldLock: LockHandle | undefined;
 
   constructor(settings: ServerSessionSettings, cookieHeader: string | undefined) {
@@ -94,9 +115,10 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
 
   /** Takes in what was stored since this session read its record (a removed record is left to the next save). */
   async #catchUp(): Promise<void> {
-    if (!this.#stored) return;
+    const key = this.#storedKey;
+    if (key === undefined) return;
     const id = this.meta.id;
-    const text = await this.#store('read the session', (backend) => backend.get(SESSION_NAMESPACE, id));
+    const text = await this.#store('read the session', (backend) => backend.get(SESSION_NAMESPACE, key));
     const current = typeof text === 'string' ? this.#tryDecodeRecord(text, id) : undefined;
     if (!current || current.record.version === this.#version) return;
     this.trackedData.mergeOnto(current.data);
@@ -125,11 +147,13 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
     const backend = this.#settings.openedBackend();
     if (candidates.length > 0 && backend?.peek === undefined) return this.#readWaiting(candidates);
     for (const candidate of candidates) {
-      const text = this.#peekStored(backend as AnyBackend, candidate.value);
-      const outcome = this.#adoptStored(candidate, text);
+      const key = this.#keyOf(candidate.value);
+      const text = this.#peekStored(backend as AnyBackend, key);
+      if (text === undefined && this.#settings.migrateRawIds) return this.#readWaiting(candidates);
+      const outcome = this.#adoptStored(candidate, key, text);
       if (outcome === 'adopted') return;
       if (outcome === 'expired')
-        return this.#removeExpired(candidate.value).then(() => {
+        return this.#removeExpired(key).then(() => {
           this.startNew();
         });
     }
@@ -139,17 +163,40 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
   /** {@link read} through the store's `get`. */
   async #readWaiting(candidates: readonly CandidateId[]): Promise<void> {
     for (const candidate of candidates) {
-      const text = await this.#store('read the session', (backend) =>
-        backend.get(SESSION_NAMESPACE, candidate.value),
-      );
-      const outcome = this.#adoptStored(candidate, text);
+      let key = this.#keyOf(candidate.value);
+      let text = await this.#readKey(key);
+      // `migrate_raw_ids`: a record stored before ids were hashed is read under the raw id (and moved by its save).
+      if (text === undefined && this.#settings.migrateRawIds && key !== candidate.value) {
+        key = candidate.value;
+        text = await this.#readKey(key);
+      }
+      const outcome = this.#adoptStored(candidate, key, text);
       if (outcome === 'adopted') return;
       if (outcome === 'expired') {
-        await this.#removeExpired(candidate.value);
+        await this.#removeExpired(key);
         break;
       }
     }
     this.startNew();
+  }
+
+  #readKey(key: string): Promise<unknown> {
+    return this.#store('read the session', (backend) => backend.get(SESSION_NAMESPACE, key));
+  }
+
+  /** The store key of a session id: its digest (`hash_ids`, the default), or the id itself. */
+  #keyOf(id: string): string {
+    return this.#settings.hashIds ? hashedSessionKey(id) : id;
+  }
+
+  /** The store key of this session's current id (computed once per id). */
+  #currentKey(): string {
+    const id = this.meta.id;
+    if (this.#keyFor !== id) {
+      this.#keyFor = id;
+      this.#key = this.#keyOf(id);
+    }
+    return this.#key;
   }
 
   /** The store's entry for `id`, read at once through `peek`; its failure is a store failure, as with `get`. */
@@ -165,8 +212,11 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
     }
   }
 
-  /** Adopts the record read for one candidate id, or tells why not (an expired record is then to be removed). */
-  #adoptStored({ value: id, rotated }: CandidateId, text: unknown): ReadOutcome {
+  /**
+   * Adopts the record read under `key` for one candidate id, or tells why not (an expired record is then to be
+   * removed).
+   */
+  #adoptStored({ value: id, rotated }: CandidateId, key: string, text: unknown): ReadOutcome {
     if (typeof text !== 'string') return 'unusable';
     const now = this.#settings.clock();
     let record: DecodedRecord;
@@ -175,20 +225,22 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
       record = decodeRecord(text, id);
       data = this.#decodeData(record.data);
     } catch (error) {
-      this.corrupt(`stored session ${id} cannot be read`, error);
+      this.corrupt(`stored session ${sessionHint(key)} cannot be read`, error);
       return 'unusable';
     }
     if (this.expired(record.meta, now)) return 'expired';
     this.adopt(record.meta, data, now);
     this.#version = record.version;
-    this.#stored = true;
+    this.#storedKey = key;
+    // A record under its raw id (migrate_raw_ids) is moved to its hashed key by a save at the end of this request.
+    if (key !== this.#currentKey()) this.markForSave();
     // A cookie signed with an older secret is re-signed.
     if (rotated) this.resendCookie();
     return 'adopted';
   }
 
-  #removeExpired(id: string): Promise<unknown> {
-    return this.#store('remove an expired session', (backend) => backend.delete(SESSION_NAMESPACE, id));
+  #removeExpired(key: string): Promise<unknown> {
+    return this.#store('remove an expired session', (backend) => backend.delete(SESSION_NAMESPACE, key));
   }
 
   /**
@@ -219,7 +271,7 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
 
   protected override startNew(): void {
     super.startNew();
-    this.#stored = false;
+    this.#storedKey = undefined;
     this.#version = 0;
   }
 
@@ -238,7 +290,7 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
   // ---- writing ----------------------------------------------------------------------------------------------------
 
   protected isStoredOrSent(): boolean {
-    return this.#stored;
+    return this.#storedKey !== undefined;
   }
 
   /**
@@ -247,7 +299,7 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
    */
   protected async keep(): Promise<boolean> {
     if (await this.#writeRecord()) return true;
-    this.#stored = false;
+    this.#storedKey = undefined;
     this.endWithoutCookie();
     return false;
   }
@@ -259,10 +311,12 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
    */
   async #writeRecord(): Promise<boolean> {
     const id = this.meta.id;
+    const key = this.#currentKey();
     return this.#underLock('saving', async () => {
       let version = this.#version;
-      if (this.#stored) {
-        const text = await this.#store('read the session', (backend) => backend.get(SESSION_NAMESPACE, id));
+      const storedKey = this.#storedKey;
+      if (storedKey !== undefined) {
+        const text = await this.#readKey(storedKey);
         if (typeof text !== 'string') return false;
         const current = this.#tryDecodeRecord(text, id);
         if (current && current.record.version !== this.#version) {
@@ -281,13 +335,16 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
       await this.#store('save the session', (backend) =>
         backend.set(
           SESSION_NAMESPACE,
-          id,
+          key,
           text,
           ttlMs === undefined ? {} : { ttlMs: roundedTtlMs(ttlMs, backend.capabilities) },
         ),
       );
+      // A record migrated from its raw id: the old copy goes once the hashed one is stored.
+      if (storedKey !== undefined && storedKey !== key)
+        await this.#store('delete the session', (backend) => backend.delete(SESSION_NAMESPACE, storedKey));
       this.#version = version + 1;
-      this.#stored = true;
+      this.#storedKey = key;
       this.markStored();
       return true;
     });
@@ -319,12 +376,12 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
   }
 
   protected async removeStored(): Promise<void> {
-    if (!this.#stored) return;
-    const id = this.meta.id;
+    const key = this.#storedKey;
+    if (key === undefined) return;
     await this.#underLock('removing', () =>
-      this.#store('delete the session', (backend) => backend.delete(SESSION_NAMESPACE, id)),
+      this.#store('delete the session', (backend) => backend.delete(SESSION_NAMESPACE, key)),
     );
-    this.#stored = false;
+    this.#storedKey = undefined;
   }
 
   // ---- the cookie -------------------------------------------------------------------------------------------------
@@ -354,7 +411,7 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
     if (!lock)
       this.#settings.report({
         type: 'lock-timeout',
-        message: `session ${this.meta.id}: ${what} without its lock after ${LOCK_WAIT_MS} ms`,
+        message: `session ${sessionHint(this.#currentKey())}: ${what} without its lock after ${LOCK_WAIT_MS} ms`,
       });
     try {
       return await operation();
@@ -368,7 +425,9 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
     return this.#store('lock the session', (backend) =>
       this.#settings
         .locks(backend)
-        .acquire(entryLockName(SESSION_NAMESPACE, this.meta.id), LOCK_WAIT_MS, { leaseMs: LOCK_LEASE_MS }),
+        .acquire(entryLockName(SESSION_NAMESPACE, this.#currentKey()), LOCK_WAIT_MS, {
+          leaseMs: LOCK_LEASE_MS,
+        }),
     );
   }
 

@@ -51,6 +51,10 @@ export interface ServerSessionSettings extends SessionSettings {
   locks: (backend: AnyBackend) => LockProvider;
   /** The largest stored record a save writes, in bytes (`max_size`); null: no limit. */
   maxSizeBytes: number | null;
+  /** Records are stored under the digest of their id (`hash_ids`), not the id itself. */
+  hashIds: boolean;
+  /** With `hashIds`: a record not found under its digest is looked for under its raw id, and moved (`migrate_raw_ids`). */
+  migrateRawIds: boolean;
 }
 
 /** The settings of sessions kept entirely in their cookie. */

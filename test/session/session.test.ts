@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/index.js';
 import { beakerSign } from '../../src/session/crypto.js';
+import { hashedSessionKey } from '../../src/session/server-session.js';
 import {
   SessionCorruptError,
   SessionCookieTooLargeError,
@@ -564,7 +565,7 @@ describe('more session options', () => {
   it('refuses a corrupt stored session with a typed error when invalidate_corrupt is off', async () => {
     const { manager, store } = countingManager({ invalidate_corrupt: false });
     const saved = await savedSession<Data>(manager, { value: 1 });
-    await store.set('beaker.session', saved.session.id, 'crap');
+    await store.set('beaker.session', hashedSessionKey(saved.session.id), 'crap');
     await expect(manager.session(cookieFrom(saved.setCookies)).load()).rejects.toThrow(SessionCorruptError);
   });
 });
