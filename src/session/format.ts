@@ -5,6 +5,9 @@
 import type { DataSerializer } from '../config/index.js';
 import { decodeValue, encodeValue } from '../shared/codec.js';
 
+/** What an application keeps about a session next to its user (`setUser`): a few short values, a user agent say. */
+export type SessionUserInfo = Record<string, string | number | boolean | null>;
+
 /** Session state as beaker-ts keeps it, apart from the user's data. */
 export interface SessionMeta {
   id: string;
@@ -17,6 +20,17 @@ export interface SessionMeta {
   path?: string;
   /** When the cookie last sent expires (sliding `cookie_expires`), ms since the epoch. */
   cookieExpires?: number;
+  /** The user the session is bound to (`setUser`). */
+  user?: string;
+  /** What the application keeps about the session with its user. */
+  userInfo?: SessionUserInfo;
+  /** When the session was bound to its user, ms since the epoch (cookie sessions revoked "before" a time). */
+  userSince?: number;
+  /**
+   * Server-side sessions: until when the user index keeps this session's entry (null: for good); undefined while it
+   * is not indexed under its current id.
+   */
+  indexedUntil?: number | null;
 }
 
 /**
@@ -95,16 +109,33 @@ interface RecordJson {
   dm?: string;
   p?: string;
   ce?: number;
+  u?: string;
+  ui?: SessionUserInfo;
+  us?: number;
+  ix?: number | null;
   d: string;
 }
 
 export function encodeRecord(record: StoredRecord): string {
-  const { created, accessed, domain, path, cookieExpires } = record.meta;
+  const { created, accessed, domain, path, cookieExpires, user, userInfo, userSince, indexedUntil } =
+    record.meta;
   const json: RecordJson = { f: 1, n: record.version, c: created, a: accessed, d: record.data };
   if (domain !== undefined) json.dm = domain;
   if (path !== undefined) json.p = path;
   if (cookieExpires !== undefined) json.ce = cookieExpires;
+  if (user !== undefined) json.u = user;
+  if (userInfo !== undefined) json.ui = userInfo;
+  if (userSince !== undefined) json.us = userSince;
+  if (indexedUntil !== undefined) json.ix = indexedUntil;
   return JSON.stringify(json);
+}
+
+/** Copies the user fields of a decoded record or payload into `meta`. */
+function decodeUserFields(json: Partial<RecordJson>, meta: SessionMeta): void {
+  if (typeof json.u !== 'string') return;
+  meta.user = json.u;
+  if (typeof json.ui === 'object' && json.ui !== null && !Array.isArray(json.ui)) meta.userInfo = json.ui;
+  if (typeof json.us === 'number') meta.userSince = json.us;
 }
 
 /** A record read back: its meta (with the id it is stored under), version and encoded data. */
@@ -129,6 +160,10 @@ export function decodeRecord(text: string, id: string): DecodedRecord {
   if (typeof json.dm === 'string') meta.domain = json.dm;
   if (typeof json.p === 'string') meta.path = json.p;
   if (typeof json.ce === 'number') meta.cookieExpires = json.ce;
+  if (json.u !== undefined) {
+    decodeUserFields(json, meta);
+    if (typeof json.ix === 'number' || json.ix === null) meta.indexedUntil = json.ix;
+  }
   return { meta, version: typeof json.n === 'number' ? json.n : 0, data: json.d };
 }
 
@@ -139,7 +174,7 @@ export interface CookiePayload {
 }
 
 export function encodeCookiePayload(payload: CookiePayload): string {
-  const { id, created, accessed, domain, path, cookieExpires } = payload.meta;
+  const { id, created, accessed, domain, path, cookieExpires, user, userInfo, userSince } = payload.meta;
   return JSON.stringify({
     i: id,
     c: created,
@@ -147,6 +182,9 @@ export function encodeCookiePayload(payload: CookiePayload): string {
     dm: domain,
     p: path,
     ce: cookieExpires,
+    u: user,
+    ui: userInfo,
+    us: userSince,
     d: payload.data,
   });
 }
@@ -165,6 +203,7 @@ export function decodeCookiePayload(text: string): CookiePayload {
   if (typeof json.dm === 'string') meta.domain = json.dm;
   if (typeof json.p === 'string') meta.path = json.p;
   if (typeof json.ce === 'number') meta.cookieExpires = json.ce;
+  if (json.u !== undefined) decodeUserFields(json, meta);
   return { meta, data: json.d };
 }
 

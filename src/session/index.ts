@@ -4,6 +4,8 @@
  */
 export type { AppSessionData, SessionData } from './data.js';
 export { SessionManager, type SessionManagerOptions } from './manager.js';
+export type { SessionUserInfo } from './format.js';
+export type { UserSessionInfo } from './user-index.js';
 export { Session, isSessionStoreError, type SessionEvent } from './session.js';
 export {
   SessionCookieTooLargeError,

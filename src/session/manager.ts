@@ -22,7 +22,9 @@ import {
   sessionLocks,
   sharedSessionSettings,
 } from './resolve-settings.js';
-import { ServerSession } from './server-session.js';
+import { ServerSession, userSessionsOf } from './server-session.js';
+import { SessionRecords } from './session-records.js';
+import type { UserSessionInfo, UserSessions } from './user-index.js';
 import type { Session, SessionEvent } from './session.js';
 import type { SessionSettings } from './settings.js';
 
@@ -83,6 +85,8 @@ export class SessionManager {
   #backend: Promise<AnyBackend> | undefined;
   /** What {@link #backend} resolved to, once it has. */
   #opened: AnyBackend | undefined;
+  /** The sessions of each user; undefined for cookie sessions, which have no store to list them from. */
+  readonly #userSessions: UserSessions | undefined;
 
   constructor(options: SessionManagerOptions = {}) {
     const resolved = resolveManagerOptions(options);
@@ -95,21 +99,21 @@ export class SessionManager {
     } else {
       const descriptor = sessionBackendDescriptor(resolved);
       this.#openBackend = backendOpener(resolved, descriptor);
-      const backend = (): Promise<AnyBackend> => this.#resolveBackend();
-      const opened = (): AnyBackend | undefined => this.#opened;
-      const locks = sessionLocks(descriptor, resolved.session.lock_dir);
-      this.#sessions = sessionMaker(
-        ServerSession,
-        serverSessionSettings(
-          shared,
-          keys,
-          backend,
-          opened,
-          locks,
-          maxSessionBytes(resolved.session),
-          idsAtRest(resolved.session),
-        ),
+      const records = new SessionRecords({
+        backend: () => this.#resolveBackend(),
+        openedBackend: () => this.#opened,
+        locks: sessionLocks(descriptor, resolved.session.lock_dir),
+        report: resolved.report,
+      });
+      const settings = serverSessionSettings(
+        shared,
+        keys,
+        records,
+        maxSessionBytes(resolved.session),
+        idsAtRest(resolved.session),
       );
+      this.#userSessions = userSessionsOf(settings);
+      this.#sessions = sessionMaker(ServerSession, settings);
     }
   }
 
@@ -148,6 +152,50 @@ export class SessionManager {
         error,
       });
     }
+  }
+
+  /**
+   * The live sessions of `user` (bound with `session.setUser`), the most recently used first: references, times and
+   * the info kept with them, never their ids. Sessions that expired or were removed are not listed.
+   *
+   * @example
+   * const mine = await sessions.sessionsOf(user);
+   * const others = mine.filter(({ ref }) => ref !== req.session.ref);
+   */
+  sessionsOf(user: string): Promise<UserSessionInfo[]> {
+    return this.#userSessionsFor('sessionsOf').list(user);
+  }
+
+  /**
+   * Ends the session `ref` of `user` (a reference from {@link sessionsOf}): its record is removed, so its cookie no
+   * longer works on any process, and a request of it in flight cannot save it back. Resolves to false when `user`
+   * has no such session (another user's reference ends nothing).
+   */
+  revoke(user: string, ref: string): Promise<boolean> {
+    return this.#userSessionsFor('revoke').revoke(user, ref);
+  }
+
+  /**
+   * Ends every session of `user` ("log out everywhere"), but `except`: a session (or its reference) to keep, the
+   * current one for "log out everywhere else". Resolves to how many sessions were ended.
+   *
+   * @example
+   * await sessions.revokeAll(user, { except: req.session });
+   */
+  revokeAll(user: string, options: { except?: Session<object> | string } = {}): Promise<number> {
+    const { except } = options;
+    return this.#userSessionsFor('revokeAll').revokeAll(
+      user,
+      typeof except === 'string' ? except : except?.ref,
+    );
+  }
+
+  #userSessionsFor(method: string): UserSessions {
+    if (this.#userSessions === undefined)
+      throw new TypeError(
+        `SessionManager.${method}: cookie sessions are kept in their cookies, not in a store`,
+      );
+    return this.#userSessions;
   }
 
   /** Removes expired sessions from a back-end that keeps them on disk; resolves to how many. */

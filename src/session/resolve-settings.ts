@@ -18,6 +18,8 @@ import { KeyedMutex } from '../locks/keyed-mutex.js';
 import { TwoStageLock } from '../locks/two-stage.js';
 import type { LockProvider } from '../locks/contract.js';
 import type { CookieAttributes } from './cookies.js';
+import type { SessionRecords } from './session-records.js';
+import { UserIndex } from './user-index.js';
 import { KeyRing, type BeakerEncoding } from './crypto.js';
 import { jsonDataCodec, serializerDataCodec, type DataCodec } from './format.js';
 import type { SessionManagerOptions } from './manager.js';
@@ -265,9 +267,7 @@ export function sessionLocks(
 export function serverSessionSettings(
   shared: SessionSettings,
   keys: SessionKeys,
-  backend: () => Promise<AnyBackend>,
-  openedBackend: () => AnyBackend | undefined,
-  locks: (backend: AnyBackend) => LockProvider,
+  records: SessionRecords,
   maxSizeBytes: number | null,
   idsAtRest: IdsAtRest,
 ): ServerSessionSettings {
@@ -275,13 +275,12 @@ export function serverSessionSettings(
     ...shared,
     maxSizeBytes,
     ...idsAtRest,
+    records,
+    userIndex: new UserIndex(records, shared.clock),
     beaker: keys.beaker,
     beakerSecrets: keys.secrets,
     idRing: keys.secrets.length > 0 && !keys.beaker ? new KeyRing(keys.secrets, 'session-id') : undefined,
     dataRing: keys.encryptKeys.length > 0 ? new KeyRing(keys.encryptKeys, 'session-data') : undefined,
-    backend,
-    openedBackend,
-    locks,
   };
 }
 

@@ -5,15 +5,9 @@
  * whose signature fails, are never adopted: a fresh id is minted.
  * @module
  */
-import { hash } from 'node:crypto';
 import { roundedTtlMs, type AnyBackend } from '../backends/contract.js';
-import {
-  isConfigurationError,
-  redactCredentials,
-  SessionTooLargeError,
-  ValueTooLargeError,
-} from '../shared/errors.js';
-import { entryLockName, type LockHandle } from '../locks/contract.js';
+import { SessionTooLargeError } from '../shared/errors.js';
+import type { LockHandle } from '../locks/contract.js';
 import type { AppSessionData } from './data.js';
 import { setCookieHeader, type CookieAttributes } from './cookies.js';
 import { beakerSign, beakerUnsign } from './crypto.js';
@@ -23,10 +17,14 @@ import {
   encodeRecord,
   type DataRecord,
   type DecodedRecord,
+  type SessionMeta,
   type StoredRecord,
 } from './format.js';
-import { Session } from './session.js';
+import { Session, sessionExpired } from './session.js';
+import { LOCK_WAIT_MS } from './session-records.js';
 import type { ServerSessionSettings } from './settings.js';
+import { hashedSessionKey, sessionHint, sessionRef } from './store-keys.js';
+import { UserSessions, type UserIndexEntry } from './user-index.js';
 
 /** Has `value` an id's shape: 32 lowercase hex digits (`/^[0-9a-f]{32}$/`, without the regular expression). */
 function isIdShaped(value: string): boolean {
@@ -42,13 +40,6 @@ function isIdShaped(value: string): boolean {
 const MAX_STORE_READS = 4;
 /** The namespace of server-side session records in their back-end. */
 export const SESSION_NAMESPACE = 'beaker.session';
-const LOCK_WAIT_MS = 5000;
-/**
- * The lease of a session's lock, renewed every second while held: shorter than {@link LOCK_WAIT_MS}, so that when a
- * holder stops renewing (it hung, or died on another host) a waiting save takes the lock over before its wait ends,
- * rather than saving without it. (A holder on the waiter's own host that died is taken over at once.)
- */
-const LOCK_LEASE_MS = 3000;
 /** Stored sessions outlive their idle timeout by this much, as in Beaker. */
 const STORE_TTL_PAD_MS = 120_000;
 
@@ -62,17 +53,37 @@ interface CandidateId {
 type ReadOutcome = 'adopted' | 'expired' | 'unusable';
 
 /**
- * The key a session id is stored under when ids are hashed at rest: the SHA-256 of the id, in hex (64 digits, so it is
- * never mistaken for a raw id of 32). An id is 128 random bits: its digest cannot be turned back into a usable id, so
- * a copy of the store holds no session anyone can present.
+ * The sessions of each user of a manager's store: listed from its user index, each checked against its record, and
+ * ended as a logout ends one (the record removed under its lock).
  */
-export function hashedSessionKey(id: string): string {
-  return hash('sha256', id, 'hex');
-}
-
-/** A short, non-secret label for the session stored under `storeKey`, for messages and logs. */
-export function sessionHint(storeKey: string): string {
-  return hashedSessionKey(`hint:${storeKey}`).slice(0, 8);
+export function userSessionsOf(settings: ServerSessionSettings): UserSessions {
+  const { records } = settings;
+  const read = async (key: string): Promise<SessionMeta | undefined> => {
+    const text = await records.run('read the session', (backend) => backend.get(SESSION_NAMESPACE, key));
+    if (typeof text !== 'string') return undefined;
+    let meta: SessionMeta;
+    try {
+      meta = decodeRecord(text, '').meta;
+    } catch {
+      return undefined;
+    }
+    return sessionExpired(settings, meta, settings.clock()) ? undefined : meta;
+  };
+  const remove = (key: string): Promise<boolean> =>
+    records.underLock(
+      SESSION_NAMESPACE,
+      key,
+      undefined,
+      `session ${sessionHint(key)}: revoking`,
+      async () => {
+        // A back-end that cannot tell whether it held the record answers undefined: counted as removed.
+        const removed = await records.run('delete the session', (backend) =>
+          backend.delete(SESSION_NAMESPACE, key),
+        );
+        return removed !== false;
+      },
+    );
+  return new UserSessions(settings.userIndex, read, remove);
 }
 
 /** The session of one request, kept in the configured back-end. `T` types its data. */
@@ -85,6 +96,8 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
    * a record read under its raw id by `migrate_raw_ids`, which the next save moves to the hashed key.
    */
   #storedKey: string | undefined;
+  /** The user of the stored record (as read, or as last written), whose index lists this session. */
+  #storedUser: string | undefined;
   /** The current id's store key, and the id it was computed for (an id changes by regeneration). */
   #key = '';
   #keyFor: string | undefined;
@@ -118,7 +131,7 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
     const key = this.#storedKey;
     if (key === undefined) return;
     const id = this.meta.id;
-    const text = await this.#store('read the session', (backend) => backend.get(SESSION_NAMESPACE, key));
+    const text = await this.#readKey(key);
     const current = typeof text === 'string' ? this.#tryDecodeRecord(text, id) : undefined;
     if (!current || current.record.version === this.#version) return;
     this.trackedData.mergeOnto(current.data);
@@ -144,7 +157,7 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
     const forced =
       forcedId !== undefined && isIdShaped(forcedId) ? [{ value: forcedId, rotated: false }] : [];
     const candidates = forcedId === undefined ? this.#candidateIds() : forced;
-    const backend = this.#settings.openedBackend();
+    const backend = this.#settings.records.opened();
     if (candidates.length > 0 && backend?.peek === undefined) return this.#readWaiting(candidates);
     for (const candidate of candidates) {
       const key = this.#keyOf(candidate.value);
@@ -181,7 +194,7 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
   }
 
   #readKey(key: string): Promise<unknown> {
-    return this.#store('read the session', (backend) => backend.get(SESSION_NAMESPACE, key));
+    return this.#settings.records.run('read the session', (backend) => backend.get(SESSION_NAMESPACE, key));
   }
 
   /** The store key of a session id: its digest (`hash_ids`, the default), or the id itself. */
@@ -208,7 +221,7 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
         id,
       );
     } catch (error) {
-      throw this.#storeFailure('read the session', error);
+      throw this.#settings.records.failure('read the session', error);
     }
   }
 
@@ -232,6 +245,7 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
     this.adopt(record.meta, data, now);
     this.#version = record.version;
     this.#storedKey = key;
+    this.#storedUser = record.meta.user;
     // A record under its raw id (migrate_raw_ids) is moved to its hashed key by a save at the end of this request.
     if (key !== this.#currentKey()) this.markForSave();
     // A cookie signed with an older secret is re-signed.
@@ -240,7 +254,9 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
   }
 
   #removeExpired(key: string): Promise<unknown> {
-    return this.#store('remove an expired session', (backend) => backend.delete(SESSION_NAMESPACE, key));
+    return this.#settings.records.run('remove an expired session', (backend) =>
+      backend.delete(SESSION_NAMESPACE, key),
+    );
   }
 
   /**
@@ -272,6 +288,7 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
   protected override startNew(): void {
     super.startNew();
     this.#storedKey = undefined;
+    this.#storedUser = undefined;
     this.#version = 0;
   }
 
@@ -307,7 +324,7 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
   /**
    * Writes the record under the session's lock, merging with changes another request stored since this one read it.
    * Resolves to false, writing nothing, when the record this session was read from is gone: another request removed
-   * it (logout, regeneration) or it expired, and a save must never bring it back.
+   * it (logout, regeneration, revocation) or it expired, and a save must never bring it back.
    */
   async #writeRecord(): Promise<boolean> {
     const id = this.meta.id;
@@ -321,18 +338,21 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
         const current = this.#tryDecodeRecord(text, id);
         if (current && current.record.version !== this.#version) {
           this.trackedData.mergeOnto(current.data);
+          this.#takeStoredUser(current.record.meta);
           version = current.record.version;
         }
       }
+      const now = this.#settings.clock();
+      const ttlMs = this.#storeTtlMs();
+      await this.#indexUser(key, storedKey, now, ttlMs);
       const { id: _id, ...meta } = this.meta;
       const record: StoredRecord = {
         meta,
         version: version + 1,
         data: this.#encodeData(this.trackedData.current),
       };
-      const ttlMs = this.#storeTtlMs();
       const text = this.#withinMaxSize(encodeRecord(record));
-      await this.#store('save the session', (backend) =>
+      await this.#settings.records.run('save the session', (backend) =>
         backend.set(
           SESSION_NAMESPACE,
           key,
@@ -342,12 +362,69 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
       );
       // A record migrated from its raw id: the old copy goes once the hashed one is stored.
       if (storedKey !== undefined && storedKey !== key)
-        await this.#store('delete the session', (backend) => backend.delete(SESSION_NAMESPACE, storedKey));
+        await this.#settings.records.run('delete the session', (backend) =>
+          backend.delete(SESSION_NAMESPACE, storedKey),
+        );
+      await this.#unindexPreviousUser(storedKey, key);
       this.#version = version + 1;
       this.#storedKey = key;
+      this.#storedUser = this.meta.user;
       this.markStored();
       return true;
     });
+  }
+
+  /**
+   * A request that did not call `setUser` keeps the user binding another request stored meanwhile (a login through
+   * another tab), rather than writing back the one it read.
+   */
+  #takeStoredUser(stored: SessionMeta): void {
+    if (this.userSetInRequest) return;
+    const meta = this.meta;
+    delete meta.user;
+    delete meta.userInfo;
+    delete meta.userSince;
+    delete meta.indexedUntil;
+    const { user, userInfo, userSince, indexedUntil } = stored;
+    if (user !== undefined) Object.assign(meta, { user, userInfo, userSince, indexedUntil });
+    this.#storedUser = user;
+  }
+
+  /**
+   * Lists the session in its user's index before its record is written (so that no stored session of a user is
+   * missing from it): when it is first stored under this id with a user, when its user changed, and when less than a
+   * store TTL is left of its entry. The entry is kept half a TTL longer than the record it was written with, so it
+   * outlives every write of the record between two index writes.
+   */
+  async #indexUser(
+    key: string,
+    storedKey: string | undefined,
+    now: number,
+    ttlMs: number | undefined,
+  ): Promise<void> {
+    const meta = this.meta;
+    const user = meta.user;
+    if (user === undefined) return;
+    const indexedUntil = meta.indexedUntil;
+    const due =
+      storedKey !== key ||
+      this.#storedUser !== user ||
+      indexedUntil === undefined ||
+      (indexedUntil !== null && ttlMs !== undefined && indexedUntil - now < ttlMs);
+    if (!due) return;
+    const until = ttlMs === undefined ? null : now + Math.ceil(ttlMs * 1.5);
+    const entry: UserIndexEntry = { key, created: meta.created, until };
+    if (meta.userInfo !== undefined) entry.info = meta.userInfo;
+    await this.#settings.userIndex.add(user, sessionRef(key), entry);
+    meta.indexedUntil = until;
+  }
+
+  /** Takes the session out of the index of the user it was stored with, when that user or its key changed. */
+  async #unindexPreviousUser(storedKey: string | undefined, key: string): Promise<void> {
+    const previous = this.#storedUser;
+    if (storedKey === undefined || previous === undefined) return;
+    if (previous === this.meta.user && storedKey === key) return;
+    await this.#settings.userIndex.remove(previous, [sessionRef(storedKey)]);
   }
 
   /** `text`, unless it is larger than `max_size` ({@link SessionTooLargeError}: nothing is stored). */
@@ -379,9 +456,19 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
     const key = this.#storedKey;
     if (key === undefined) return;
     await this.#underLock('removing', () =>
-      this.#store('delete the session', (backend) => backend.delete(SESSION_NAMESPACE, key)),
+      this.#settings.records.run('delete the session', (backend) => backend.delete(SESSION_NAMESPACE, key)),
     );
     this.#storedKey = undefined;
+    const user = this.#storedUser;
+    this.#storedUser = undefined;
+    // The session is gone already: an index that cannot be updated keeps an entry that lists nothing (it is
+    // reported as a store-error, and dropped when the user's sessions are next listed), not a failed logout.
+    if (user !== undefined)
+      await this.#settings.userIndex.remove(user, [sessionRef(key)]).catch(() => undefined);
+  }
+
+  protected currentRef(): string {
+    return sessionRef(this.#currentKey());
   }
 
   // ---- the cookie -------------------------------------------------------------------------------------------------
@@ -398,64 +485,25 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
     return beaker && secret !== undefined ? beakerSign(secret, id) : id;
   }
 
-  // ---- the store and the lock -------------------------------------------------------------------------------------
+  // ---- the lock ---------------------------------------------------------------------------------------------------
 
   /**
    * Runs `operation` holding this session's lock (the one taken by {@link lock}, or one taken for it), so that
-   * removals and saves of one session never interleave. A lock not obtained in time is reported and the operation
-   * runs all the same: a store must stay usable when a lock holder hangs.
+   * removals and saves of one session never interleave.
    */
-  async #underLock<R>(what: string, operation: () => Promise<R>): Promise<R> {
-    const held = this.#heldLock;
-    const lock = held ?? (await this.#acquireLock());
-    if (!lock)
-      this.#settings.report({
-        type: 'lock-timeout',
-        message: `session ${sessionHint(this.#currentKey())}: ${what} without its lock after ${LOCK_WAIT_MS} ms`,
-      });
-    try {
-      return await operation();
-    } finally {
-      if (!held) await lock?.release();
-    }
+  #underLock<R>(what: string, operation: () => Promise<R>): Promise<R> {
+    const key = this.#currentKey();
+    return this.#settings.records.underLock(
+      SESSION_NAMESPACE,
+      key,
+      this.#heldLock,
+      `session ${sessionHint(key)}: ${what}`,
+      operation,
+    );
   }
 
   /** This session's lock, or undefined after {@link LOCK_WAIT_MS}; a lock store that fails is a store failure. */
   #acquireLock(): Promise<LockHandle | undefined> {
-    return this.#store('lock the session', (backend) =>
-      this.#settings
-        .locks(backend)
-        .acquire(entryLockName(SESSION_NAMESPACE, this.#currentKey()), LOCK_WAIT_MS, {
-          leaseMs: LOCK_LEASE_MS,
-        }),
-    );
-  }
-
-  /** Runs a store operation, turning its failure into a {@link SessionStoreError}. */
-  async #store<R>(what: string, operation: (backend: AnyBackend) => Promise<R>): Promise<R> {
-    try {
-      return await operation(this.#settings.openedBackend() ?? (await this.#settings.backend()));
-    } catch (error) {
-      throw this.#storeFailure(what, error);
-    }
-  }
-
-  /** The error a failed store operation fails the request with (reported as a `store-error`, but for two kinds). */
-  #storeFailure(what: string, error: unknown): unknown {
-    // A store that cannot exist as configured, or a session too large for it, is the application's error, not an
-    // outage to answer with 503.
-    if (
-      error instanceof SessionStoreError ||
-      error instanceof ValueTooLargeError ||
-      isConfigurationError(error)
-    )
-      return error;
-    const detail = redactCredentials(error instanceof Error ? error.message : String(error));
-    this.#settings.report({
-      type: 'store-error',
-      message: `the session store could not ${what}: ${detail}`,
-      error,
-    });
-    return new SessionStoreError(what, { cause: error });
+    return this.#settings.records.acquire(SESSION_NAMESPACE, this.#currentKey());
   }
 }

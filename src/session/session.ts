@@ -9,7 +9,7 @@ import type { BeakerError } from '../shared/errors.js';
 import type { AppSessionData } from './data.js';
 import { cookieValues, deletionCookieHeader, type CookieAttributes } from './cookies.js';
 import { SessionCorruptError, SessionNotLoadedError, SessionStoreError } from './errors.js';
-import type { DataRecord, SessionMeta } from './format.js';
+import type { DataRecord, SessionMeta, SessionUserInfo } from './format.js';
 import type { SessionSettings } from './settings.js';
 import { TrackedData } from './tracked-data.js';
 
@@ -17,6 +17,24 @@ export type { SessionEvent } from './settings.js';
 
 /** Beaker's "never": 2038-01-19T03:14:07Z. */
 const NEVER = new Date(0x7fffffff * 1000);
+/** The longest user id `setUser` takes, in characters. */
+const MAX_USER_LENGTH = 256;
+/** The most `setUser` keeps about a session, in characters of its JSON. */
+const MAX_USER_INFO_LENGTH = 1024;
+
+/** `info` as `setUser` keeps it: a copy of a few short values, checked. */
+function checkedUserInfo(info: SessionUserInfo): SessionUserInfo {
+  const copy: SessionUserInfo = {};
+  for (const [name, value] of Object.entries(info)) {
+    if (value !== null && !['string', 'number', 'boolean'].includes(typeof value))
+      throw new TypeError(`setUser: info.${name} must be a string, a number, a boolean or null`);
+    copy[name] = value;
+  }
+  if (JSON.stringify(copy).length > MAX_USER_INFO_LENGTH)
+    throw new TypeError(`setUser: info must be at most ${MAX_USER_INFO_LENGTH} characters as JSON`);
+  return copy;
+}
+
 /** A settled load or persist: shared, as a resolved promise cannot be changed. */
 const DONE: Promise<void> = Promise.resolve();
 
@@ -53,6 +71,7 @@ export abstract class Session<T extends object = AppSessionData> {
   #saveRequested = false;
   #sendCookie = false;
   #sendDeletion = false;
+  #userSet = false;
   /** The data and this request's changes to it. */
   protected readonly trackedData = new TrackedData();
 
@@ -91,6 +110,25 @@ export abstract class Session<T extends object = AppSessionData> {
   get lastAccessed(): Date | null {
     this.#loadedMeta();
     return this.#lastAccessed === null ? null : new Date(this.#lastAccessed);
+  }
+
+  /** The user the session is bound to by {@link setUser}, or undefined. */
+  get user(): string | undefined {
+    return this.#loadedMeta().user;
+  }
+
+  /** What {@link setUser} kept about the session with its user, or undefined. */
+  get userInfo(): Readonly<SessionUserInfo> | undefined {
+    return this.#loadedMeta().userInfo;
+  }
+
+  /**
+   * This session's reference: how `SessionManager.sessionsOf` lists it and `revoke` takes it (compare it to tell
+   * "this browser" in a list). A digest, safe to show in a page: it is no use as a cookie.
+   */
+  get ref(): string {
+    this.#loadedMeta();
+    return this.currentRef();
   }
 
   /** The data, once loaded (read-only view; change it with `set`, `unset` and `clear`). */
@@ -208,6 +246,31 @@ export abstract class Session<T extends object = AppSessionData> {
     this.markForSave();
   }
 
+  /**
+   * Binds the session to `user` (call it on login, after {@link regenerateId}), so that
+   * `SessionManager.sessionsOf(user)` lists it and `revokeAll(user)` can end it. `info` is what the list shows
+   * about it besides its times: a few short values the application chooses (a user agent, where it logged in from),
+   * at most 1 KB as JSON. The session is saved at the end of the request.
+   *
+   * @example
+   * await session.regenerateId();
+   * await session.setUser(account.id, { agent: request.headers['user-agent'] ?? 'unknown' });
+   */
+  async setUser(user: string, info?: SessionUserInfo): Promise<void> {
+    if (typeof user !== 'string' || user.length === 0 || user.length > MAX_USER_LENGTH)
+      throw new TypeError(`setUser: user must be a string of 1 to ${MAX_USER_LENGTH} characters`);
+    const kept = info === undefined ? undefined : checkedUserInfo(info);
+    await this.#startLoad();
+    const meta = this.#meta;
+    meta.user = user;
+    if (kept === undefined) delete meta.userInfo;
+    else meta.userInfo = kept;
+    meta.userSince = this.#settings.clock();
+    delete meta.indexedUntil;
+    this.#userSet = true;
+    this.markForSave();
+  }
+
   /** Takes this session's lock until {@link unlock}: other requests' saves of this session wait. */
   abstract lock(): Promise<void>;
 
@@ -258,6 +321,9 @@ export abstract class Session<T extends object = AppSessionData> {
    */
   protected abstract keep(): Promise<boolean>;
 
+  /** {@link ref}, the session being loaded. */
+  protected abstract currentRef(): string;
+
   /** Removes what keeps the session, if anything does. */
   protected abstract removeStored(): Promise<void>;
 
@@ -272,6 +338,11 @@ export abstract class Session<T extends object = AppSessionData> {
   /** The session's meta, once loaded. */
   protected get meta(): SessionMeta {
     return this.#meta;
+  }
+
+  /** Did this request call {@link setUser}? (Else a save keeps the user binding it finds stored.) */
+  protected get userSetInRequest(): boolean {
+    return this.#userSet;
   }
 
   /** The values of the session cookie in this request's Cookie header. */
@@ -302,9 +373,7 @@ export abstract class Session<T extends object = AppSessionData> {
 
   /** Has the session idled or lived past its timeouts? */
   protected expired(meta: Pick<SessionMeta, 'created' | 'accessed' | 'cookieExpires'>, now: number): boolean {
-    const { timeoutMs, absoluteTimeoutMs } = this.#settings;
-    if (timeoutMs !== null && now - meta.accessed > timeoutMs) return true;
-    return absoluteTimeoutMs !== null && now - meta.created > absoluteTimeoutMs;
+    return sessionExpired(this.#settings, meta, now);
   }
 
   /** A session that cannot be read: a new one replaces it (reported), or, with `invalidate_corrupt = false`, it fails. */
@@ -469,6 +538,17 @@ export abstract class Session<T extends object = AppSessionData> {
     if (!this.#loaded) throw new SessionNotLoadedError();
     return this.#meta;
   }
+}
+
+/** Has a session with `meta` idled or lived past the timeouts of `settings` at `now`? */
+export function sessionExpired(
+  settings: Pick<SessionSettings, 'timeoutMs' | 'absoluteTimeoutMs'>,
+  meta: Pick<SessionMeta, 'created' | 'accessed'>,
+  now: number,
+): boolean {
+  const { timeoutMs, absoluteTimeoutMs } = settings;
+  if (timeoutMs !== null && now - meta.accessed > timeoutMs) return true;
+  return absoluteTimeoutMs !== null && now - meta.created > absoluteTimeoutMs;
 }
 
 /** Errors that mean "the session store failed": adapters answer them with 503. */

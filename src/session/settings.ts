@@ -3,11 +3,12 @@
  * of session read, and what only server-side or only cookie sessions need.
  * @module
  */
-import type { AnyBackend, BackendEvent } from '../backends/contract.js';
-import type { LockProvider } from '../locks/contract.js';
+import type { BackendEvent } from '../backends/contract.js';
 import type { CookieAttributes } from './cookies.js';
 import type { BeakerEncoding, KeyRing } from './crypto.js';
 import type { DataCodec } from './format.js';
+import type { SessionRecords } from './session-records.js';
+import type { UserIndex } from './user-index.js';
 
 /** A problem reported without failing the request. */
 export interface SessionEvent {
@@ -44,11 +45,10 @@ export interface ServerSessionSettings extends SessionSettings {
   beakerSecrets: readonly string[];
   idRing: KeyRing | undefined;
   dataRing: KeyRing | undefined;
-  backend: () => Promise<AnyBackend>;
-  /** The back-end once open (what `backend` resolved to), else undefined: read at once, without waiting a turn. */
-  openedBackend: () => AnyBackend | undefined;
-  /** The lock provider of the sessions stored in `backend`. */
-  locks: (backend: AnyBackend) => LockProvider;
+  /** The store of the sessions, and the locks of their records. */
+  records: SessionRecords;
+  /** The index of the sessions of each user (`setUser`), in the same store. */
+  userIndex: UserIndex;
   /** The largest stored record a save writes, in bytes (`max_size`); null: no limit. */
   maxSizeBytes: number | null;
   /** Records are stored under the digest of their id (`hash_ids`), not the id itself. */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { ConfigError, SessionManager, parseSessionConfigOptions } from '../../src/index.js';
-import { hashedSessionKey } from '../../src/session/server-session.js';
+import { hashedSessionKey } from '../../src/session/store-keys.js';
 import { SECRET, cookieFrom, countingManager, request, savedSession } from './helpers.js';
 
 /** Every file under `dir`, with its text. */

@@ -1,9 +1,12 @@
 /**
  * Logout across server processes, over real HTTP, on every back-end that processes share: the victim logs out
  * through one process while a stolen cookie keeps making saving requests through another. The removed session must
- * stay dead: 0 resurrections in 200 trials per back-end.
+ * stay dead: 0 resurrections in 200 trials per back-end. And "log out everywhere else": the sessions of one user,
+ * logged in at once through both processes, are all listed, and ending the others from one of them ends them on
+ * every process, though they keep saving while it happens.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -17,6 +20,8 @@ const TRIALS = 200;
 const PARALLEL = 20;
 /** Saving requests of the stolen cookie in flight around each logout. */
 const ATTACKS = 4;
+/** Sessions of one user logged in at once through the two processes. */
+const LOGINS = 12;
 
 const stores = await processSharedStores();
 
@@ -70,5 +75,46 @@ for (const store of stores) {
       }
       expect(resurrected).toBe(0);
     }, 180_000);
+
+    it('lists the sessions of a user logged in through both processes, and logs out everywhere else', async () => {
+      const bases = servers.map(({ base }) => base);
+      const baseOf = (index: number): string => bases[index % bases.length] as string;
+      const user = `user-${randomUUID()}`;
+      // Logins at once through both processes: the index must lose none of them.
+      const logins = await Promise.all(
+        Array.from({ length: LOGINS }, (_, index) => get(baseOf(index), `/login-user?user=${user}`)),
+      );
+      const cookies = logins.map(({ cookie }) => {
+        if (cookie === undefined) throw new Error('the login sent no cookie');
+        return cookie;
+      });
+      const refs = await Promise.all(
+        cookies.map(async (cookie, index) => (await get(baseOf(index), '/ref', cookie)).text),
+      );
+      const listed = JSON.parse((await get(baseOf(1), `/sessions?user=${user}`, cookies[0])).text) as {
+        ref: string;
+      }[];
+      expect(listed.map(({ ref }) => ref).sort()).toEqual([...refs].sort());
+      expect(JSON.stringify(listed)).not.toMatch(/[0-9a-f]{32}\./);
+
+      // The first session logs out the others through one process while they keep saving through both.
+      const [kept, ...others] = cookies as [string, ...string[]];
+      const attacks = others.flatMap((cookie, index) => [
+        get(baseOf(index), '/work', cookie),
+        get(baseOf(index + 1), '/work', cookie),
+      ]);
+      const ended = Number((await get(baseOf(0), `/logout-others?user=${user}`, kept)).text);
+      await Promise.all(attacks);
+      expect(ended).toBe(others.length);
+      for (const [index, cookie] of others.entries()) {
+        expect((await get(baseOf(index), '/whoami', cookie)).text).toBe('anonymous');
+        expect((await get(baseOf(index + 1), '/whoami', cookie)).text).toBe('anonymous');
+      }
+      expect((await get(baseOf(1), '/whoami', kept)).text).toBe('victim');
+      const left = JSON.parse((await get(baseOf(1), `/sessions?user=${user}`, kept)).text) as {
+        ref: string;
+      }[];
+      expect(left.map(({ ref }) => ref)).toEqual([refs[0]]);
+    }, 60_000);
   });
 }

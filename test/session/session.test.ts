@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/index.js';
 import { beakerSign } from '../../src/session/crypto.js';
-import { hashedSessionKey } from '../../src/session/server-session.js';
+import { hashedSessionKey } from '../../src/session/store-keys.js';
 import {
   SessionCorruptError,
   SessionCookieTooLargeError,
