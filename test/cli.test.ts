@@ -14,23 +14,14 @@ import {
 } from '../src/index.js';
 
 it('prunes the expired sessions and cache entries an INI file configures', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'beaker-cli-'));
-  const ini = join(dir, 'app.ini');
-  writeFileSync(
-    ini,
-    `[app:main]
-beaker.session.type = file
-beaker.session.data_dir = %(here)s/sessions
-beaker.session.secret = a-cli-test-secret-of-at-least-32-bytes
-beaker.session.absolute_timeout = 1
+  const ini = iniFile(`beaker.session.absolute_timeout = 1
 beaker.cache.type = file
 beaker.cache.data_dir = %(here)s/cache
 beaker.cache.grace = 0
 beaker.cache.regions = long
 beaker.cache.long.type = dbm
 beaker.cache.long.grace = 0
-`,
-  );
+`);
   const config = await loadIniConfig(ini);
   // Written 2 s ago with a 1 s lifetime: expired for the real clock prune reads, without waiting for it.
   const twoSecondsAgo = (): number => Date.now() - 2000;
@@ -50,6 +41,83 @@ beaker.cache.long.grace = 0
   const after = new CacheManager(parseCacheConfigOptions(config));
   expect(await after.getCache('c').get('kept')).toBe(2);
   await after.close();
+});
+
+describe('beaker-ts sessions', () => {
+  /** An INI file of file sessions in a fresh directory, and a manager on it, as an application has. */
+  async function application(): Promise<{ ini: string; sessions: SessionManager }> {
+    const ini = iniFile('');
+    return { ini, sessions: new SessionManager(parseSessionConfigOptions(await loadIniConfig(ini))) };
+  }
+
+  async function login(sessions: SessionManager, user: string, agent: string): Promise<string[]> {
+    const session = sessions.session(undefined);
+    await session.setUser(user, { agent });
+    await session.save();
+    await session.persist();
+    return session.setCookieHeaders();
+  }
+
+  it('lists the sessions of a user, never their ids, and revokes them', async () => {
+    const { ini, sessions } = await application();
+    await login(sessions, 'ada', 'laptop');
+    await login(sessions, 'ada', 'phone');
+    const bob = await login(sessions, 'bob', 'tablet');
+    const listed = recordingOutput();
+    expect(await main(['sessions', 'list', '--user', 'ada', '--config', ini], listed.output)).toBe(0);
+    expect(listed.out).toHaveLength(3);
+    expect(listed.out[0]).toMatch(
+      /^[0-9a-f]{32} {2}created \S+ {2}last access \S+ {2}\{"agent":"(laptop|phone)"\}$/,
+    );
+    expect(listed.out.at(-1)).toBe('2 session(s) of ada');
+    const json = recordingOutput();
+    expect(await main(['sessions', 'list', '--user', 'ada', '--config', ini, '--json'], json.output)).toBe(0);
+    expect((JSON.parse(json.out[0] ?? '') as unknown[]).length).toBe(2);
+
+    const revoked = recordingOutput();
+    expect(await main(['sessions', 'revoke', '--user', 'ada', '--config', ini], revoked.output)).toBe(0);
+    expect(revoked.out).toEqual(['revoked 2 session(s) of ada']);
+    expect(await sessions.sessionsOf('ada')).toEqual([]);
+    expect(await sessions.sessionsOf('bob')).toHaveLength(1);
+    const bobCookie = bob[0]?.split(';')[0];
+    expect((await sessions.session(bobCookie).load()).isNew).toBe(false);
+    await sessions.close();
+  });
+
+  it('revokes every session created before a date', async () => {
+    const { ini, sessions } = await application();
+    const old = await login(sessions, 'ada', 'old');
+    const cutoff = new Date(Date.now() + 1);
+    const later = new SessionManager({
+      ...parseSessionConfigOptions(await loadIniConfig(ini)),
+      clock: () => cutoff.getTime() + 1000,
+    });
+    const recent = await login(later, 'bob', 'new');
+    const { output, out } = recordingOutput();
+    expect(
+      await main(['sessions', 'revoke', '--all-before', cutoff.toISOString(), '--config', ini], output),
+    ).toBe(0);
+    expect(out).toEqual([`revoked 1 session(s) created before ${cutoff.toISOString()}`]);
+    expect((await sessions.session(old[0]?.split(';')[0]).load()).isNew).toBe(true);
+    expect((await later.session(recent[0]?.split(';')[0]).load()).isNew).toBe(false);
+    await Promise.all([sessions.close(), later.close()]);
+  });
+
+  it.each([
+    ['list without --user', ['sessions', 'list', '--config', 'app.ini']],
+    ['revoke without --user or --all-before', ['sessions', 'revoke', '--config', 'app.ini']],
+    [
+      'revoke with both',
+      ['sessions', 'revoke', '--user', 'u', '--all-before', '2026-01-01', '--config', 'app.ini'],
+    ],
+    ['a date it cannot read', ['sessions', 'revoke', '--all-before', 'last tuesday', '--config', 'app.ini']],
+    ['an unknown sessions command', ['sessions', 'purge', '--config', 'app.ini']],
+  ])('exits 2 with its usage for %s', async (_label, argv) => {
+    const { output, errors } = recordingOutput();
+    expect(await main(argv, output)).toBe(2);
+    expect(errors[0]).toMatch(/^beaker-ts: /);
+    expect(errors.at(-1)).toMatch(/^usage: beaker-ts prune --config/);
+  });
 });
 
 it('prints its usage on stdout for --help and exits 0', async () => {
@@ -97,12 +165,36 @@ describe('the program, run through a link named like the installed bin', () => {
     expect(result.status).toBe(2);
   });
 
+  it('lists sessions through the link', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'beaker-cli-link-'));
+    const ini = join(dir, 'app.ini');
+    writeFileSync(ini, `[app:main]\nbeaker.session.type = file\nbeaker.session.data_dir = %(here)s/s\n`);
+    const result = run('sessions', 'list', '--user', 'nobody', '--config', ini);
+    expect(result.stdout).toBe('0 session(s) of nobody\n');
+    expect(result.status).toBe(0);
+  });
+
   it('exits 1 with the message for a config file that does not exist', () => {
     const result = run('prune', '--config', join(tmpdir(), 'beaker-cli-no-such-file.ini'));
     expect(result.stderr).toMatch(/^beaker-ts: .*beaker-cli-no-such-file\.ini/);
     expect(result.status).toBe(1);
   });
 });
+
+/** An INI file in a fresh directory: file sessions with a secret, then `more` lines of `[app:main]`. */
+function iniFile(more: string): string {
+  const ini = join(mkdtempSync(join(tmpdir(), 'beaker-cli-')), 'app.ini');
+  writeFileSync(
+    ini,
+    `[app:main]
+beaker.session.type = file
+beaker.session.data_dir = %(here)s/sessions
+beaker.session.secret = a-cli-test-secret-of-at-least-32-bytes
+${more}
+`,
+  );
+  return ini;
+}
 
 /** A {@link CliOutput} that keeps the lines it is given. */
 function recordingOutput(): { output: CliOutput; out: string[]; errors: string[] } {

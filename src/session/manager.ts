@@ -22,11 +22,11 @@ import {
   sessionLocks,
   sharedSessionSettings,
 } from './resolve-settings.js';
-import { ServerSession, userSessionsOf } from './server-session.js';
+import { ServerSession, removeStoredBefore, userSessionsOf } from './server-session.js';
 import { SessionRecords } from './session-records.js';
 import type { UserSessionInfo, UserSessions } from './user-index.js';
 import type { Session, SessionEvent } from './session.js';
-import type { SessionSettings } from './settings.js';
+import type { ServerSessionSettings, SessionSettings } from './settings.js';
 
 /** Options of {@link SessionManager}: the output of `parseSessionConfigOptions`, plus what only code can give. */
 export interface SessionManagerOptions extends SessionOptions {
@@ -87,6 +87,8 @@ export class SessionManager {
   #opened: AnyBackend | undefined;
   /** The sessions of each user; undefined for cookie sessions, which have no store to list them from. */
   readonly #userSessions: UserSessions | undefined;
+  /** The settings of server-side sessions; undefined for cookie sessions. */
+  readonly #server: ServerSessionSettings | undefined;
 
   constructor(options: SessionManagerOptions = {}) {
     const resolved = resolveManagerOptions(options);
@@ -113,6 +115,7 @@ export class SessionManager {
         idsAtRest(resolved.session),
       );
       this.#userSessions = userSessionsOf(settings);
+      this.#server = settings;
       this.#sessions = sessionMaker(ServerSession, settings);
     }
   }
@@ -188,6 +191,19 @@ export class SessionManager {
       user,
       typeof except === 'string' ? except : except?.ref,
     );
+  }
+
+  /**
+   * Ends every session created before `date`, whoever it belongs to (after a breach, say): resolves to how many.
+   * Server-side sessions are removed from the store, each under its lock, reading the whole session namespace a few
+   * records at a time: a maintenance task (`beaker-ts sessions revoke --all-before DATE`), not a request's work.
+   */
+  revokeBefore(date: Date): Promise<number> {
+    const time = date.getTime();
+    if (!Number.isFinite(time)) throw new TypeError('revokeBefore: date must be a valid Date');
+    if (this.#server === undefined)
+      throw new TypeError('SessionManager.revokeBefore: cookie sessions are kept in their cookies, not in a store');
+    return removeStoredBefore(this.#server, time);
   }
 
   #userSessionsFor(method: string): UserSessions {

@@ -6,6 +6,7 @@
  * @module
  */
 import { roundedTtlMs, type AnyBackend } from '../backends/contract.js';
+import { forEachBounded } from '../backends/kit/bounded.js';
 import { SessionTooLargeError } from '../shared/errors.js';
 import type { LockHandle } from '../locks/contract.js';
 import type { AppSessionData } from './data.js';
@@ -84,6 +85,37 @@ export function userSessionsOf(settings: ServerSessionSettings): UserSessions {
       },
     );
   return new UserSessions(settings.userIndex, read, remove);
+}
+
+/** At most this many stored sessions are read or removed at a time by {@link removeStoredBefore}. */
+const SWEEP_CONCURRENCY = 16;
+
+/**
+ * Removes every stored session created before `time` (ms since the epoch), each under its lock as a logout removes
+ * one; resolves to how many. It reads the whole session namespace, a few records at a time: a maintenance task (the
+ * CLI's `sessions revoke --all-before`), never a request's work. Index entries of removed sessions are dropped when
+ * their users' sessions are next listed.
+ */
+export async function removeStoredBefore(settings: ServerSessionSettings, time: number): Promise<number> {
+  const { records } = settings;
+  const keys = await records.run('list the sessions', (backend) => backend.keys(SESSION_NAMESPACE));
+  let removed = 0;
+  await forEachBounded(keys, SWEEP_CONCURRENCY, async (key) => {
+    const text = await records.run('read the session', (backend) => backend.get(SESSION_NAMESPACE, key));
+    if (typeof text !== 'string') return;
+    let created: number;
+    try {
+      created = decodeRecord(text, '').meta.created;
+    } catch {
+      return;
+    }
+    if (created >= time) return;
+    const deleted = await records.underLock(SESSION_NAMESPACE, key, undefined, `session ${sessionHint(key)}: revoking`, () =>
+      records.run('delete the session', (backend) => backend.delete(SESSION_NAMESPACE, key)),
+    );
+    if (deleted !== false) removed += 1;
+  });
+  return removed;
 }
 
 /** The session of one request, kept in the configured back-end. `T` types its data. */
