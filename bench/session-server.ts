@@ -26,7 +26,7 @@ import expressSession from 'express-session';
 import { getIronSession } from 'iron-session';
 import { attachSession, type RequestWithSession } from '../dist/adapters/node-http.js';
 import { sessionMiddleware } from '../dist/adapters/express.js';
-import { SessionManager } from '../dist/index.js';
+import { SessionManager, type SessionManagerOptions } from '../dist/index.js';
 import { FileBackend } from '../dist/backends/file/index.js';
 import { MemoryBackend } from '../dist/backends/memory/index.js';
 import type { AnyBackend, ObjectBackend, SetOptions } from '../dist/backends/index.js';
@@ -73,14 +73,44 @@ function counting(backend: AnyBackend): AnyBackend {
   return counted as unknown as AnyBackend;
 }
 
-function beakerManager(kind: 'memory' | 'file' | 'cookie'): SessionManager {
-  if (kind === 'cookie') return new SessionManager({ type: 'cookie', validate_key: SECRET });
+function beakerManager(
+  kind: 'memory' | 'file' | 'cookie',
+  options: SessionManagerOptions = {},
+): SessionManager {
+  if (kind === 'cookie') return new SessionManager({ type: 'cookie', validate_key: SECRET, ...options });
   const clock = { clock: Date.now, report: () => undefined };
   const backend =
     kind === 'memory'
       ? new MemoryBackend({}, clock)
       : new FileBackend({ file_dir: mkdtempSync(join(tmpdir(), 'bench-sessions-')) }, clock);
-  return new SessionManager({ type: 'bench', secret: SECRET, backends: { bench: () => counting(backend) } });
+  return new SessionManager({
+    type: 'bench',
+    secret: SECRET,
+    backends: { bench: () => counting(backend) },
+    ...options,
+  });
+}
+
+/** Users the `-users` servers bind their sessions to, each with several sessions. */
+const USERS = 1000;
+let logins = 0;
+
+/**
+ * {@link beakerRoute} with sessions bound to users: `/write` binds a new session to one of {@link USERS} users, and
+ * `/login` logs in as one (a new id, bound to the user: the user index written under its lock).
+ */
+async function beakerUserRoute(req: RequestWithSession<Counter>, res: ServerResponse): Promise<void> {
+  const session = req.session;
+  if (req.url === '/login') {
+    await session.regenerateId();
+    await session.setUser(`user-${(logins += 1) % USERS}`, { agent: 'bench' });
+    await session.save();
+    res.end('ok');
+    return;
+  }
+  if (req.url === '/write' && (await session.load()).user === undefined)
+    await session.setUser(`user-${(logins += 1) % USERS}`, { agent: 'bench' });
+  await beakerRoute(req, res);
 }
 
 type Counter = { count?: number; profile?: typeof PAYLOAD };
@@ -256,6 +286,21 @@ const servers: Record<string, () => ReturnType<typeof createServer>> = {
     const manager = beakerManager('memory');
     return nodeServer(
       (req, res) => (attachSession(req, res, manager), beakerRoute(req as RequestWithSession<Counter>, res)),
+    );
+  },
+  'beaker-memory-raw-ids': () => {
+    const manager = beakerManager('memory', { hash_ids: false });
+    return nodeServer(
+      (req, res) => (attachSession(req, res, manager), beakerRoute(req as RequestWithSession<Counter>, res)),
+    );
+  },
+  'beaker-memory-users': () => {
+    const manager = beakerManager('memory');
+    return nodeServer(
+      (req, res) => (
+        attachSession(req, res, manager),
+        beakerUserRoute(req as RequestWithSession<Counter>, res)
+      ),
     );
   },
   'beaker-file': () => {

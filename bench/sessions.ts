@@ -26,7 +26,7 @@ const SEED_IN_FLIGHT = 16;
 interface Scenario {
   label: string;
   server: string;
-  path: '/plain' | '/read' | '/write';
+  path: '/plain' | '/read' | '/write' | '/login';
   /** How many distinct sessions the requests carry. */
   sessions: number;
   /** The floor scenario (same work, by hand) this one is compared with. */
@@ -64,6 +64,32 @@ const SCENARIOS: Scenario[] = [
     label: 'beaker-ts memory (node:http), modifying',
     server: 'beaker-memory',
     path: '/write',
+    sessions: CONNECTIONS,
+  },
+  {
+    label: at('beaker-ts memory (node:http), read-only, hash_ids = false (ids not hashed at rest)', MANY),
+    server: 'beaker-memory-raw-ids',
+    path: '/read',
+    sessions: MANY,
+    floor: at(FLOOR_ID_DECODE, MANY),
+  },
+  {
+    label: at('beaker-ts memory (node:http), read-only, sessions bound to users (setUser)', MANY),
+    server: 'beaker-memory-users',
+    path: '/read',
+    sessions: MANY,
+    floor: at(FLOOR_ID_DECODE, MANY),
+  },
+  {
+    label: 'beaker-ts memory (node:http), modifying, sessions bound to users (setUser)',
+    server: 'beaker-memory-users',
+    path: '/write',
+    sessions: CONNECTIONS,
+  },
+  {
+    label: 'beaker-ts memory (node:http), login: regenerateId + setUser (a user index write)',
+    server: 'beaker-memory-users',
+    path: '/login',
     sessions: CONNECTIONS,
   },
   {
