@@ -9,6 +9,15 @@ import { encodeValue, UnencodableValueError } from '../shared/codec.js';
 /** Keys whose namespace plus key exceed this many UTF-8 bytes are hashed (Beaker's default). */
 export const DEFAULT_KEY_LENGTH = 250;
 
+/** How many calls' keys one cached function remembers ({@link CallKeys}). */
+export const MAX_MEMOISED_CALL_KEYS = 10_000;
+
+/**
+ * The longest string argument whose key {@link CallKeys} remembers, in UTF-16 code units: with the count above, this
+ * bounds what one cached function's memo can hold (a few MB at worst). Ids, slugs and UUIDs fit.
+ */
+export const MAX_MEMOISED_STRING_LENGTH = 64;
+
 function isPlainObject(value: object): boolean {
   const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
@@ -59,6 +68,71 @@ export function functionKey(keyParts: readonly unknown[], args: readonly unknown
     key += typeof part === 'string' ? JSON.stringify(part) : String(part);
   }
   return `${key}]`;
+}
+
+/** A value {@link CallKeys} can remember the key of: a plain scalar, keyed in a `Map` by SameValueZero. */
+type MemoisableArgument = string | number | boolean | null;
+
+/**
+ * Is `args` a single argument whose key {@link CallKeys} may remember? Only plain scalars, whose key depends on the
+ * value alone: a `Map` tells 1 from "1" and true from "true", and the one value it equates with another, -0 with 0,
+ * has the same key ("0"). Long strings are left out so that the memo stays small.
+ */
+function memoisableArgument(args: readonly unknown[]): args is readonly [MemoisableArgument] {
+  if (args.length !== 1) return false;
+  const argument = args[0];
+  return (
+    isPlainScalar(argument) && (typeof argument !== 'string' || argument.length <= MAX_MEMOISED_STRING_LENGTH)
+  );
+}
+
+/**
+ * The stored keys of one cached function's calls, in one namespace: {@link functionKey} then {@link limitKeyLength},
+ * as always, but remembered for calls with one scalar argument (`loadUser(42)`), the most common kind. A hit then
+ * builds no string, and hands the store the very string it stored under, whose hash V8 has already computed, rather
+ * than a new one to hash. The memo only saves work: a remembered key is the key the derivation gives, and at most
+ * {@link MAX_MEMOISED_CALL_KEYS} are kept (the oldest is forgotten first; its next call derives it again).
+ */
+export class CallKeys {
+  readonly #namespace: string;
+  readonly #keyParts: readonly unknown[];
+  readonly #keyLength: number;
+  readonly #byArgument = new Map<MemoisableArgument, string>();
+
+  constructor(namespace: string, keyParts: readonly unknown[], keyLength: number) {
+    this.#namespace = namespace;
+    this.#keyParts = keyParts;
+    this.#keyLength = keyLength;
+  }
+
+  /** The stored key of a call with `args` (the arguments, or what the function's `key` option chose from them). */
+  keyOf(args: readonly unknown[]): string {
+    if (!memoisableArgument(args)) return this.#derive(args);
+    const argument = args[0];
+    let key = this.#byArgument.get(argument);
+    if (key === undefined) {
+      key = this.#derive(args);
+      this.#remember(argument, key);
+    }
+    return key;
+  }
+
+  /** How many calls' keys are remembered now (at most {@link MAX_MEMOISED_CALL_KEYS}). */
+  get size(): number {
+    return this.#byArgument.size;
+  }
+
+  #derive(args: readonly unknown[]): string {
+    return limitKeyLength(this.#namespace, functionKey(this.#keyParts, args), this.#keyLength);
+  }
+
+  #remember(argument: MemoisableArgument, key: string): void {
+    if (this.#byArgument.size >= MAX_MEMOISED_CALL_KEYS) {
+      // A Map iterates in insertion order: its first key is the oldest.
+      this.#byArgument.delete(this.#byArgument.keys().next().value as MemoisableArgument);
+    }
+    this.#byArgument.set(argument, key);
+  }
 }
 
 /** Replaces a key by its SHA-256 digest when namespace and key together exceed `keyLength` UTF-8 bytes. */

@@ -30,10 +30,10 @@ import {
 import { KeyedMutex } from '../locks/keyed-mutex.js';
 import { TwoStageLock } from '../locks/two-stage.js';
 import { millisecondClock, systemTimers, type Timers } from '../shared/timers.js';
-import { Cache } from './cache.js';
+import { Cache, type CacheGetOptions, type CreateFunction } from './cache.js';
 import { jsonEntryCodec, serializerEntryCodec, type EntryCodec } from './entry.js';
 import { cacheWarnings, type CacheEventHandler } from './events.js';
-import { DEFAULT_KEY_LENGTH, functionKey, limitKeyLength } from './keys.js';
+import { CallKeys, DEFAULT_KEY_LENGTH, functionKey, limitKeyLength } from './keys.js';
 
 /** Options of {@link CacheManager}: the output of `parseCacheConfigOptions`, plus what only code can give. */
 export interface CacheManagerOptions extends ParsedCacheConfig {
@@ -87,6 +87,39 @@ interface CachedFunctionInfo {
   region: string | undefined;
   cacheFor: (namespace: string) => Cache | undefined;
   keyLength: number;
+}
+
+/** Calls the function a cached function wraps with a call's `this` and arguments. */
+function callOf(fn: unknown, thisArg: unknown, args: unknown[]): unknown {
+  return (fn as (...callArgs: unknown[]) => unknown).apply(thisArg, args);
+}
+
+/**
+ * The options of one cached function call's `Cache.get`: its createfunc calls the function with the call's `this`
+ * and arguments. That closure is made only when read, which `Cache.get` does only for a key with no fresh value, so
+ * a hit allocates this one object rather than a closure and an options object. (`createfunc` is a getter of the
+ * class, not an own property: copying these options with a spread would drop it; `Cache.get` passes them on as is.)
+ */
+class CallOnMiss implements CacheGetOptions<unknown> {
+  readonly #fn: unknown;
+  readonly #thisArg: unknown;
+  readonly #args: unknown[];
+
+  constructor(fn: unknown, thisArg: unknown, args: unknown[]) {
+    this.#fn = fn;
+    this.#thisArg = thisArg;
+    this.#args = args;
+  }
+
+  get createfunc(): CreateFunction<unknown> {
+    return () => callOf(this.#fn, this.#thisArg, this.#args);
+  }
+}
+
+/** What a cached function resolves at its first call: its cache (undefined when caching is off) and call keys. */
+interface BoundFunction {
+  cache: Cache | undefined;
+  keys: CallKeys;
 }
 
 const DEFAULT_LOCK_TIMEOUT_SECONDS = 30;
@@ -465,18 +498,15 @@ export class CacheManager {
         // Only derived names can collide by accident; an explicit namespace may be shared on purpose.
         if (options.namespace === undefined) this.#claimNamespace(name, keyParts, owner);
       };
-      const callKey = (name: string, args: readonly unknown[]): string => this.#callKey(info, name, args);
-      // A decorated function's namespace is fixed (one per defining class for methods): find its cache once, not on
-      // every call, where resolving it would sort and serialize the options each time.
-      const caches = new Map<string, Cache | undefined>();
-      const cacheOf = (name: string): Cache | undefined => {
+      // A decorated function's namespace never changes once known (a method's is found at its first call, from the
+      // class that defines it): its cache and its call keys are found once, not on every call, where resolving the
+      // cache would sort and serialize the options each time. A failure (an unknown type) is not kept: the next call
+      // tries again.
+      let bound: BoundFunction | undefined;
+      const bindTo = (name: string): BoundFunction => {
         if (this.#closed) throw new ManagerClosedError();
-        let cache = caches.get(name);
-        if (cache === undefined && !caches.has(name)) {
-          cache = cacheFor(name);
-          caches.set(name, cache);
-        }
-        return cache;
+        bound ??= { cache: cacheFor(name), keys: new CallKeys(name, keyParts, keyLength) };
+        return bound;
       };
       // Not an async function: a hit then costs the cache's own resolved promise, not another one around it.
       const wrapper = function cachedFunction(this: unknown, ...args: unknown[]): Promise<unknown> {
@@ -486,12 +516,10 @@ export class CacheManager {
             namespace = `${owner}.${String(context.name)}`;
             claim(namespace, fn);
           }
-          const call = (): unknown =>
-            (fn as unknown as (...callArgs: unknown[]) => unknown).apply(this, args);
-          const cache = cacheOf(namespace as string);
-          if (!cache) return Promise.resolve(call());
-          const key = callKey(namespace as string, options.key ? options.key(args) : args);
-          return cache.get(key, { createfunc: call });
+          const { cache, keys } = bindTo(namespace as string);
+          if (!cache) return Promise.resolve(callOf(fn, this, args));
+          const key = keys.keyOf(options.key ? options.key(args) : args);
+          return cache.get(key, new CallOnMiss(fn, this, args));
         } catch (error) {
           return Promise.reject(error instanceof Error ? error : new Error(String(error)));
         }

@@ -161,6 +161,35 @@ describe('CacheManager from a Beaker configuration', () => {
     expect(keys.filter((key) => key.startsWith('sha256:'))).toHaveLength(1);
   });
 
+  it('stores a call under the key it always had, repeated calls included, and invalidates it', async () => {
+    const manager = managerFrom({});
+    const { next, calls } = counter();
+    const load = manager.cache(
+      'users',
+      2,
+    )(async function load(id: unknown) {
+      return next(id);
+    });
+    const byId = manager.cache({ namespace: 'byId', key: (args) => [(args[0] as { id: number }).id] })(
+      async function byIdLoad(user: { id: number }) {
+        return next(user.id);
+      },
+    );
+    for (const round of [1, 2]) {
+      for (const id of [42, '42', true, null, -0]) await load(id);
+      await byId({ id: 7 });
+      expect(calls(), `round ${round}`).toBe(6);
+    }
+    // The keys Beaker-compatible stores already hold: the key parts, then the argument, as a JSON array.
+    expect((await manager.getCache('load').keys()).sort()).toEqual(
+      ['["users",2,42]', '["users",2,"42"]', '["users",2,true]', '["users",2,null]', '["users",2,0]'].sort(),
+    );
+    expect(await manager.getCache('byId').keys()).toEqual(['[7]']);
+    await manager.invalidate(load, 42);
+    await load(42);
+    expect(calls()).toBe(7);
+  });
+
   it('keeps functions of different names apart (spec §5.4 case 53)', async () => {
     const manager = managerFrom({ 'cache.regions': 'r' });
     const { next } = counter();
