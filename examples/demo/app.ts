@@ -1,8 +1,9 @@
 /**
  * One worker of the beaker-ts demo: plain node:http with beaker-ts sessions (the node:http adapter) and caches,
  * configured from an INI file. Pages: the session, its cookie, the cache regions and the configuration, with log in /
- * log out (the id is regenerated on login) and region invalidation; a slow region-cached page; and a dog-pile race
- * that sends many concurrent requests for one cold key to both workers. Every POST needs the session's CSRF token;
+ * log out (the id is regenerated and the session bound to the user on login) and region invalidation; the user's
+ * sessions, each of which can be logged out, and "log out everywhere else"; a slow region-cached page; and a dog-pile
+ * race that sends many concurrent requests for one cold key to both workers. Every POST needs the session's CSRF token;
  * messages for the next page are flashes kept in the session.
  * @module
  */
@@ -45,7 +46,7 @@ import {
   type DemoSessionHandle,
   type RaceRun,
 } from './session-data.js';
-import { homePage, messagePage, racePage, slowPage } from './views.js';
+import { homePage, messagePage, racePage, sessionsPage, slowPage } from './views.js';
 
 /** The region of the slow page: memory, so each worker has its own copy. */
 const SLOW_REGION = 'short_term';
@@ -59,6 +60,8 @@ const RACE_REQUESTS = 50;
 const RACE_CREATE_MS = 1000;
 const RACE_REQUEST_TIMEOUT_MS = 40_000;
 const FORM_LIMIT_BYTES = 10_000;
+/** How much of the user agent a login keeps with the session (`setUser` takes at most 1 KB of info). */
+const AGENT_LIMIT = 200;
 /** Open connections (browsers keep them alive) get this long to finish before a stopping worker cuts them. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -231,6 +234,9 @@ export async function startWorker(options: {
       .map((name) => [name, '•'.repeat(String(sessionConfig[name]).length)]),
   );
   const { cache_regions: regionConfig = {}, ...cacheShown } = cacheConfig;
+  const sessionStore = sessionConfig.type ?? 'memory';
+  // Cookie sessions live only in their cookies: the server has no list of a user's sessions, nor a way to end one.
+  const listable = sessionStore !== 'cookie';
 
   async function home(session: DemoSessionHandle): Promise<string> {
     const now = new Date();
@@ -244,7 +250,7 @@ export async function startWorker(options: {
     const cookie = await session.get('cookie');
     const timeoutSeconds = typeof sessionConfig.timeout === 'number' ? sessionConfig.timeout : null;
     const data = await session.all();
-    const user = data.user;
+    const user = session.user;
     const previousIdPrefix = data.previousIdPrefix;
     return homePage({
       pid,
@@ -260,7 +266,7 @@ export async function startWorker(options: {
         lastAccessed: session.lastAccessed,
         expires: timeoutSeconds === null ? null : new Date(now.getTime() + timeoutSeconds * 1000),
         timeoutSeconds,
-        store: sessionConfig.type ?? 'memory',
+        store: sessionStore,
         keys: Object.keys(data).sort(),
       },
       ...(cookie ? { cookie } : {}),
@@ -270,6 +276,31 @@ export async function startWorker(options: {
       sessionConfig: { ...sessionShown, ...secretPlaceholders },
       cacheConfig: cacheShown,
       regionConfig,
+    });
+  }
+
+  async function userSessions(session: DemoSessionHandle): Promise<string> {
+    const flash = await takeFlash(session);
+    const csrf = await csrfToken(session);
+    // Saved first, so that this browser's last access is the one just recorded.
+    await saveAndRecordCookie(session, new Date());
+    const user = session.user;
+    const listed = listable && user !== undefined ? await sessions.sessionsOf(user) : [];
+    return sessionsPage({
+      pid,
+      ...(flash ? { flash } : {}),
+      csrf,
+      store: sessionStore,
+      listable,
+      ...(user !== undefined ? { user } : {}),
+      sessions: listed.map(({ ref, hint, created, lastAccessed, info }) => ({
+        ref,
+        hint,
+        created,
+        lastAccessed,
+        ...(typeof info?.agent === 'string' ? { agent: info.agent } : {}),
+        current: ref === session.ref,
+      })),
     });
   }
 
@@ -330,7 +361,10 @@ export async function startWorker(options: {
         await session.set('previousIdPrefix', session.id.slice(0, ID_PREFIX_LENGTH));
         // A new id on login: an id an attacker planted before login is worthless afterwards.
         await session.regenerateId();
-        await session.set('user', user);
+        // Bound to the user, so that the sessions page lists it and "log out everywhere else" can end it.
+        await session.setUser(user, {
+          agent: (req.headers['user-agent'] ?? 'unknown').slice(0, AGENT_LIMIT),
+        });
         await rotateCsrfToken(session);
         await setFlash(session, { kind: 'success', text: `Logged in as ${user}.` });
         await saveAndRecordCookie(session, new Date());
@@ -344,6 +378,43 @@ export async function startWorker(options: {
         await setFlash(session, { kind: 'info', text: 'Logged out.' });
         await saveAndRecordCookie(session, new Date());
         redirect('/');
+        return;
+      }
+      if (url.pathname === '/sessions/revoke' || url.pathname === '/sessions/revoke-others') {
+        // Only ever the sessions of the user this session is logged in as: the form names a session, never a user.
+        const user = session.user;
+        if (!listable) {
+          await setFlash(session, {
+            kind: 'info',
+            text: 'Cookie sessions cannot be listed or logged out from another browser.',
+          });
+        } else if (user === undefined) {
+          send(
+            403,
+            messagePage({ pid, title: 'Not logged in', text: 'Log in to log out your other sessions.' }),
+          );
+          return;
+        } else if (url.pathname === '/sessions/revoke-others') {
+          const ended = await sessions.revokeAll(user, { except: session });
+          await setFlash(session, { kind: 'success', text: `Logged out ${ended} other session(s).` });
+        } else {
+          const ref = form.get('ref') ?? '';
+          if (ref === session.ref) {
+            await setFlash(session, { kind: 'info', text: 'That is this browser: use Log out.' });
+          } else if (await sessions.revoke(user, ref)) {
+            await setFlash(session, {
+              kind: 'success',
+              text: `Logged out the session ${ref.slice(0, ID_PREFIX_LENGTH)}….`,
+            });
+          } else {
+            await setFlash(session, {
+              kind: 'info',
+              text: 'No such session of yours: it may have ended already.',
+            });
+          }
+        }
+        await session.save();
+        redirect('/sessions');
         return;
       }
       if (url.pathname === '/regions/invalidate') {
@@ -381,6 +452,9 @@ export async function startWorker(options: {
     switch (url.pathname) {
       case '/':
         send(200, await home(session));
+        return;
+      case '/sessions':
+        send(200, await userSessions(session));
         return;
       case '/slow': {
         const n = Math.min(1_000_000, Math.max(1, Number(url.searchParams.get('n')) || 200_000));

@@ -45,7 +45,6 @@ export interface RaceRun {
 /** The demo's session data. */
 export interface DemoSession extends Record<string, unknown> {
   visits?: number;
-  user?: string;
   flash?: Flash;
   csrf?: string;
   cookie?: SentCookie;

@@ -80,7 +80,7 @@ ul.try li{margin:.15rem 0}
 footer{color:var(--muted);font-size:.85rem;text-align:center;padding:0 0 2rem}
 `;
 
-type NavItem = 'home' | 'slow' | 'race';
+type NavItem = 'home' | 'sessions' | 'slow' | 'race';
 
 /** The page frame: header with navigation and the serving worker, the flash message, then `body`. */
 export function layout(options: {
@@ -99,7 +99,7 @@ export function layout(options: {
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(options.title)} · beaker-ts demo</title>
 <style>${STYLE}</style></head><body>
 <header class="top"><div class="wrap"><a class="brand" href="/">beaker-ts <span>demo</span></a>
-<nav>${link('home', '/', 'Session &amp; caches')}${link('slow', '/slow?n=200000', 'Slow page')}${link('race', '/race', 'Dog-pile race')}</nav>
+<nav>${link('home', '/', 'Session &amp; caches')}${link('sessions', '/sessions', 'Your sessions')}${link('slow', '/slow?n=200000', 'Slow page')}${link('race', '/race', 'Dog-pile race')}</nav>
 <span class="pill" id="served-by" data-pid="${options.pid}">served by worker ${options.pid}</span></div></header>
 <main class="wrap">${flash}${options.body}</main>
 <footer>beaker-ts · plain <code>node:http</code> with the node:http adapter · two worker processes on one port</footer>
@@ -163,14 +163,15 @@ export interface HomeModel {
 function youCard(model: HomeModel): string {
   const account = model.user
     ? `<p id="user">Logged in as <strong>${escapeHtml(model.user)}</strong>.</p>
-<form method="post" action="/logout">${csrfField(model.csrf)}<button id="logout" class="secondary">Log out</button></form>`
+<form method="post" action="/logout">${csrfField(model.csrf)}<button id="logout" class="secondary">Log out</button></form>
+<p class="note">Your other browsers and devices, and a button that logs them out: <a href="/sessions" id="sessions-link">your sessions</a>.</p>`
     : `<form method="post" action="/login" class="row">${csrfField(model.csrf)}
 <input type="text" name="user" id="name" placeholder="Your name" maxlength="40" autocomplete="off" aria-label="Name">
 <button id="login">Log in</button></form>
 <p class="note">Logging in gives the session a new id, keeping its data: an id planted before login is worthless after it.</p>`;
   return `<section class="card"><h2>You</h2>
 <p class="big" id="visits"><strong>${model.visits}</strong> <small>visit(s) in this session</small></p>${account}
-<ul class="try"><li>Log in: the session id changes, the data stays.</li><li>Reload: the flash message is gone, shown once.</li>
+<ul class="try"><li>Log in: the session id changes, the data stays.</li><li>Log in with the same name in another browser, then see both on <a href="/sessions">your sessions</a>.</li><li>Reload: the flash message is gone, shown once.</li>
 <li>Invalidate a region below, or run the <a href="/race">dog-pile race</a>.</li></ul></section>`;
 }
 
@@ -379,6 +380,79 @@ and read what it stored: the value is created once, whichever worker serves each
 <p class="note">The worker that gets this POST removes the key, then sends the requests to the shared port, each on its own connection,
 so the cluster deals them out to both workers. Each response says which worker served it and whether it ran the creation function.</p></section>
 ${model.run ? raceResult(model.run) : '<p class="note" id="race-empty">No run yet.</p>'}`,
+  });
+}
+
+/** One of the user's sessions, as the sessions page lists it. */
+export interface ListedSession {
+  ref: string;
+  hint: string;
+  created: Date;
+  lastAccessed: Date;
+  /** The user agent kept at login (`setUser(user, { agent })`). */
+  agent?: string;
+  /** Is it the session of this request? */
+  current: boolean;
+}
+
+/** What the sessions page shows. */
+export interface SessionsModel {
+  pid: number;
+  flash?: Flash;
+  csrf: string;
+  store: string;
+  /** False for cookie sessions: nothing on the server to list or end. */
+  listable: boolean;
+  user?: string;
+  sessions: ListedSession[];
+}
+
+function sessionRow(model: SessionsModel, listed: ListedSession): string {
+  const action = listed.current
+    ? `<form method="post" action="/logout">${csrfField(model.csrf)}<button class="small secondary">Log out</button></form>`
+    : `<form method="post" action="/sessions/revoke">${csrfField(model.csrf)}<input type="hidden" name="ref" value="${escapeHtml(listed.ref)}">
+<button class="small secondary revoke">Log out</button></form>`;
+  return `<tr class="user-session" data-ref="${escapeHtml(listed.ref)}" data-current="${listed.current ? 'yes' : 'no'}">
+<td>${listed.current ? '<span class="tag hit" id="this-browser">this browser</span> ' : ''}<span class="agent">${escapeHtml(listed.agent ?? 'unknown')}</span>
+<br><span class="note mono">${escapeHtml(listed.hint)}…</span></td>
+<td>${time(listed.created)}</td><td>${time(listed.lastAccessed)}</td><td>${action}</td></tr>`;
+}
+
+function userSessionsCard(model: SessionsModel): string {
+  if (!model.listable)
+    return `<section class="card" id="sessions-unavailable"><h2>Not available with cookie sessions</h2>
+<p>This demo runs on <code>type = ${escapeHtml(model.store)}</code>: each session lives only in its browser's encrypted cookie, and the
+server keeps no record of it. There is nothing to list, and no way to end a session from another browser: logging out ends
+this browser's. Use a server-side store (<code>file</code>, <code>ext:redis</code>, …) to see this page work.</p></section>`;
+  if (model.user === undefined)
+    return `<section class="card" id="sessions-anonymous"><h2>Not logged in</h2>
+<p>Log in on the <a href="/">main page</a> to see the sessions of your name here.</p></section>`;
+  const others = model.sessions.filter((listed) => !listed.current).length;
+  const everywhere =
+    others > 0
+      ? `<form method="post" action="/sessions/revoke-others">${csrfField(model.csrf)}<button id="revoke-others">Log out everywhere else (${others})</button></form>`
+      : '<p class="note" id="no-other-sessions">No other sessions: this browser is the only one logged in as you.</p>';
+  return `<section class="card wide" id="sessions"><h2>Sessions of <code>${escapeHtml(model.user)}</code> · ${model.sessions.length}</h2>
+<div class="scroll"><table id="user-sessions"><thead><tr><th>Browser</th><th>Created</th><th>Last access</th><th></th></tr></thead>
+<tbody>${model.sessions.map((listed) => sessionRow(model, listed)).join('')}</tbody></table></div>
+<div class="row" style="margin-top:.9rem">${everywhere}</div>
+<p class="note">Logging a session out removes its record from the store: its cookie stops working in both workers at once.
+The last access is the one the store recorded.</p></section>`;
+}
+
+/** The user's sessions: this browser and the others, each with a button that logs it out. */
+export function sessionsPage(model: SessionsModel): string {
+  return layout({
+    title: 'Your sessions',
+    nav: 'sessions',
+    pid: model.pid,
+    ...(model.flash ? { flash: model.flash } : {}),
+    body: `<h1>Your sessions</h1>
+<p class="lead">On login the demo gives the session a new id and binds it to your name with
+<code>session.setUser(name, { agent })</code>. <code>sessions.sessionsOf(name)</code> lists the sessions bound to it, by
+reference (a digest, never an id), and <code>revoke</code> and <code>revokeAll</code> end them. There are no passwords
+here: whoever logs in with the same name is the same user.</p>
+<div class="grid">${userSessionsCard(model)}</div>`,
   });
 }
 

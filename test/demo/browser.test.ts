@@ -3,7 +3,8 @@
  * the demo started as `npm start` starts it (tsx running examples/demo/main.ts: a primary and two workers on one
  * port), on a free port. It checks the cookie and the session the page shows, login (a new id, a flash shown once),
  * CSRF refusals, logout, a tampered cookie, the region-cached slow page and its invalidation, the dog-pile race across
- * the two workers, and a clean stop on SIGTERM. Screenshots go to test-output/.
+ * the two workers, a user's sessions in several browsers (one logged out from another, then "log out everywhere
+ * else"), and a clean stop on SIGTERM. Screenshots go to test-output/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -281,6 +282,112 @@ describeWhenAvailable(
       // Two cold runs and one warm run of 50 requests: 100 misses, 50 hits, 2 creations.
       expect(longTerm).toMatchObject({ hits: 50, misses: 100, creations: 2, entries: 1 });
       await page.screenshot({ path: join(SCREENSHOTS, 'demo-home.png'), fullPage: true });
+    });
+
+    it("lists a user's sessions across browsers, logs out one of them, then everywhere else", async () => {
+      // A name of this run only: sessions of earlier runs stay in ./data until they expire.
+      const user = `Lin-${process.pid}-${Date.now().toString(36)}`;
+      const contexts: BrowserContext[] = [];
+      /** A browser of its own (a context: its own cookies) with `agent` as its user agent, logged in as `user`. */
+      const loggedIn = async (agent: string): Promise<Page> => {
+        const own = await browser.newContext({ userAgent: agent });
+        contexts.push(own);
+        const tab = await own.newPage();
+        await tab.goto(url);
+        await tab.fill('#name', user);
+        await tab.click('#login');
+        await tab.waitForSelector('#user');
+        return tab;
+      };
+      const listed = async (tab: Page) =>
+        Promise.all(
+          (await tab.locator('tr.user-session').all()).map(async (row) => ({
+            ref: (await row.getAttribute('data-ref')) ?? '',
+            current: (await row.getAttribute('data-current')) === 'yes',
+            agent: ((await row.locator('.agent').textContent()) ?? '').trim(),
+            times:
+              ((await row.textContent()) ?? '').match(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/g)?.length ?? 0,
+          })),
+        );
+      const loggedInAs = async (tab: Page): Promise<string | undefined> => {
+        await tab.goto(url);
+        return (await tab.locator('#user').count()) === 0
+          ? undefined
+          : ((await tab.locator('#user strong').textContent()) ?? undefined);
+      };
+      try {
+        const first = await loggedIn('beaker-demo-test first browser');
+        const second = await loggedIn('beaker-demo-test second browser');
+        await first.click('#sessions-link');
+        await first.waitForSelector('#user-sessions');
+        let sessions = await listed(first);
+        expect(sessions).toHaveLength(2);
+        expect(sessions.filter((listedSession) => listedSession.current)).toEqual([
+          expect.objectContaining({ agent: 'beaker-demo-test first browser' }),
+        ]);
+        expect(sessions.find((listedSession) => !listedSession.current)?.agent).toBe(
+          'beaker-demo-test second browser',
+        );
+        for (const listedSession of sessions) expect(listedSession.times).toBe(2);
+        expect(((await first.locator('#this-browser').textContent()) ?? '').trim()).toBe('this browser');
+        await first.screenshot({ path: join(SCREENSHOTS, 'demo-sessions.png'), fullPage: true });
+
+        // One session logged out from another browser: the third.
+        const third = await loggedIn('beaker-demo-test third browser');
+        await first.reload();
+        sessions = await listed(first);
+        expect(sessions).toHaveLength(3);
+        const thirdRef = sessions.find((listedSession) => listedSession.agent.includes('third'))?.ref;
+        await first
+          .locator('tr.user-session', { hasText: 'beaker-demo-test third browser' })
+          .locator('button.revoke')
+          .click();
+        await first.waitForSelector('#flash');
+        expect(((await first.locator('#flash').textContent()) ?? '').trim()).toBe(
+          `Logged out the session ${thirdRef?.slice(0, 8)}….`,
+        );
+        expect((await listed(first)).map((listedSession) => listedSession.agent).sort()).toEqual([
+          'beaker-demo-test first browser',
+          'beaker-demo-test second browser',
+        ]);
+        expect(await loggedInAs(third)).toBeUndefined();
+        await third.goto(`${url}/sessions`);
+        expect(await third.locator('#sessions-anonymous').count()).toBe(1);
+
+        // Another user (the main page is Grace) cannot end these sessions, whatever user the form names.
+        await page.goto(url);
+        const graceToken = (await page.locator('input[name=csrf]').first().getAttribute('value')) ?? '';
+        const secondRef = sessions.find((listedSession) => listedSession.agent.includes('second'))?.ref ?? '';
+        expect(
+          await post(
+            '/sessions/revoke',
+            new URLSearchParams({ csrf: graceToken, ref: secondRef, user }).toString(),
+          ),
+        ).toBe(303);
+        await page.goto(`${url}/sessions`);
+        expect(((await page.locator('#flash').textContent()) ?? '').trim()).toBe(
+          'No such session of yours: it may have ended already.',
+        );
+        expect(await loggedInAs(second)).toBe(user);
+        // Without the token, nothing is revoked.
+        expect(await post('/sessions/revoke-others', '')).toBe(403);
+
+        await first.goto(`${url}/sessions`);
+        await first.click('#revoke-others');
+        await first.waitForSelector('#flash');
+        expect(((await first.locator('#flash').textContent()) ?? '').trim()).toBe(
+          'Logged out 1 other session(s).',
+        );
+        sessions = await listed(first);
+        expect(sessions).toEqual([
+          expect.objectContaining({ current: true, agent: 'beaker-demo-test first browser' }),
+        ]);
+        expect(await first.locator('#no-other-sessions').count()).toBe(1);
+        expect(await loggedInAs(second)).toBeUndefined();
+        expect(await loggedInAs(first)).toBe(user);
+      } finally {
+        await Promise.all(contexts.map((own) => own.close()));
+      }
     });
 
     it('stops cleanly on SIGTERM: the primary and both workers exit', async () => {
