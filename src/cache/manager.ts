@@ -30,7 +30,7 @@ import {
 import { KeyedMutex } from '../locks/keyed-mutex.js';
 import { TwoStageLock } from '../locks/two-stage.js';
 import { millisecondClock, systemTimers, type Timers } from '../shared/timers.js';
-import { Cache, type CacheGetOptions, type CreateFunction } from './cache.js';
+import { Cache } from './cache.js';
 import { jsonEntryCodec, serializerEntryCodec, type EntryCodec } from './entry.js';
 import { cacheWarnings, type CacheEventHandler } from './events.js';
 import { CallKeys, DEFAULT_KEY_LENGTH, functionKey, limitKeyLength } from './keys.js';
@@ -92,28 +92,6 @@ interface CachedFunctionInfo {
 /** Calls the function a cached function wraps with a call's `this` and arguments. */
 function callOf(fn: unknown, thisArg: unknown, args: unknown[]): unknown {
   return (fn as (...callArgs: unknown[]) => unknown).apply(thisArg, args);
-}
-
-/**
- * The options of one cached function call's `Cache.get`: its createfunc calls the function with the call's `this`
- * and arguments. That closure is made only when read, which `Cache.get` does only for a key with no fresh value, so
- * a hit allocates this one object rather than a closure and an options object. (`createfunc` is a getter of the
- * class, not an own property: copying these options with a spread would drop it; `Cache.get` passes them on as is.)
- */
-class CallOnMiss implements CacheGetOptions<unknown> {
-  readonly #fn: unknown;
-  readonly #thisArg: unknown;
-  readonly #args: unknown[];
-
-  constructor(fn: unknown, thisArg: unknown, args: unknown[]) {
-    this.#fn = fn;
-    this.#thisArg = thisArg;
-    this.#args = args;
-  }
-
-  get createfunc(): CreateFunction<unknown> {
-    return () => callOf(this.#fn, this.#thisArg, this.#args);
-  }
 }
 
 /** What a cached function resolves at its first call: its cache (undefined when caching is off) and call keys. */
@@ -519,7 +497,7 @@ export class CacheManager {
           const { cache, keys } = bindTo(namespace as string);
           if (!cache) return Promise.resolve(callOf(fn, this, args));
           const key = keys.keyOf(options.key ? options.key(args) : args);
-          return cache.get(key, new CallOnMiss(fn, this, args));
+          return cache.get(key, { createfunc: () => callOf(fn, this, args) });
         } catch (error) {
           return Promise.reject(error instanceof Error ? error : new Error(String(error)));
         }

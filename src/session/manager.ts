@@ -202,7 +202,9 @@ export class SessionManager {
     const time = date.getTime();
     if (!Number.isFinite(time)) throw new TypeError('revokeBefore: date must be a valid Date');
     if (this.#server === undefined)
-      throw new TypeError('SessionManager.revokeBefore: cookie sessions are kept in their cookies, not in a store');
+      throw new TypeError(
+        'SessionManager.revokeBefore: cookie sessions are kept in their cookies, not in a store',
+      );
     return removeStoredBefore(this.#server, time);
   }
 

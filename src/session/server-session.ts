@@ -110,8 +110,12 @@ export async function removeStoredBefore(settings: ServerSessionSettings, time: 
       return;
     }
     if (created >= time) return;
-    const deleted = await records.underLock(SESSION_NAMESPACE, key, undefined, `session ${sessionHint(key)}: revoking`, () =>
-      records.run('delete the session', (backend) => backend.delete(SESSION_NAMESPACE, key)),
+    const deleted = await records.underLock(
+      SESSION_NAMESPACE,
+      key,
+      undefined,
+      `session ${sessionHint(key)}: revoking`,
+      () => records.run('delete the session', (backend) => backend.delete(SESSION_NAMESPACE, key)),
     );
     if (deleted !== false) removed += 1;
   });
