@@ -282,8 +282,13 @@ export class ServerSession<T extends object = AppSessionData> extends Session<T>
     this.#version = record.version;
     this.#storedKey = key;
     this.#storedUser = record.meta.user;
-    // A record under its raw id (migrate_raw_ids) is moved to its hashed key by a save at the end of this request.
-    if (key !== this.#currentKey()) this.markForSave();
+    // A record under its raw id (migrate_raw_ids) is moved to its hashed key by a save at the end of this request;
+    // any other was read under the current id's key, which need not be computed again.
+    if (this.#settings.hashIds && key === id) this.markForSave();
+    else {
+      this.#keyFor = id;
+      this.#key = key;
+    }
     // A cookie signed with an older secret is re-signed.
     if (rotated) this.resendCookie();
     return 'adopted';
