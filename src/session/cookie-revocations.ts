@@ -47,6 +47,7 @@ interface RevocationListJson {
   u: Record<string, { a?: number; r?: Record<string, number> }>;
 }
 
+/** The list of a store that holds none: nothing revoked. */
 function emptyList(): RevocationList {
   return { version: 0, users: new Map() };
 }
@@ -68,6 +69,7 @@ function decodeList(text: unknown): RevocationList {
   return list;
 }
 
+/** The list as the store keeps it (see {@link RevocationListJson}). */
 function encodeList(list: RevocationList): string {
   const json: RevocationListJson = { f: 1, v: list.version, u: {} };
   if (list.before !== undefined) json.b = list.before;
@@ -249,6 +251,7 @@ export class CookieRevocations {
   }
 }
 
+/** The entry of `user` in `list`, added empty if there is none. */
 function userRevocations(list: RevocationList, user: string): UserRevocations {
   let revoked = list.users.get(user);
   if (revoked === undefined) {
