@@ -288,6 +288,16 @@ const servers: Record<string, () => ReturnType<typeof createServer>> = {
       (req, res) => (attachSession(req, res, manager), beakerRoute(req as RequestWithSession<Counter>, res)),
     );
   },
+  'beaker-cookie-revocation': () => {
+    // The revocation list in a store of this process: what is measured is the check on each load, not the store.
+    const manager = beakerManager('cookie', { revocation_store: 'memory' });
+    return nodeServer(
+      (req, res) => (
+        attachSession(req, res, manager),
+        beakerUserRoute(req as RequestWithSession<Counter>, res)
+      ),
+    );
+  },
   'beaker-memory-raw-ids': () => {
     const manager = beakerManager('memory', { hash_ids: false });
     return nodeServer(

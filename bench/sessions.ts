@@ -112,6 +112,13 @@ const SCENARIOS: Scenario[] = [
     floor: at(FLOOR_COOKIE, sessions),
   })),
   {
+    label: at('beaker-ts cookie (node:http), read-only, revocation_store (users bound, none revoked)', MANY),
+    server: 'beaker-cookie-revocation',
+    path: '/read',
+    sessions: MANY,
+    floor: at(FLOOR_COOKIE, MANY),
+  },
+  {
     label: 'beaker-ts cookie (node:http), modifying',
     server: 'beaker-cookie',
     path: '/write',

@@ -160,8 +160,16 @@ async function revokeSessions(file: string, values: CliValues, output: CliOutput
   if ((user === undefined) === (before === undefined))
     throw new UsageError('sessions revoke needs either --user or --all-before');
   if (user !== undefined) {
-    const ended = await withSessions(file, values.section, (sessions) => sessions.revokeAll(user));
-    output.out(`revoked ${ended} session(s) of ${user}`);
+    const { ended, cookies } = await withSessions(file, values.section, async (sessions) => ({
+      ended: await sessions.revokeAll(user),
+      cookies: sessions.options.type === 'cookie',
+    }));
+    // Cookie sessions are in no store: they are refused from now on, and cannot be counted.
+    output.out(
+      cookies
+        ? `revoked the cookie sessions of ${user}: every process refuses them within revocation_check_interval`
+        : `revoked ${ended} session(s) of ${user}`,
+    );
     return;
   }
   const date = new Date(before as string);
@@ -170,5 +178,9 @@ async function revokeSessions(file: string, values: CliValues, output: CliOutput
       `--all-before: not a date: ${String(before)} (use an ISO date, 2026-12-01T12:00:00Z)`,
     );
   const ended = await withSessions(file, values.section, (sessions) => sessions.revokeBefore(date));
-  output.out(`revoked ${ended} session(s) created before ${date.toISOString()}`);
+  output.out(
+    ended === undefined
+      ? `revoked the cookie sessions issued before ${date.toISOString()}: every process refuses them within revocation_check_interval`
+      : `revoked ${ended} session(s) created before ${date.toISOString()}`,
+  );
 }

@@ -85,13 +85,13 @@ describe('beaker-ts sessions', () => {
   });
 
   it('revokes every session created before a date', async () => {
-    const { ini, sessions } = await application();
-    const old = await login(sessions, 'ada', 'old');
-    const cutoff = new Date(Date.now() + 1);
-    const later = new SessionManager({
+    const { ini, sessions: later } = await application();
+    const cutoff = new Date(Date.now() - 5000);
+    const sessions = new SessionManager({
       ...parseSessionConfigOptions(await loadIniConfig(ini)),
-      clock: () => cutoff.getTime() + 1000,
+      clock: () => Date.now() - 10_000,
     });
+    const old = await login(sessions, 'ada', 'old');
     const recent = await login(later, 'bob', 'new');
     const { output, out } = recordingOutput();
     expect(
@@ -101,6 +101,30 @@ describe('beaker-ts sessions', () => {
     expect((await sessions.session(old[0]?.split(';')[0]).load()).isNew).toBe(true);
     expect((await later.session(recent[0]?.split(';')[0]).load()).isNew).toBe(false);
     await Promise.all([sessions.close(), later.close()]);
+  });
+
+  it('revokes cookie sessions through the revocation store', async () => {
+    const ini = join(mkdtempSync(join(tmpdir(), 'beaker-cli-cookies-')), 'app.ini');
+    writeFileSync(
+      ini,
+      `[app:main]
+beaker.session.type = cookie
+beaker.session.validate_key = a-cli-test-validate-key-of-32-bytes-or-more
+beaker.session.revocation_store = file
+beaker.session.data_dir = %(here)s/revocations
+`,
+    );
+    const sessions = new SessionManager(parseSessionConfigOptions(await loadIniConfig(ini)));
+    const cookie = (await login(sessions, 'ada', 'laptop'))[0]?.split(';')[0];
+    const { output, out } = recordingOutput();
+    expect(await main(['sessions', 'revoke', '--user', 'ada', '--config', ini], output)).toBe(0);
+    expect(out).toEqual([
+      'revoked the cookie sessions of ada: every process refuses them within revocation_check_interval',
+    ]);
+    // A manager that reads the list afresh (as any other process would within the interval) refuses the cookie.
+    const fresh = new SessionManager(parseSessionConfigOptions(await loadIniConfig(ini)));
+    expect((await fresh.session(cookie).load()).isNew).toBe(true);
+    await Promise.all([sessions.close(), fresh.close()]);
   });
 
   it.each([

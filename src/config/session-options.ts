@@ -9,6 +9,7 @@ import {
   asGivenRule,
   failCombination,
   coerceWithRules,
+  integerRule,
   type OptionRule,
   type RuleTable,
 } from '../shared/option-rules.js';
@@ -223,6 +224,23 @@ export interface SessionOptions extends BackendOptions {
    */
   migrate_raw_ids?: boolean | null;
   /**
+   * `type = cookie` only: the back-end (`ext:redis`, `file`, ...) that keeps the revocations of cookie sessions, so
+   * that `SessionManager.revokeAll`, `revoke` and `revokeBefore` can refuse a sealed cookie on every process. Its own
+   * options are the session options a server-side store of that type would take (`url`, `data_dir`, ...). `null`: no
+   * revocation, and no store call (the revocation methods then throw a `TypeError`).
+   * @default null
+   * @example 'ext:redis'
+   */
+  revocation_store?: string | null;
+  /**
+   * With `revocation_store`: the longest time, in seconds, a process goes on accepting a cookie session after it was
+   * revoked (the bound). Each process reads the revocation list at most once per interval; a request that finds its
+   * copy older than this waits for a fresh read.
+   * @default 10
+   * @example 30
+   */
+  revocation_check_interval?: number | null;
+  /**
    * Beaker's session class option (a Python class path); accepted and ignored.
    * @default null
    */
@@ -421,6 +439,20 @@ export const SESSION_LEVEL_RULES: RuleTable = {
   },
   hash_ids: booleanRule('Session hash_ids must be a boolean.'),
   migrate_raw_ids: booleanRule('Session migrate_raw_ids must be a boolean.'),
+  revocation_store: {
+    kinds: ['str', 'null'],
+    message: 'Session revocation_store must be a string.',
+    expected: 'a back-end name such as ext:redis or file',
+    refine: (value, fail) =>
+      value === 'cookie'
+        ? fail('Session revocation_store must name a store (ext:redis, file, ...), not cookie.')
+        : value,
+  },
+  revocation_check_interval: integerRule(
+    'Session revocation_check_interval must be a whole number of seconds, at least 1.',
+    'a positive whole number of seconds',
+    1,
+  ),
   log_file: logFileRule,
   session_class: asGivenRule('session_class', 'a Python class path (ignored)'),
   namespace_class: asGivenRule('namespace_class', 'a Python class path (ignored)'),
@@ -469,6 +501,39 @@ function checkSessionCombinations(options: SessionOptions, keyOf: (option: strin
     );
   }
   checkCookiePrefix(options, keyOf);
+  checkRevocationOptions(options, keyOf);
+}
+
+/**
+ * The revocation options belong to cookie sessions in beaker-ts's format: a server-side session is revoked at once by
+ * removing its record, and Beaker's cookie format carries no user or login time to check.
+ */
+function checkRevocationOptions(options: SessionOptions, keyOf: (option: string) => string): void {
+  const store = options.revocation_store;
+  const interval = options.revocation_check_interval;
+  const hasStore = store !== undefined && store !== null;
+  const source = (option: string): { option: string; key: string } => ({ option, key: keyOf(option) });
+  if (hasStore && options.type !== 'cookie') {
+    failCombination(
+      source('revocation_store'),
+      store,
+      'revocation_store is for type = cookie: server-side sessions are revoked at once, in their own store.',
+    );
+  }
+  if (hasStore && (options.crypto_type === 'cryptography' || options.crypto_type === 'pycrypto')) {
+    failCombination(
+      source('revocation_store'),
+      store,
+      `revocation_store needs crypto_type = default: Beaker's cookie format (${options.crypto_type}) carries no user or login time.`,
+    );
+  }
+  if (!hasStore && interval !== undefined && interval !== null) {
+    failCombination(
+      source('revocation_check_interval'),
+      interval,
+      'revocation_check_interval needs revocation_store: without it cookie sessions are never revoked.',
+    );
+  }
 }
 
 /**

@@ -68,9 +68,28 @@ export class CookieSession<T extends object = AppSessionData> extends Session<T>
 
   // ---- reading ----------------------------------------------------------------------------------------------------
 
-  protected read(): void {
+  /**
+   * Opens the first authentic cookie. With `revocation_store`, a session is checked against the revocation list:
+   * at once when the copy in memory is within the check interval, else after a fresh read of the list.
+   */
+  protected read(): Promise<void> | void {
+    const now = this.#settings.clock();
+    const opened = this.#liveCookie(now);
+    const revocations = this.#settings.revocations;
+    if (opened === undefined) {
+      this.startNew();
+    } else if (revocations === undefined || revocations.isFresh(now)) {
+      this.#adoptUnlessRevoked(opened, now);
+    } else {
+      return revocations.refresh().then(() => {
+        this.#adoptUnlessRevoked(opened, this.#settings.clock());
+      });
+    }
+  }
+
+  /** The session of the first cookie that opens, or undefined when none does or it has expired. */
+  #liveCookie(now: number): OpenedCookie | undefined {
     for (const value of this.requestCookieValues()) {
-      const now = this.#settings.clock();
       let opened: OpenedCookie;
       try {
         opened = this.#open(value, now);
@@ -82,12 +101,24 @@ export class CookieSession<T extends object = AppSessionData> extends Session<T>
         else this.corrupt('the session cookie cannot be read', error);
         continue;
       }
-      if (this.expired(opened.meta, now)) break;
-      this.adopt(opened.meta, opened.data, now);
-      if (opened.rotated) this.markForSave();
+      return this.expired(opened.meta, now) ? undefined : opened;
+    }
+    return undefined;
+  }
+
+  /** Takes `opened` as this request's session, or a new session when the revocation list refuses it. */
+  #adoptUnlessRevoked(opened: OpenedCookie, now: number): void {
+    const refusal = this.#settings.revocations?.refusal(opened.meta);
+    if (refusal !== undefined) {
+      this.#settings.report({
+        type: 'revoked-session',
+        message: `the session cookie is refused (${refusal}); a new session replaces it`,
+      });
+      this.startNew();
       return;
     }
-    this.startNew();
+    this.adopt(opened.meta, opened.data, now);
+    if (opened.rotated) this.markForSave();
   }
 
   /** A cookie session also carries its own cookie expiry, so a replayed old cookie is refused. */

@@ -8,8 +8,10 @@ import type { AnyBackend, BackendFactory } from '../backends/contract.js';
 import type { BackendDescriptor } from '../backends/define.js';
 import type { SessionOptions } from '../config/index.js';
 import { isConfigurationError, redactCredentials } from '../shared/errors.js';
+import { CookieRevocations } from './cookie-revocations.js';
 import { CookieSession } from './cookie-session.js';
 import type { AppSessionData } from './data.js';
+import { SessionStoreError } from './errors.js';
 import {
   backendOpener,
   checkedSessionKeys,
@@ -17,6 +19,9 @@ import {
   idsAtRest,
   maxSessionBytes,
   resolveManagerOptions,
+  type ResolvedManagerOptions,
+  revocationStoreDescriptor,
+  revocationTimes,
   serverSessionSettings,
   sessionBackendDescriptor,
   sessionLocks,
@@ -80,7 +85,11 @@ export class SessionManager {
   readonly options: Readonly<SessionOptions>;
   readonly #sessions: SessionMaker;
   readonly #report: (event: SessionEvent) => void;
-  /** Opens the back-end of server-side sessions; undefined for cookie sessions, which have none. */
+  readonly #clock: () => number;
+  /**
+   * Opens the manager's store: the back-end of server-side sessions, or the revocation store of cookie sessions;
+   * undefined for cookie sessions without `revocation_store`, which have no store.
+   */
   readonly #openBackend: (() => Promise<AnyBackend>) | undefined;
   #backend: Promise<AnyBackend> | undefined;
   /** What {@link #backend} resolved to, once it has. */
@@ -89,6 +98,8 @@ export class SessionManager {
   readonly #userSessions: UserSessions | undefined;
   /** The settings of server-side sessions; undefined for cookie sessions. */
   readonly #server: ServerSessionSettings | undefined;
+  /** The revocation list of cookie sessions (`revocation_store`); undefined for server-side sessions and without it. */
+  readonly #revocations: CookieRevocations | undefined;
 
   constructor(options: SessionManagerOptions = {}) {
     const resolved = resolveManagerOptions(options);
@@ -96,21 +107,25 @@ export class SessionManager {
     this.#report = resolved.report;
     const keys = checkedSessionKeys(resolved.session, resolved.type);
     const shared = sharedSessionSettings(resolved);
+    this.#clock = resolved.clock;
     if (resolved.type === 'cookie') {
-      this.#sessions = sessionMaker(CookieSession, cookieSessionSettings(shared, keys));
+      const revocationStore = revocationStoreDescriptor(resolved);
+      if (revocationStore !== undefined) {
+        this.#openBackend = backendOpener(resolved, revocationStore);
+        this.#revocations = new CookieRevocations({
+          records: this.#storeRecords(resolved, revocationStore),
+          clock: resolved.clock,
+          ...revocationTimes(resolved.session),
+        });
+      }
+      this.#sessions = sessionMaker(CookieSession, cookieSessionSettings(shared, keys, this.#revocations));
     } else {
       const descriptor = sessionBackendDescriptor(resolved);
       this.#openBackend = backendOpener(resolved, descriptor);
-      const records = new SessionRecords({
-        backend: () => this.#resolveBackend(),
-        openedBackend: () => this.#opened,
-        locks: sessionLocks(descriptor, resolved.session.lock_dir),
-        report: resolved.report,
-      });
       const settings = serverSessionSettings(
         shared,
         keys,
-        records,
+        this.#storeRecords(resolved, descriptor),
         maxSessionBytes(resolved.session),
         idsAtRest(resolved.session),
       );
@@ -118,6 +133,16 @@ export class SessionManager {
       this.#server = settings;
       this.#sessions = sessionMaker(ServerSession, settings);
     }
+  }
+
+  /** The operations and record locks of the manager's store, described by `descriptor`. */
+  #storeRecords(resolved: ResolvedManagerOptions, descriptor: BackendDescriptor): SessionRecords {
+    return new SessionRecords({
+      backend: () => this.#resolveBackend(),
+      openedBackend: () => this.#opened,
+      locks: sessionLocks(descriptor, resolved.session.lock_dir),
+      report: resolved.report,
+    });
   }
 
   /** The lazy session of one request: nothing is read until it is used. */
@@ -147,8 +172,12 @@ export class SessionManager {
     if (!this.#openBackend) return;
     try {
       await this.#resolveBackend();
+      // Cookie sessions with revocation: the first requests need not wait for the revocation list.
+      await this.#revocations?.refresh();
     } catch (error) {
       if (isConfigurationError(error)) throw error;
+      // Already reported, by the store operation that failed.
+      if (error instanceof SessionStoreError) return;
       this.#report({
         type: 'store-error',
         message: `the session store cannot be reached at start-up: ${redactCredentials(error instanceof Error ? error.message : String(error))}`,
@@ -159,7 +188,8 @@ export class SessionManager {
 
   /**
    * The live sessions of `user` (bound with `session.setUser`), the most recently used first: references, times and
-   * the info kept with them, never their ids. Sessions that expired or were removed are not listed.
+   * the info kept with them, never their ids. Sessions that expired or were removed are not listed. Server-side
+   * sessions only: cookie sessions are in no store to list them from (a TypeError).
    *
    * @example
    * const mine = await sessions.sessionsOf(user);
@@ -170,23 +200,36 @@ export class SessionManager {
   }
 
   /**
-   * Ends the session `ref` of `user` (a reference from {@link sessionsOf}): its record is removed, so its cookie no
-   * longer works on any process, and a request of it in flight cannot save it back. Resolves to false when `user`
-   * has no such session (another user's reference ends nothing).
+   * Ends the session `ref` of `user` (a reference from {@link sessionsOf}, or `session.ref`): its record is removed,
+   * so its cookie no longer works on any process, and a request of it in flight cannot save it back. Resolves to false
+   * when `user` has no such session (another user's reference ends nothing).
+   *
+   * Cookie sessions (with `revocation_store`): the session's cookie is refused by every process within
+   * `revocation_check_interval` seconds, until `absolute_timeout` has passed (for good without it). No store knows
+   * whether such a session exists, so this resolves to true once the revocation is recorded.
    */
   revoke(user: string, ref: string): Promise<boolean> {
-    return this.#userSessionsFor('revoke').revoke(user, ref);
+    const revocations = this.#revocations;
+    if (revocations === undefined) return this.#userSessionsFor('revoke').revoke(user, ref);
+    return revocations.revokeSession(user, ref, this.#clock()).then(() => true);
   }
 
   /**
    * Ends every session of `user` ("log out everywhere"), but `except`: a session (or its reference) to keep, the
    * current one for "log out everywhere else". Resolves to how many sessions were ended.
    *
+   * Cookie sessions (with `revocation_store`): every cookie session bound to `user` (`setUser`) before now is refused
+   * by every process within `revocation_check_interval` seconds. `except` must then be the session itself, not a
+   * reference: it is bound again (a new login time) and saved, so that the response carries its new cookie (its
+   * older cookies are refused too). No store lists cookie sessions, so this resolves to 0.
+   *
    * @example
    * await sessions.revokeAll(user, { except: req.session });
    */
   revokeAll(user: string, options: { except?: Session<object> | string } = {}): Promise<number> {
     const { except } = options;
+    if (this.#revocations !== undefined)
+      return this.#revokeAllCookieSessions(this.#revocations, user, except);
     return this.#userSessionsFor('revokeAll').revokeAll(
       user,
       typeof except === 'string' ? except : except?.ref,
@@ -194,26 +237,59 @@ export class SessionManager {
   }
 
   /**
-   * Ends every session created before `date`, whoever it belongs to (after a breach, say): resolves to how many.
-   * Server-side sessions are removed from the store, each under its lock, reading the whole session namespace a few
-   * records at a time: a maintenance task (`beaker-ts sessions revoke --all-before DATE`), not a request's work.
+   * Ends every session issued before `before`, whoever it belongs to (after a breach, say), and resolves to how
+   * many when that can be known. Server-side sessions created before it are removed from the store, each under its
+   * lock, reading the whole session namespace a few records at a time: a maintenance task (`beaker-ts sessions
+   * revoke --all-before DATE`), not a request's work. Cookie sessions (with `revocation_store`) bound to their user
+   * (`setUser`) before it, or bound to none and created before it, are refused by every process within
+   * `revocation_check_interval` seconds; no store counts them, so this resolves to undefined. `before` must be a
+   * valid Date, not in the future (a TypeError).
+   *
+   * @example
+   * await sessions.revokeBefore(new Date('2030-01-01T00:00:00Z'));
    */
-  revokeBefore(date: Date): Promise<number> {
-    const time = date.getTime();
-    if (!Number.isFinite(time)) throw new TypeError('revokeBefore: date must be a valid Date');
-    if (this.#server === undefined)
+  revokeBefore(before: Date): Promise<number | undefined> {
+    const time = before instanceof Date ? before.getTime() : Number.NaN;
+    if (Number.isNaN(time)) throw new TypeError('SessionManager.revokeBefore: before must be a valid Date');
+    if (time > this.#clock())
+      throw new TypeError('SessionManager.revokeBefore: before must not be in the future');
+    if (this.#server !== undefined) return removeStoredBefore(this.#server, time);
+    return this.#revocationsFor('revokeBefore')
+      .revokeBefore(time)
+      .then(() => undefined);
+  }
+
+  async #revokeAllCookieSessions(
+    revocations: CookieRevocations,
+    user: string,
+    except: Session<object> | string | undefined,
+  ): Promise<number> {
+    if (typeof except === 'string')
       throw new TypeError(
-        'SessionManager.revokeBefore: cookie sessions are kept in their cookies, not in a store',
+        'SessionManager.revokeAll: for cookie sessions, except must be the session to keep, not its reference',
       );
-    return removeStoredBefore(this.#server, time);
+    // Loaded before the revocation, which would refuse it.
+    const kept = except === undefined ? undefined : await except.load();
+    await revocations.revokeUser(user, this.#clock());
+    if (kept?.user === user) await bindAgain(kept, user);
+    return 0;
   }
 
   #userSessionsFor(method: string): UserSessions {
     if (this.#userSessions === undefined)
       throw new TypeError(
-        `SessionManager.${method}: cookie sessions are kept in their cookies, not in a store`,
+        `SessionManager.${method}: cookie sessions are kept in their cookies, not in a store` +
+          (method === 'sessionsOf' ? '' : '; set revocation_store to revoke them'),
       );
     return this.#userSessions;
+  }
+
+  #revocationsFor(method: string): CookieRevocations {
+    if (this.#revocations === undefined)
+      throw new TypeError(
+        `SessionManager.${method}: cookie sessions are kept in their cookies, not in a store; set revocation_store to revoke them`,
+      );
+    return this.#revocations;
   }
 
   /** Removes expired sessions from a back-end that keeps them on disk; resolves to how many. */
@@ -222,8 +298,9 @@ export class SessionManager {
     return (await (await this.#resolveBackend()).prune?.()) ?? 0;
   }
 
-  /** Closes the back-end this manager opened. */
+  /** Closes the back-end this manager opened, and stops the background reads of the revocation list. */
   async close(): Promise<void> {
+    this.#revocations?.close();
     if (this.#backend) await (await this.#backend).close();
     this.#backend = undefined;
     this.#opened = undefined;
@@ -231,7 +308,7 @@ export class SessionManager {
 
   /** The back-end, opened once; an attempt that failed is forgotten, so that the next use tries again. */
   #resolveBackend(): Promise<AnyBackend> {
-    if (!this.#openBackend) throw new TypeError('cookie sessions have no back-end');
+    if (!this.#openBackend) throw new TypeError('cookie sessions without revocation_store have no back-end');
     if (this.#backend) return this.#backend;
     const opening = this.#openBackend();
     this.#backend = opening;
@@ -245,4 +322,14 @@ export class SessionManager {
     );
     return opening;
   }
+}
+
+/**
+ * Keeps `session` (loaded, of `user`) through a revocation of the user's sessions made now: binds it again (its login
+ * time is now, not before the revocation) and saves it, so that its new cookie goes out with the response.
+ */
+async function bindAgain(session: Session<object>, user: string): Promise<void> {
+  const info = session.userInfo;
+  await session.setUser(user, info === undefined ? undefined : { ...info });
+  await session.save();
 }

@@ -20,6 +20,7 @@ import type { LockProvider } from '../locks/contract.js';
 import type { CookieAttributes } from './cookies.js';
 import type { SessionRecords } from './session-records.js';
 import { UserIndex } from './user-index.js';
+import { DEFAULT_REVOCATION_CHECK_INTERVAL, type CookieRevocations } from './cookie-revocations.js';
 import { KeyRing, type BeakerEncoding } from './crypto.js';
 import { jsonDataCodec, serializerDataCodec, type DataCodec } from './format.js';
 import type { SessionManagerOptions } from './manager.js';
@@ -311,8 +312,28 @@ export function maxSessionBytes(options: SessionOptions): number | null {
   return options.max_size === undefined ? DEFAULT_MAX_SESSION_BYTES : options.max_size;
 }
 
-/** The settings of cookie sessions: Beaker's cookie format, or beaker-ts's sealed with `encrypt_key` or `validate_key`. */
-export function cookieSessionSettings(shared: SessionSettings, keys: SessionKeys): CookieSessionSettings {
+/** The descriptor of the revocation store of cookie sessions (`revocation_store`), or undefined for none. */
+export function revocationStoreDescriptor(resolved: ResolvedManagerOptions): BackendDescriptor | undefined {
+  const name = resolved.session.revocation_store;
+  return name === undefined || name === null ? undefined : registryOf(resolved.backends).descriptor(name);
+}
+
+/** What the revocation list of cookie sessions is checked against: the bound, and how long an entry can matter. */
+export function revocationTimes(options: SessionOptions): { intervalMs: number; lifetimeMs: number | null } {
+  const interval = options.revocation_check_interval ?? DEFAULT_REVOCATION_CHECK_INTERVAL;
+  const lifetime = options.absolute_timeout;
+  return { intervalMs: interval * 1000, lifetimeMs: typeof lifetime === 'number' ? lifetime * 1000 : null };
+}
+
+/**
+ * The settings of cookie sessions: Beaker's cookie format, or beaker-ts's sealed with `encrypt_key` or `validate_key`,
+ * checked against `revocations` when `revocation_store` is set.
+ */
+export function cookieSessionSettings(
+  shared: SessionSettings,
+  keys: SessionKeys,
+  revocations: CookieRevocations | undefined,
+): CookieSessionSettings {
   const sealKeys = keys.encryptKeys.length > 0 ? keys.encryptKeys : keys.validateKeys;
   return {
     ...shared,
@@ -320,5 +341,6 @@ export function cookieSessionSettings(shared: SessionSettings, keys: SessionKeys
     beakerValidateKeys: keys.validateKeys,
     beakerEncryptKeys: keys.encryptKeys,
     cookieRing: keys.beaker ? undefined : new KeyRing(sealKeys, 'cookie-session'),
+    revocations,
   };
 }

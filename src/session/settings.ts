@@ -5,6 +5,7 @@
  */
 import type { BackendEvent } from '../backends/contract.js';
 import type { CookieAttributes } from './cookies.js';
+import type { CookieRevocations } from './cookie-revocations.js';
 import type { BeakerEncoding, KeyRing } from './crypto.js';
 import type { DataCodec } from './format.js';
 import type { SessionRecords } from './session-records.js';
@@ -12,8 +13,11 @@ import type { UserIndex } from './user-index.js';
 
 /** A problem reported without failing the request. */
 export interface SessionEvent {
-  /** `store-error`: the store failed an operation, which fails the request with a {@link SessionStoreError}. */
-  type: 'corrupt-session' | 'lock-timeout' | 'store-error' | BackendEvent['type'];
+  /**
+   * `store-error`: the store failed an operation, which fails the request with a {@link SessionStoreError}.
+   * `revoked-session`: a cookie session was refused as revoked (`revocation_store`); a new session replaces it.
+   */
+  type: 'corrupt-session' | 'lock-timeout' | 'store-error' | 'revoked-session' | BackendEvent['type'];
   message: string;
   error?: unknown;
 }
@@ -66,4 +70,6 @@ export interface CookieSessionSettings extends SessionSettings {
   beakerEncryptKeys: readonly string[];
   /** Seals beaker-ts's cookie format; set whenever `beaker` is not. */
   cookieRing: KeyRing | undefined;
+  /** The revocation list checked on load (`revocation_store`); undefined: cookie sessions are never revoked. */
+  revocations: CookieRevocations | undefined;
 }

@@ -196,7 +196,7 @@ beaker.cache.data_dir = %(here)s/data/cache
     it('exits 2 with the usage on stderr for a bad command', () => {
       const wrong = bin('purge', '--config', 'app.ini');
       expect(wrong.stdout).toBe('');
-      expect(wrong.stderr).toMatch(/^usage: beaker-ts prune --config/);
+      expect(wrong.stderr).toMatch(/^beaker-ts: unknown command: purge\nusage: beaker-ts prune --config/);
       expect(wrong.status).toBe(2);
     });
 
