@@ -12,6 +12,7 @@ import {
   createCipheriv,
   createDecipheriv,
   createHmac,
+  hash,
   hkdfSync,
   randomBytes,
   timingSafeEqual,
@@ -207,17 +208,26 @@ function floorDecodeRecord(text: string): Counter | undefined {
   return JSON.parse(record.d) as Counter;
 }
 
-/** Server sessions in a Map, the cookie holding the signed id; `decode` also decodes the record read. */
-function floorServer(decode: boolean) {
+/** The key a record is stored under: the id itself, or (`hashed`, beaker-ts's default) its SHA-256 in hex. */
+const floorKey = (id: string, hashed: boolean): string => (hashed ? hash('sha256', id, 'hex') : id);
+
+/**
+ * Server sessions in a Map, the cookie holding the signed id; `decode` also decodes the record read, `hashed` keys
+ * the records by the SHA-256 of the id, as beaker-ts stores them by default.
+ */
+function floorServer(decode: boolean, hashed = false) {
   const records = new Map<string, string>();
   return nodeServer((req, res) => {
     const value = floorCookie(req.headers.cookie);
     const id = value === undefined ? undefined : floorVerifiedId(value);
-    const text = id === undefined ? undefined : records.get(id);
+    const text = id === undefined ? undefined : records.get(floorKey(id, hashed));
     if (req.url === '/write') {
       const data = text === undefined ? {} : (floorDecodeRecord(text) ?? {});
       const newId = id ?? randomBytes(16).toString('hex');
-      records.set(newId, floorRecord({ count: (data.count ?? 0) + 1, profile: PAYLOAD }, 1));
+      records.set(
+        floorKey(newId, hashed),
+        floorRecord({ count: (data.count ?? 0) + 1, profile: PAYLOAD }, 1),
+      );
       const signed = `${newId}.${createHmac('sha256', ID_MAC_KEY).update(newId).digest('base64url')}`;
       res.setHeader('Set-Cookie', `${COOKIE_NAME}=${signed}${SET_COOKIE_ATTRIBUTES}`);
     } else if (req.url === '/read' && text !== undefined && decode) {
@@ -279,6 +289,7 @@ function floorCookieServer() {
 const servers: Record<string, () => ReturnType<typeof createServer>> = {
   'floor-id': () => floorServer(false),
   'floor-id-decode': () => floorServer(true),
+  'floor-id-decode-hashed': () => floorServer(true, true),
   'floor-cookie': () => floorCookieServer(),
   'node-plain': () => nodeServer((_req, res) => void res.end('ok')),
   'express-plain': () => expressApp((app) => app.get('/*path', (_req, res) => void res.send('ok'))),
