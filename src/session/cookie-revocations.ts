@@ -9,7 +9,7 @@
  * they refuse have passed `absolute_timeout`; without it they are kept for good.
  * @module
  */
-import { hashedSessionKey, sessionRef } from './store-keys.js';
+import { cookieSessionRef } from './store-keys.js';
 import { SessionStoreError } from './errors.js';
 import type { SessionMeta } from './format.js';
 import type { SessionRecords } from './session-records.js';
@@ -128,8 +128,7 @@ export class CookieRevocations {
     if (revoked.validAfter !== undefined && issued < revoked.validAfter)
       return "its user's sessions were revoked after it was issued";
     // The reference costs two digests: computed only for a user with single sessions revoked.
-    if (revoked.refs.size > 0 && revoked.refs.has(sessionRef(hashedSessionKey(meta.id))))
-      return 'it was revoked';
+    if (revoked.refs.size > 0 && revoked.refs.has(cookieSessionRef(meta.id))) return 'it was revoked';
     return undefined;
   }
 

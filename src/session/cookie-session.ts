@@ -24,7 +24,7 @@ import {
   type SessionMeta,
 } from './format.js';
 import { Session } from './session.js';
-import { hashedSessionKey, sessionRef } from './store-keys.js';
+import { cookieSessionRef } from './store-keys.js';
 import type { CookieSessionSettings } from './settings.js';
 
 /** A session read from a cookie value; `rotated` when it was sealed with an older key. */
@@ -201,6 +201,6 @@ export class CookieSession<T extends object = AppSessionData> extends Session<T>
 
   /** A digest of a digest of the id, as for a server-side session. */
   protected currentRef(): string {
-    return sessionRef(hashedSessionKey(this.meta.id));
+    return cookieSessionRef(this.meta.id);
   }
 }

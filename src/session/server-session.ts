@@ -22,7 +22,7 @@ import {
   type StoredRecord,
 } from './format.js';
 import { Session, sessionExpired } from './session.js';
-import { LOCK_WAIT_MS } from './session-records.js';
+import { LOCK_WAIT_MS, type SessionRecords } from './session-records.js';
 import type { ServerSessionSettings } from './settings.js';
 import { hashedSessionKey, sessionHint, sessionRef } from './store-keys.js';
 import { UserSessions, type UserIndexEntry } from './user-index.js';
@@ -53,71 +53,65 @@ interface CandidateId {
 /** What reading one candidate's record came to (`expired`: the record is to be removed, and no other id tried). */
 type ReadOutcome = 'adopted' | 'expired' | 'unusable';
 
+/** The meta of the record stored under `key`, or undefined when there is none or it cannot be read. */
+async function storedMeta(records: SessionRecords, key: string): Promise<SessionMeta | undefined> {
+  const text = await records.run('read the session', (backend) => backend.get(SESSION_NAMESPACE, key));
+  if (typeof text !== 'string') return undefined;
+  try {
+    return decodeRecord(text, '').meta;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Removes the record stored under `key` under its lock, as a logout does, so that a request of it in flight cannot
+ * save it back; true when it was there (or the back-end cannot tell).
+ */
+function removeRecord(records: SessionRecords, key: string): Promise<boolean> {
+  return records.underLock(
+    SESSION_NAMESPACE,
+    key,
+    undefined,
+    `session ${sessionHint(key)}: revoking`,
+    async () => {
+      const removed = await records.run('delete the session', (backend) =>
+        backend.delete(SESSION_NAMESPACE, key),
+      );
+      return removed !== false;
+    },
+  );
+}
+
 /**
  * The sessions of each user of a manager's store: listed from its user index, each checked against its record, and
- * ended as a logout ends one (the record removed under its lock).
+ * ended as a logout ends one.
  */
 export function userSessionsOf(settings: ServerSessionSettings): UserSessions {
   const { records } = settings;
   const read = async (key: string): Promise<SessionMeta | undefined> => {
-    const text = await records.run('read the session', (backend) => backend.get(SESSION_NAMESPACE, key));
-    if (typeof text !== 'string') return undefined;
-    let meta: SessionMeta;
-    try {
-      meta = decodeRecord(text, '').meta;
-    } catch {
-      return undefined;
-    }
-    return sessionExpired(settings, meta, settings.clock()) ? undefined : meta;
+    const meta = await storedMeta(records, key);
+    return meta !== undefined && !sessionExpired(settings, meta, settings.clock()) ? meta : undefined;
   };
-  const remove = (key: string): Promise<boolean> =>
-    records.underLock(
-      SESSION_NAMESPACE,
-      key,
-      undefined,
-      `session ${sessionHint(key)}: revoking`,
-      async () => {
-        // A back-end that cannot tell whether it held the record answers undefined: counted as removed.
-        const removed = await records.run('delete the session', (backend) =>
-          backend.delete(SESSION_NAMESPACE, key),
-        );
-        return removed !== false;
-      },
-    );
-  return new UserSessions(settings.userIndex, read, remove);
+  return new UserSessions(settings.userIndex, read, (key) => removeRecord(records, key));
 }
 
 /** At most this many stored sessions are read or removed at a time by {@link removeStoredBefore}. */
 const SWEEP_CONCURRENCY = 16;
 
 /**
- * Removes every stored session created before `time` (ms since the epoch), each under its lock as a logout removes
- * one; resolves to how many. It reads the whole session namespace, a few records at a time: a maintenance task (the
- * CLI's `sessions revoke --all-before`), never a request's work. Index entries of removed sessions are dropped when
- * their users' sessions are next listed.
+ * Removes every stored session created before `time` (ms since the epoch), each as a logout removes one; resolves
+ * to how many. It reads the whole session namespace, a few records at a time: a maintenance task (the CLI's
+ * `sessions revoke --all-before`), never a request's work. Index entries of removed sessions are dropped when their
+ * users' sessions are next listed.
  */
 export async function removeStoredBefore(settings: ServerSessionSettings, time: number): Promise<number> {
   const { records } = settings;
   const keys = await records.run('list the sessions', (backend) => backend.keys(SESSION_NAMESPACE));
   let removed = 0;
   await forEachBounded(keys, SWEEP_CONCURRENCY, async (key) => {
-    const text = await records.run('read the session', (backend) => backend.get(SESSION_NAMESPACE, key));
-    if (typeof text !== 'string') return;
-    let created: number;
-    try {
-      created = decodeRecord(text, '').meta.created;
-    } catch {
-      return;
-    }
-    if (created >= time) return;
-    const deleted = await records.underLock(
-      SESSION_NAMESPACE,
-      key,
-      undefined,
-      `session ${sessionHint(key)}: revoking`,
-      () => records.run('delete the session', (backend) => backend.delete(SESSION_NAMESPACE, key)),
-    );
-    if (deleted !== false) removed += 1;
+    const meta = await storedMeta(records, key);
+    if (meta !== undefined && meta.created < time && (await removeRecord(records, key))) removed += 1;
   });
   return removed;
 }

@@ -25,3 +25,8 @@ export function sessionRef(storeKey: string): string {
 export function sessionHint(storeKey: string): string {
   return sessionRef(storeKey).slice(0, 8);
 }
+
+/** The reference of a cookie session, as of a server-side one: the reference of its id's hashed key. */
+export function cookieSessionRef(id: string): string {
+  return sessionRef(hashedSessionKey(id));
+}

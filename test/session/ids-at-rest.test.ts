@@ -75,7 +75,7 @@ describe('session ids at rest', () => {
       expect(await store.keys('beaker.session')).toEqual([session.id]);
       countingManager({ hash_ids: false });
       const raw = warning.mock.calls.filter(([, options]) => options?.code === 'BEAKER_RAW_SESSION_IDS');
-      expect(raw.length).toBeLessThanOrEqual(1);
+      expect(raw).toHaveLength(1);
     } finally {
       warning.mockRestore();
     }
