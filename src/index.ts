@@ -10,6 +10,7 @@ export {
   BackendError,
   BeakerError,
   ConfigError,
+  CreationTimeoutError,
   ManagerClosedError,
   MissingDependencyError,
   NamespaceConflictError,

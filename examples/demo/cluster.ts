@@ -16,8 +16,11 @@ export const sumStats = (all: CacheStats[]): CacheStats =>
       misses: sum.misses + stats.misses,
       creations: sum.creations + stats.creations,
       staleServes: sum.staleServes + stats.staleServes,
+      refreshes: sum.refreshes + stats.refreshes,
+      lockWaits: sum.lockWaits + stats.lockWaits,
+      errors: sum.errors + stats.errors,
     }),
-    { hits: 0, misses: 0, creations: 0, staleServes: 0 },
+    { hits: 0, misses: 0, creations: 0, staleServes: 0, refreshes: 0, lockWaits: 0, errors: 0 },
   );
 
 /** What one worker reports about one cache region. */

@@ -6,43 +6,69 @@
 import { roundedTtlMs, type AnyBackend, type Backend, type ObjectBackend } from '../backends/contract.js';
 import { forEachBounded } from '../backends/kit/bounded.js';
 import { isConfigurationError, SynchronousReadError } from '../shared/errors.js';
+import type { Timers } from '../shared/timers.js';
 import { entryLockName, type LockHandle, type LockProvider } from '../locks/contract.js';
+import { runCreation, type CreateFunction, type CreationContext } from './creation.js';
 import type { CacheEventHandler } from './events.js';
-import { isFresh, jsonEntryCodec, type CacheEntry, type EntryCodec } from './entry.js';
+import { isFresh, jsonEntryCodec, type CacheEntry, type EntryCodec, type TagStamps } from './entry.js';
+import { currentStamps, mergedTags, tagVerdict } from './tags.js';
+
+export type { CreateFunction, CreationContext } from './creation.js';
 
 /** How many entries {@link Cache.keys} reads at once to check their freshness. */
 const KEYS_READ_CONCURRENCY = 32;
 
-/** Creates the value of a missing or expired key. */
-export type CreateFunction<V> = () => V | Promise<V>;
-
 /** Options of {@link Cache.get}. */
 export interface CacheGetOptions<V> {
-  /** Creates the value when the key is missing or expired; without it, such a key is a miss (`undefined`). */
+  /**
+   * Creates the value when the key is missing or expired; without it, such a key is a miss (`undefined`). It
+   * receives a {@link CreationContext}: an `AbortSignal`, the stale value, and ways to set the entry's expiry and
+   * tags or not to store it.
+   */
   createfunc?: CreateFunction<V>;
   /** Seconds a value created by this call stays fresh (default: the cache's `expire`); `null` keeps it forever. */
   expiretime?: number | null;
+  /** Tags of a value created by this call, besides the cache's own `tags`. */
+  tags?: readonly string[];
+}
+
+/** Options of {@link Cache.getMany}. */
+export interface CacheGetManyOptions<V> {
+  /** Creates the value of one missing or expired key; without it such keys are misses (`undefined`). */
+  createfunc?: (key: string, context: CreationContext<V>) => V | Promise<V>;
+  /** As {@link CacheGetOptions.expiretime}, for every value created by this call. */
+  expiretime?: number | null;
+  /** As {@link CacheGetOptions.tags}, for every value created by this call. */
+  tags?: readonly string[];
 }
 
 /** Options of {@link Cache.put}. */
 export interface CachePutOptions {
   /** Seconds the value stays fresh (default: the cache's `expire`); `null` keeps it forever. */
   expiretime?: number | null;
+  /** Tags of the entry, besides the cache's own `tags`: `deleteByTag` and `expireByTag` invalidate by them. */
+  tags?: readonly string[];
 }
 
 /**
- * What {@link Cache.get} did in this process since the cache was built: a plain snapshot from {@link Cache.stats}.
- * Each `get` counts once as a hit or a miss; `put`, `has` and `keys` count nothing.
+ * What the cache did in this process since it was built: a plain snapshot from {@link Cache.stats}.
+ * Each `get` (and each key of a `getMany`) counts once as a hit or a miss; `put`, `has` and `keys` count nothing.
  */
 export interface CacheStats {
-  /** `get` calls answered with a fresh stored value. */
+  /** Reads answered with a fresh stored value. */
   hits: number;
-  /** `get` calls that found no fresh value: missing, expired, unreadable, or caching disabled. */
+  /** Reads that found no fresh value: missing, expired, invalidated by a tag, unreadable, or caching disabled. */
   misses: number;
-  /** Runs of a `createfunc`: the values this process created. */
+  /** Runs of a `createfunc`: the values this process created (or tried to). */
   creations: number;
-  /** `get` calls answered with the expired value because another caller was creating the new one. */
+  /** Reads answered with an expired value while a new one was being created, or after a creation failed. */
   staleServes: number;
+  /** Creations that finished in the background, after their callers got the stale value. */
+  refreshes: number;
+  /** Callers that waited for another caller's creation (and got its value, or gave up at `lock_timeout`). */
+  lockWaits: number;
+  /** Creators that threw or passed `hard_timeout`, and store reads or writes that failed. */
+  errors: number;
 }
 
 /** What a {@link Cache} is built from; the manager assembles it. */
@@ -63,10 +89,56 @@ export interface CacheSettings {
   graceSeconds: number | null;
   /** Longest wait for another caller's creation, in ms; after it the caller creates the value itself. */
   lockTimeoutMs: number;
+  /**
+   * With a stale value, how long the caller that creates the new one waits for it before it gets the stale value
+   * (the creation then finishes in the background), in ms; 0: at once (stale-while-revalidate); null: until done.
+   */
+  softTimeoutMs: number | null;
+  /** A creator still running after this many ms is abandoned and its call fails; null: never. */
+  hardTimeoutMs: number | null;
+  /** How long after expiry a creator's failure is answered with the stale value, in ms; null: never. */
+  staleIfErrorMs: number | null;
+  /** After such a failure, how long every caller gets the stale value before one tries again, in ms. */
+  errorBackoffMs: number;
+  /** A hit this close to its expiry (ms) starts a background refresh; null: none. */
+  refreshAheadMs: number | null;
+  /** Tags of every entry this cache writes. */
+  tags: readonly string[];
   /** The creation locks (in-process, then cross-process). */
   locks: () => Promise<LockProvider>;
   clock: () => number;
+  /** The timers of soft and hard timeouts. */
+  timers: Timers;
   onEvent: CacheEventHandler;
+  /** Report hits, misses and creations too (the manager's `reportActivity`). */
+  reportsActivity: boolean;
+}
+
+/** Where a read leaves a key: a fresh value, a stale one (expired, or by a tag), or none. */
+type Standing = 'fresh' | 'stale' | 'gone';
+
+/** One creation to make: its creator and what its entry gets. */
+interface Creation<V> {
+  createfunc: CreateFunction<V>;
+  expire: number | null;
+  tags: readonly string[] | undefined;
+}
+
+/** Whether a creation's result went to a waiting caller or finished in the background. */
+interface CreationDelivery {
+  background: boolean;
+}
+
+/** The stored data of several keys: at once from a store in this process, else in one batch where there is one. */
+function readEntries(backend: AnyBackend, namespace: string, keys: readonly string[]): Promise<unknown[]> {
+  if (backend.peek !== undefined) {
+    const peek = backend.peek.bind(backend);
+    return Promise.resolve(keys.map((key) => peek(namespace, key)));
+  }
+  const batch = (backend as { getMany?: (namespace: string, keys: readonly string[]) => Promise<unknown[]> })
+    .getMany;
+  if (batch !== undefined) return batch.call(backend, namespace, keys);
+  return Promise.all(keys.map((key) => backend.get(namespace, key)));
 }
 
 /**
@@ -86,7 +158,17 @@ export class Cache<V = unknown> {
    * that copies values copies them as the default codec would, so a cache with its own serializer writes text there.
    */
   #storesObjects = false;
-  readonly #stats: CacheStats = { hits: 0, misses: 0, creations: 0, staleServes: 0 };
+  readonly #stats: CacheStats = {
+    hits: 0,
+    misses: 0,
+    creations: 0,
+    staleServes: 0,
+    refreshes: 0,
+    lockWaits: 0,
+    errors: 0,
+  };
+  /** Keys this process is refreshing ahead of their expiry, so that each hit does not try again. */
+  readonly #refreshingAhead = new Set<string>();
 
   constructor(settings: CacheSettings) {
     this.namespace = settings.namespace;
@@ -122,8 +204,7 @@ export class Cache<V = unknown> {
   }
 
   /**
-   * How many `get` calls were hits, misses or stale serves, and how many values were created, in this process
-   * since the cache was built (other processes sharing the store count their own).
+   * What this cache did in this process since it was built (other processes sharing the store count their own).
    *
    * @returns A copy: later calls do not change it.
    */
@@ -136,11 +217,15 @@ export class Cache<V = unknown> {
    * processes when the back-end is shared) creates the value: while an expired value exists the other callers get
    * it at once; when none exists they wait for the creator and then read its value. Without a `createfunc`, a
    * missing or expired key gives `undefined`.
+   *
+   * The cache's options decide the rest: `soft_timeout` (how long the creating caller waits before it too gets the
+   * stale value), `hard_timeout` (when a creator is abandoned), `stale_if_error` (a failing creator's callers get the
+   * stale value) and `refresh_ahead` (a hit close to expiry refreshes in the background).
    */
   get(key: string, options?: CacheGetOptions<V>): Promise<V | undefined> {
     if (!this.#settings.enabled) {
-      this.#stats.misses += 1;
-      return this.#createUncached(options?.createfunc);
+      this.#countMiss(key);
+      return this.#createUncached(key, options?.createfunc);
     }
     const backend = this.#backend;
     if (backend === undefined) {
@@ -154,7 +239,10 @@ export class Cache<V = unknown> {
       return this.#getRaw(backend, key).then(
         (data) => {
           const entry = this.#decode(backend, key, data);
-          return this.#countHit(entry) ? (entry.value as V) : this.#afterMiss(key, entry, options);
+          if (entry?.tags !== undefined) return this.#answerTagged(backend, key, entry, entry.tags, options);
+          return this.#isHit(key, entry)
+            ? this.#hit(key, entry, options)
+            : this.#afterMiss(key, entry, options);
         },
         (error: unknown) => this.#afterReadFailure(key, options?.createfunc, error),
       );
@@ -166,8 +254,33 @@ export class Cache<V = unknown> {
     } catch (error) {
       return this.#afterReadFailure(key, options?.createfunc, error);
     }
-    const entry = this.#decode(backend, key, data);
-    return this.#countHit(entry) ? Promise.resolve(entry.value as V) : this.#afterMiss(key, entry, options);
+    return this.#answer(backend, key, this.#decode(backend, key, data), options);
+  }
+
+  /**
+   * The values of `keys`, in their order: the stored entries are read in one batch where the store has one (Redis
+   * `MGET`, a memcached multi-get, one SQL `IN`), else one read per key. With a `createfunc`, each missing or expired
+   * key is then created as {@link get} would create it, with its own dog-pile protection.
+   */
+  async getMany(keys: readonly string[], options: CacheGetManyOptions<V> = {}): Promise<(V | undefined)[]> {
+    const { createfunc, ...rest } = options;
+    const optionsOf = (key: string): CacheGetOptions<V> =>
+      createfunc === undefined ? rest : { ...rest, createfunc: (context) => createfunc(key, context) };
+    if (keys.length === 0) return [];
+    if (!this.#settings.enabled) return Promise.all(keys.map((key) => this.get(key, optionsOf(key))));
+    let backend: AnyBackend;
+    let data: unknown[];
+    try {
+      backend = this.#backend ?? (await this.#resolveBackend());
+      data = await readEntries(backend, this.namespace, keys);
+    } catch (error) {
+      return Promise.all(keys.map((key) => this.#afterReadFailure(key, optionsOf(key).createfunc, error)));
+    }
+    return Promise.all(
+      keys.map((key, index) =>
+        this.#answer(backend, key, this.#decode(backend, key, data[index]), optionsOf(key)),
+      ),
+    );
   }
 
   /**
@@ -179,7 +292,7 @@ export class Cache<V = unknown> {
    */
   peek(key: string): V | undefined {
     if (!this.#settings.enabled) {
-      this.#stats.misses += 1;
+      this.#countMiss(key);
       return undefined;
     }
     const backend = this.#backend;
@@ -196,16 +309,88 @@ export class Cache<V = unknown> {
       );
     }
     const entry = this.#decode(backend, key, backend.peek(this.namespace, key));
-    if (this.#countHit(entry)) return entry.value as V;
-    this.#stats.misses += 1;
+    // A store in this process keeps its tag tokens in this process too: the verdict is at hand.
+    const fresh =
+      entry?.tags === undefined
+        ? this.#isHit(key, entry)
+        : this.#standingOf(entry, tagVerdict(backend, entry.tags) as 'valid' | 'expired' | 'deleted') ===
+            'fresh' && this.#isHit(key, entry);
+    if (fresh) return entry?.value as V;
+    this.#countMiss(key);
     return undefined;
   }
 
-  /** Is `entry` fresh? Counts the hit when it is (a miss is counted by the caller, which may still create). */
-  #countHit(entry: CacheEntry | undefined): entry is CacheEntry {
+  /** Answers a read that found `entry` (or nothing). */
+  #answer(
+    backend: AnyBackend,
+    key: string,
+    entry: CacheEntry | undefined,
+    options: CacheGetOptions<V> | undefined,
+  ): Promise<V | undefined> {
+    if (entry?.tags !== undefined) return this.#answerTagged(backend, key, entry, entry.tags, options);
+    return this.#isHit(key, entry)
+      ? Promise.resolve(this.#hit(key, entry, options))
+      : this.#afterMiss(key, entry, options);
+  }
+
+  /** Answers a read of a tagged entry, once its tags' tokens say whether it was invalidated. */
+  async #answerTagged(
+    backend: AnyBackend,
+    key: string,
+    entry: CacheEntry,
+    tags: TagStamps,
+    options: CacheGetOptions<V> | undefined,
+  ): Promise<V | undefined> {
+    let standing: Standing;
+    try {
+      standing = this.#standingOf(entry, await tagVerdict(backend, tags));
+    } catch (error) {
+      return this.#afterReadFailure(key, options?.createfunc, error);
+    }
+    if (standing === 'fresh' && this.#isHit(key, entry)) return this.#hit(key, entry, options);
+    return this.#afterMiss(key, standing === 'stale' ? entry : undefined, options);
+  }
+
+  /** Where an entry stands, given its tags' verdict. */
+  #standingOf(entry: CacheEntry, verdict: 'valid' | 'expired' | 'deleted'): Standing {
+    if (verdict === 'deleted') return 'gone';
+    return verdict === 'valid' && this.#isFresh(entry) ? 'fresh' : 'stale';
+  }
+
+  /** Where the entry read for `key` stands now, its tags' tokens read where it has tags. */
+  async #standing(backend: AnyBackend, entry: CacheEntry | undefined): Promise<Standing> {
+    if (entry === undefined) return 'gone';
+    if (entry.tags === undefined) return this.#isFresh(entry) ? 'fresh' : 'stale';
+    return this.#standingOf(entry, await tagVerdict(backend, entry.tags));
+  }
+
+  /** Is `entry` fresh by its times? Counts the hit when it is (a miss is counted by the caller, which may create). */
+  #isHit(key: string, entry: CacheEntry | undefined): entry is CacheEntry {
     if (entry === undefined || !this.#isFresh(entry)) return false;
     this.#stats.hits += 1;
+    if (this.#settings.reportsActivity) this.#reportActivity('hit', key);
     return true;
+  }
+
+  /** The value of a hit; one close to its expiry is refreshed in the background (`refresh_ahead`). */
+  #hit(key: string, entry: CacheEntry, options: CacheGetOptions<V> | undefined): V {
+    if (this.#settings.refreshAheadMs !== null && options?.createfunc !== undefined) {
+      this.#refreshAheadIfDue(key, entry, options);
+    }
+    return entry.value as V;
+  }
+
+  #countMiss(key: string): void {
+    this.#stats.misses += 1;
+    if (this.#settings.reportsActivity) this.#reportActivity('miss', key);
+  }
+
+  #reportActivity(type: 'hit' | 'miss' | 'stale', key: string): void {
+    this.#settings.onEvent({ type, backend: this.#backendName(), namespace: this.namespace, key });
+  }
+
+  #backendName(): string {
+    return this.#backend?.type ?? this.#settings.backendType;
   }
 
   /** A key with no fresh value: a miss, then the creation when there is a `createfunc`. */
@@ -214,17 +399,40 @@ export class Cache<V = unknown> {
     stale: CacheEntry | undefined,
     options: CacheGetOptions<V> | undefined,
   ): Promise<V | undefined> {
-    this.#stats.misses += 1;
-    const createfunc = options?.createfunc;
-    if (!createfunc) return Promise.resolve(undefined);
-    const expire = options?.expiretime === undefined ? this.#settings.expire : options.expiretime;
-    return this.#create(key, createfunc, expire, stale);
+    this.#countMiss(key);
+    const creation = this.#creationOf(options);
+    if (creation === undefined) return Promise.resolve(undefined);
+    return this.#create(key, creation, stale);
   }
 
-  async #createUncached(createfunc: CreateFunction<V> | undefined): Promise<V | undefined> {
+  #creationOf(options: CacheGetOptions<V> | undefined): Creation<V> | undefined {
+    const createfunc = options?.createfunc;
+    if (createfunc === undefined) return undefined;
+    return {
+      createfunc,
+      expire: options?.expiretime === undefined ? this.#settings.expire : options.expiretime,
+      tags: mergedTags(this.#settings.tags, options?.tags),
+    };
+  }
+
+  /** Creates a value that is not stored (caching disabled, or the store unreadable). */
+  async #createUncached(key: string, createfunc: CreateFunction<V> | undefined): Promise<V | undefined> {
     if (!createfunc) return undefined;
     this.#stats.creations += 1;
-    return await createfunc();
+    try {
+      const { value } = await runCreation({
+        namespace: this.namespace,
+        key,
+        stale: undefined,
+        hardTimeoutMs: this.#settings.hardTimeoutMs,
+        timers: this.#settings.timers,
+        createfunc,
+      });
+      return value;
+    } catch (error) {
+      this.#stats.errors += 1;
+      throw error;
+    }
   }
 
   /** A store that is down: a miss, reported; with a createfunc the caller still gets a value. */
@@ -233,18 +441,28 @@ export class Cache<V = unknown> {
     createfunc: CreateFunction<V> | undefined,
     error: unknown,
   ): Promise<V | undefined> {
-    this.#reportStoreError(key, 'read', error);
-    this.#stats.misses += 1;
-    return this.#createUncached(createfunc);
+    try {
+      this.#reportStoreError(key, 'read', error);
+    } catch (configurationError) {
+      return Promise.reject(
+        configurationError instanceof Error ? configurationError : new Error(String(configurationError)),
+      );
+    }
+    this.#countMiss(key);
+    return this.#createUncached(key, createfunc);
   }
 
   /** Stores `value` under `key`, replacing any entry. */
-  put(key: string, value: V, options: CachePutOptions = {}): Promise<void> {
-    if (!this.#settings.enabled) return Promise.resolve();
-    return this.#write(
+  async put(key: string, value: V, options: CachePutOptions = {}): Promise<void> {
+    if (!this.#settings.enabled) return;
+    const backend = this.#backend ?? (await this.#resolveBackend());
+    const tags = mergedTags(this.#settings.tags, options.tags);
+    const stamps = tags === undefined ? undefined : await currentStamps(backend, tags);
+    await this.#write(
       key,
       value,
       options.expiretime === undefined ? this.#settings.expire : options.expiretime,
+      stamps,
     );
   }
 
@@ -257,11 +475,11 @@ export class Cache<V = unknown> {
     return backend.delete(this.namespace, key);
   }
 
-  /** Is there a fresh value for `key`? */
+  /** Is there a fresh value for `key` (not invalidated by one of its tags)? */
   async has(key: string): Promise<boolean> {
     if (!this.#settings.enabled) return false;
-    const entry = await this.#read(key);
-    return entry !== undefined && this.#isFresh(entry);
+    const backend = this.#backend ?? (await this.#resolveBackend());
+    return (await this.#standing(backend, await this.#read(key))) === 'fresh';
   }
 
   /**
@@ -289,61 +507,286 @@ export class Cache<V = unknown> {
     return isFresh(entry, this.#settings.clock, this.#settings.starttimeMs);
   }
 
-  /** Creates the value under the creation lock: takes it, reads the store again, creates it if still needed. */
-  async #create(
-    key: string,
-    createfunc: CreateFunction<V>,
-    expire: number | null,
-    stale: CacheEntry | undefined,
-  ): Promise<V> {
-    const locks = await this.#settings.locks();
-    const lockName = entryLockName(this.namespace, key);
+  /** Can a creator's failure be answered with `stale` now (`stale_if_error`)? */
+  #staleServesOnError(stale: CacheEntry): boolean {
+    const window = this.#settings.staleIfErrorMs;
+    if (window === null) return false;
+    return stale.expire === null || this.#settings.clock() < stale.storedAt + stale.expire * 1000 + window;
+  }
+
+  /** Is `stale` in the back-off after a failed creation, when every caller gets it and nobody creates? */
+  #inErrorBackoff(stale: CacheEntry): boolean {
+    return (
+      stale.retryAt !== undefined && this.#settings.clock() < stale.retryAt && this.#staleServesOnError(stale)
+    );
+  }
+
+  #serveStale(key: string, stale: CacheEntry): V {
+    this.#stats.staleServes += 1;
+    if (this.#settings.reportsActivity) this.#reportActivity('stale', key);
+    return stale.value as V;
+  }
+
+  /**
+   * Creates the value under the creation lock: takes it, reads the store again, creates it if still needed. With a
+   * stale value, a caller that does not get the lock at once gets the stale value; the one that does gets it too
+   * after `soft_timeout`, the creation going on in the background.
+   */
+  async #create(key: string, creation: Creation<V>, stale: CacheEntry | undefined): Promise<V> {
+    if (stale !== undefined && this.#inErrorBackoff(stale)) return this.#serveStale(key, stale);
     let lock: LockHandle | undefined;
     try {
+      const locks = await this.#settings.locks();
       // With a stale value only try the lock: if someone else is creating, serve the stale value at once.
-      lock = await locks.acquire(lockName, stale ? 0 : this.#settings.lockTimeoutMs);
+      lock = await locks.acquire(
+        entryLockName(this.namespace, key),
+        stale ? 0 : this.#settings.lockTimeoutMs,
+      );
     } catch (error) {
       this.#reportStoreError(key, 'read', error);
-      return this.#createAndStore(key, createfunc, expire);
+      return this.#createAndStore(key, creation, stale, { background: false });
     }
     if (!lock) {
-      if (stale) {
-        this.#stats.staleServes += 1;
-        return stale.value as V;
-      }
-      const backend = this.#backend ?? (await this.#resolveBackend());
+      if (stale) return this.#serveStale(key, stale);
+      this.#stats.lockWaits += 1;
       this.#settings.onEvent({
         type: 'lock-timeout',
-        backend: backend.type,
+        backend: this.#backendName(),
         namespace: this.namespace,
         key,
         message: `waited ${this.#settings.lockTimeoutMs} ms for another caller to create the value; creating it here`,
       });
-      return this.#createAndStore(key, createfunc, expire);
+      return this.#createAndStore(key, creation, stale, { background: false });
     }
+    let current: { entry: CacheEntry | undefined; standing: Standing };
     try {
-      // The previous holder may have created the value while this caller waited.
-      const current = await this.#read(key).catch((error: unknown) => {
-        this.#reportStoreError(key, 'read', error);
-        return undefined;
+      current = await this.#reread(key);
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
+    // The previous holder may have created the value while this caller waited.
+    if (current.standing === 'fresh') {
+      await lock.release();
+      if (!stale) this.#stats.lockWaits += 1;
+      return current.entry?.value as V;
+    }
+    const latest = current.standing === 'stale' ? current.entry : stale;
+    if (latest !== undefined && this.#inErrorBackoff(latest)) {
+      await lock.release();
+      return this.#serveStale(key, latest);
+    }
+    const delivery: CreationDelivery = { background: false };
+    const held = lock;
+    const creating = this.#createAndStore(key, creation, latest, delivery).finally(() => held.release());
+    return latest === undefined ? creating : this.#answerWhileCreating(key, latest, creating, delivery);
+  }
+
+  /** The entry of `key` read again under the lock, and where it stands; a store that fails counts as no entry. */
+  async #reread(key: string): Promise<{ entry: CacheEntry | undefined; standing: Standing }> {
+    try {
+      const backend = this.#backend ?? (await this.#resolveBackend());
+      const entry = await this.#read(key);
+      return { entry, standing: await this.#standing(backend, entry) };
+    } catch (error) {
+      this.#reportStoreError(key, 'read', error);
+      return { entry: undefined, standing: 'gone' };
+    }
+  }
+
+  /**
+   * The creating caller's answer when a stale value exists: the new value if it comes within `soft_timeout`, else
+   * the stale value, the creation finishing in the background.
+   */
+  #answerWhileCreating(
+    key: string,
+    stale: CacheEntry,
+    creating: Promise<V>,
+    delivery: CreationDelivery,
+  ): Promise<V> {
+    const softTimeoutMs = this.#settings.softTimeoutMs;
+    if (softTimeoutMs === null) return creating;
+    const inBackground = (): V => {
+      delivery.background = true;
+      creating.catch((error: unknown) => {
+        this.#reportCreationError(key, error, true);
       });
-      if (current && this.#isFresh(current)) return current.value as V;
-      return await this.#createAndStore(key, createfunc, expire);
+      return this.#serveStale(key, stale);
+    };
+    if (softTimeoutMs === 0) return Promise.resolve(inBackground());
+    return new Promise<V>((resolve, reject) => {
+      let answered = false;
+      const timer = this.#settings.timers.setTimeout(() => {
+        answered = true;
+        resolve(inBackground());
+      }, softTimeoutMs);
+      creating.then(
+        (value) => {
+          this.#settings.timers.clearTimeout(timer);
+          if (!answered) resolve(value);
+        },
+        (error: unknown) => {
+          this.#settings.timers.clearTimeout(timer);
+          if (!answered) reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
+  }
+
+  /** Starts a background refresh of a hit close to its expiry, unless this process or another is on it. */
+  #refreshAheadIfDue(key: string, entry: CacheEntry, options: CacheGetOptions<V>): void {
+    const lead = this.#settings.refreshAheadMs;
+    if (lead === null || entry.expire === null || this.#refreshingAhead.has(key)) return;
+    if (entry.storedAt + entry.expire * 1000 - this.#settings.clock() > lead) return;
+    const creation = this.#creationOf(options);
+    if (creation === undefined) return;
+    this.#refreshingAhead.add(key);
+    void this.#refreshAhead(key, entry, creation).finally(() => this.#refreshingAhead.delete(key));
+  }
+
+  async #refreshAhead(key: string, entry: CacheEntry, creation: Creation<V>): Promise<void> {
+    let lock: LockHandle | undefined;
+    try {
+      const locks = await this.#settings.locks();
+      lock = await locks.acquire(entryLockName(this.namespace, key), 0);
+    } catch (error) {
+      this.#reportCreationError(key, error, true);
+      return;
+    }
+    // Another caller (here or in another process) is refreshing it.
+    if (!lock) return;
+    try {
+      const current = await this.#reread(key);
+      // Someone refreshed it since this hit read it.
+      if (current.entry !== undefined && current.entry.storedAt > entry.storedAt) return;
+      await this.#createAndStore(key, creation, entry, { background: true });
+    } catch (error) {
+      this.#reportCreationError(key, error, true);
     } finally {
       await lock.release();
     }
   }
 
-  async #createAndStore(key: string, createfunc: CreateFunction<V>, expire: number | null): Promise<V> {
+  /**
+   * Runs the creator and stores its value. The tags' tokens are read first, so that a tag invalidated while the
+   * value was being computed invalidates the value too. A creator that fails while a stale value may answer for it
+   * (`stale_if_error`) gives the stale value, and starts a back-off during which nobody tries again.
+   */
+  async #createAndStore(
+    key: string,
+    creation: Creation<V>,
+    stale: CacheEntry | undefined,
+    delivery: CreationDelivery,
+  ): Promise<V> {
     this.#stats.creations += 1;
-    const value = await createfunc();
+    const started = this.#settings.timers.now();
+    const backend = this.#backend ?? (await this.#resolveBackend());
+    let stamps: TagStamps | undefined;
     try {
-      await this.#write(key, value, expire);
+      stamps = creation.tags === undefined ? undefined : await currentStamps(backend, creation.tags);
     } catch (error) {
-      // The value was created: give it to the caller even if the store cannot keep it.
-      this.#reportStoreError(key, 'write', error);
+      this.#reportStoreError(key, 'read', error);
+      stamps = undefined;
     }
+    let created;
+    try {
+      created = await runCreation({
+        namespace: this.namespace,
+        key,
+        stale,
+        hardTimeoutMs: this.#settings.hardTimeoutMs,
+        timers: this.#settings.timers,
+        createfunc: creation.createfunc,
+      });
+    } catch (error) {
+      return this.#afterCreationFailure(key, stale, error, delivery);
+    }
+    const { value, choices } = created;
+    // Without the tags' tokens an entry could outlive an invalidation: it is not stored.
+    const storable = !choices.skip && (creation.tags === undefined || stamps !== undefined);
+    if (storable) {
+      try {
+        const added = choices.tags?.filter((tag) => stamps?.[tag] === undefined) ?? [];
+        const allStamps =
+          added.length === 0 ? stamps : { ...stamps, ...(await currentStamps(backend, added)) };
+        await this.#write(
+          key,
+          value,
+          choices.expire === undefined ? creation.expire : choices.expire,
+          allStamps,
+        );
+      } catch (error) {
+        // The value was created: give it to the caller even if the store cannot keep it.
+        this.#reportStoreError(key, 'write', error);
+      }
+    }
+    this.#reportCreated(key, started, delivery);
     return value;
+  }
+
+  #reportCreated(key: string, started: number, delivery: CreationDelivery): void {
+    if (delivery.background) this.#stats.refreshes += 1;
+    if (!this.#settings.reportsActivity) return;
+    this.#settings.onEvent({
+      type: delivery.background ? 'refresh' : 'create',
+      backend: this.#backendName(),
+      namespace: this.namespace,
+      key,
+      durationMs: this.#settings.timers.now() - started,
+    });
+  }
+
+  /** A creator failed: the stale value when it may answer (then a back-off is recorded), else the error. */
+  async #afterCreationFailure(
+    key: string,
+    stale: CacheEntry | undefined,
+    error: unknown,
+    delivery: CreationDelivery,
+  ): Promise<V> {
+    this.#stats.errors += 1;
+    if (stale === undefined || !this.#staleServesOnError(stale)) {
+      if (this.#settings.reportsActivity && !delivery.background)
+        this.#reportCreationError(key, error, false);
+      throw error instanceof Error ? error : new Error(String(error));
+    }
+    this.#reportCreationError(key, error, true);
+    await this.#recordBackoff(key, stale);
+    return this.#serveStale(key, stale);
+  }
+
+  /** Rewrites the stale entry with the end of its back-off, keeping its value, times and tags. */
+  async #recordBackoff(key: string, stale: CacheEntry): Promise<void> {
+    const retryAt = this.#settings.clock() + this.#settings.errorBackoffMs;
+    const entry: CacheEntry = { ...stale, retryAt };
+    try {
+      const backend = this.#backend ?? (await this.#resolveBackend());
+      const ttlMs = this.#remainingTtlMs(backend, stale);
+      if (ttlMs !== undefined && ttlMs <= 0) return;
+      await this.#setEntry(backend, key, entry, ttlMs);
+    } catch (writeError) {
+      this.#reportStoreError(key, 'write', writeError);
+    }
+  }
+
+  /** How long the store still keeps an entry, in ms (what it was given when written, less its age). */
+  #remainingTtlMs(backend: AnyBackend, entry: CacheEntry): number | undefined {
+    const ttlMs = this.#storeTtlMs(backend, entry.expire);
+    if (ttlMs === undefined) return undefined;
+    return roundedTtlMs(entry.storedAt + ttlMs - this.#settings.clock(), backend.capabilities);
+  }
+
+  #reportCreationError(key: string, error: unknown, servedStale: boolean): void {
+    this.#settings.onEvent({
+      type: 'creation-error',
+      backend: this.#backendName(),
+      namespace: this.namespace,
+      key,
+      message: servedStale
+        ? `creating the value failed (${error instanceof Error ? error.message : String(error)}); the stale value is served`
+        : `creating the value failed (${error instanceof Error ? error.message : String(error)})`,
+      error,
+      servedStale,
+    });
   }
 
   /**
@@ -353,9 +796,10 @@ export class Cache<V = unknown> {
    */
   #reportStoreError(key: string, operation: 'read' | 'write', error: unknown): void {
     if (isConfigurationError(error)) throw error;
+    this.#stats.errors += 1;
     this.#settings.onEvent({
       type: 'backend-error',
-      backend: this.#backend?.type ?? this.#settings.backendType,
+      backend: this.#backendName(),
       namespace: this.namespace,
       key,
       message: `the cache store failed to ${operation} (${error instanceof Error ? error.message : String(error)}); the value was computed without it`,
@@ -363,33 +807,42 @@ export class Cache<V = unknown> {
     });
   }
 
-  #write(key: string, value: unknown, expire: number | null): Promise<void> {
+  #write(key: string, value: unknown, expire: number | null, tags: TagStamps | undefined): Promise<void> {
     const backend = this.#backend;
-    if (backend === undefined) return this.#resolveBackend().then(() => this.#write(key, value, expire));
+    if (backend === undefined)
+      return this.#resolveBackend().then(() => this.#write(key, value, expire, tags));
     try {
       const storedAt = this.#settings.clock();
-      const ttlMs = this.#storeTtlMs(backend, expire);
       const entry: CacheEntry = { storedAt, expire, value };
-      // A store that does not expire entries itself may return one past its TTL: the entry says when that is.
-      if (ttlMs !== undefined && !backend.capabilities.nativeTtl) entry.hardExpiresAt = storedAt + ttlMs;
-      const options = ttlMs === undefined ? {} : { ttlMs };
-      return this.#storesObjects
-        ? (backend as ObjectBackend).set(this.namespace, key, entry, options)
-        : (backend as Backend).set(this.namespace, key, this.#settings.codec.encode(entry), options);
+      if (tags !== undefined) entry.tags = tags;
+      return this.#setEntry(backend, key, entry, this.#storeTtlMs(backend, expire));
     } catch (error) {
       // A value that cannot be encoded rejects, as every other failure of put() does.
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
 
+  /** Writes an entry with the store TTL `ttlMs` (undefined: none). Throws at once when it cannot be encoded. */
+  #setEntry(backend: AnyBackend, key: string, entry: CacheEntry, ttlMs: number | undefined): Promise<void> {
+    // A store that does not expire entries itself may return one past its TTL: the entry says when that is.
+    if (ttlMs !== undefined && !backend.capabilities.nativeTtl) entry.hardExpiresAt = entry.storedAt + ttlMs;
+    const options = ttlMs === undefined ? {} : { ttlMs };
+    return this.#storesObjects
+      ? (backend as ObjectBackend).set(this.namespace, key, entry, options)
+      : (backend as Backend).set(this.namespace, key, this.#settings.codec.encode(entry), options);
+  }
+
   /**
-   * How long the store keeps an entry: its freshness plus the grace for serve-stale, rounded up to the store's TTL
-   * step; undefined for an entry that never expires.
+   * How long the store keeps an entry: its freshness plus the longer of the grace for serve-stale and the
+   * `stale_if_error` window, rounded up to the store's TTL step; undefined for an entry that never expires.
    */
   #storeTtlMs(backend: AnyBackend, expire: number | null): number | undefined {
     if (expire === null) return undefined;
-    const grace = this.#settings.graceSeconds ?? expire;
-    return roundedTtlMs((expire + grace) * 1000, backend.capabilities);
+    const graceMs = (this.#settings.graceSeconds ?? expire) * 1000;
+    return roundedTtlMs(
+      expire * 1000 + Math.max(graceMs, this.#settings.staleIfErrorMs ?? 0),
+      backend.capabilities,
+    );
   }
 
   /** Reads and decodes an entry. */

@@ -23,7 +23,23 @@ export interface CacheEntry {
    * the store returns. Absent: no TTL, or a store that expires entries itself.
    */
   hardExpiresAt?: number;
+  /**
+   * The entry's tags, each with the invalidation tokens it was stored under (see src/cache/tags.ts): when a tag's
+   * token has changed since, the entry was invalidated by that tag. Absent: no tags.
+   */
+  tags?: TagStamps;
+  /**
+   * After a creation failed and the stale value was served instead (`stale_if_error`): no caller tries to create the
+   * value again before this time, in ms since the epoch. Absent: no failed creation.
+   */
+  retryAt?: number;
 }
+
+/**
+ * Each tag of an entry, with the tokens of its last `deleteByTag` and `expireByTag` when the entry's value was read
+ * (`null`: never invalidated).
+ */
+export type TagStamps = Readonly<Record<string, readonly [deleted: string | null, expired: string | null]>>;
 
 /**
  * Is the entry fresh at `clock()`? Entries stored before `starttime` (ms) count as expired, as in Beaker. The clock is
@@ -47,10 +63,24 @@ interface StoredHeader {
   e: number | null;
   /** {@link CacheEntry.hardExpiresAt}, when recorded. */
   x?: number;
+  /** {@link CacheEntry.tags}, when there are tags. */
+  g?: TagStamps;
+  /** {@link CacheEntry.retryAt}, when recorded. */
+  y?: number;
   /** The value as text from a custom serializer. */
   s?: string;
   /** The value as base64 bytes from a custom serializer. */
   b?: string;
+}
+
+function isTagStamps(value: unknown): value is TagStamps {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  return Object.values(value).every(
+    (stamp) =>
+      Array.isArray(stamp) &&
+      stamp.length === 2 &&
+      stamp.every((token) => token === null || typeof token === 'string'),
+  );
 }
 
 function checkHeader(parsed: unknown): StoredHeader {
@@ -61,7 +91,9 @@ function checkHeader(parsed: unknown): StoredHeader {
     header.f !== ENTRY_FORMAT_VERSION ||
     typeof header.t !== 'number' ||
     (header.e !== null && typeof header.e !== 'number') ||
-    (header.x !== undefined && typeof header.x !== 'number')
+    (header.x !== undefined && typeof header.x !== 'number') ||
+    (header.y !== undefined && typeof header.y !== 'number') ||
+    (header.g !== undefined && !isTagStamps(header.g))
   ) {
     throw new TypeError('not a beaker-ts cache entry');
   }
@@ -72,6 +104,8 @@ function checkHeader(parsed: unknown): StoredHeader {
 function entryOf(header: StoredHeader, value: unknown): CacheEntry {
   const entry: CacheEntry = { storedAt: header.t, expire: header.e, value };
   if (header.x !== undefined) entry.hardExpiresAt = header.x;
+  if (header.g !== undefined) entry.tags = header.g;
+  if (header.y !== undefined) entry.retryAt = header.y;
   return entry;
 }
 
@@ -80,11 +114,18 @@ function entryOf(header: StoredHeader, value: unknown): CacheEntry {
 const PLAIN_PREFIX = `{"f":${ENTRY_FORMAT_VERSION},"t":`;
 const TAGGED_PREFIX = `{"f":${ENTRY_FORMAT_VERSION},"r":1,"t":`;
 
+/** The header fields an entry has only sometimes, as JSON members after its times (each with a leading comma). */
+function optionalFields(entry: CacheEntry): string {
+  let fields = entry.hardExpiresAt === undefined ? '' : `,"x":${entry.hardExpiresAt}`;
+  if (entry.tags !== undefined) fields += `,"g":${JSON.stringify(entry.tags)}`;
+  if (entry.retryAt !== undefined) fields += `,"y":${entry.retryAt}`;
+  return fields;
+}
+
 /** The default entry codec: tagged JSON (Date, Map, Set, BigInt, Uint8Array kept). */
 export const jsonEntryCodec: EntryCodec = {
   encode(entry) {
-    const hard = entry.hardExpiresAt === undefined ? '' : `,"x":${entry.hardExpiresAt}`;
-    const times = `${entry.storedAt},"e":${entry.expire === null ? 'null' : entry.expire}${hard}`;
+    const times = `${entry.storedAt},"e":${entry.expire === null ? 'null' : entry.expire}${optionalFields(entry)}`;
     // JSON has no undefined: a flag says the value is undefined, so a missing "v" always means a foreign entry.
     if (entry.value === undefined) return `${PLAIN_PREFIX}${times},"u":1}`;
     const { text, tagged } = encodeValueWithTags(entry.value);
@@ -111,6 +152,8 @@ export function serializerEntryCodec(serializer: DataSerializer): EntryCodec {
       const data = serializer.dumps(entry.value);
       const header: StoredHeader = { f: ENTRY_FORMAT_VERSION, t: entry.storedAt, e: entry.expire };
       if (entry.hardExpiresAt !== undefined) header.x = entry.hardExpiresAt;
+      if (entry.tags !== undefined) header.g = entry.tags;
+      if (entry.retryAt !== undefined) header.y = entry.retryAt;
       if (typeof data === 'string') header.s = data;
       else header.b = Buffer.from(data).toString('base64');
       return JSON.stringify(header);

@@ -4,10 +4,12 @@
  */
 export {
   Cache,
+  type CacheGetManyOptions,
   type CacheGetOptions,
   type CachePutOptions,
   type CacheStats,
   type CreateFunction,
+  type CreationContext,
 } from './cache.js';
 export {
   CacheManager,
@@ -16,5 +18,5 @@ export {
   type CacheManagerOptions,
   type KeyPart,
 } from './manager.js';
-export { type CacheEvent, type CacheEventHandler } from './events.js';
+export { type CacheActivityEvent, type CacheEvent, type CacheEventHandler } from './events.js';
 export { decodeValue, encodeValue, UnencodableValueError } from '../shared/codec.js';

@@ -34,6 +34,7 @@ import { Cache } from './cache.js';
 import { jsonEntryCodec, serializerEntryCodec, type EntryCodec } from './entry.js';
 import { cacheWarnings, type CacheEventHandler } from './events.js';
 import { CallKeys, DEFAULT_KEY_LENGTH, functionKey, limitKeyLength } from './keys.js';
+import { invalidateTag, type TagInvalidation } from './tags.js';
 
 /** Options of {@link CacheManager}: the output of `parseCacheConfigOptions`, plus what only code can give. */
 export interface CacheManagerOptions extends ParsedCacheConfig {
@@ -44,6 +45,12 @@ export interface CacheManagerOptions extends ParsedCacheConfig {
    * Default: `process.emitWarning`, at most once per event type and back-end every 10 s.
    */
   onEvent?: CacheEventHandler;
+  /**
+   * Also send `onEvent` what the caches do: `hit`, `miss`, `stale`, `create` and `refresh` events, to count hit rates
+   * or time creators from. Off, no such event is built, so a hit allocates nothing for it.
+   * @default false
+   */
+  reportActivity?: boolean;
   /** The current time in ms since the epoch; inject a fake clock in tests. */
   clock?: () => number;
   /**
@@ -60,7 +67,15 @@ export interface CacheManagerOptions extends ParsedCacheConfig {
 }
 
 /** What the manager's options may hold besides the cache options. */
-const MANAGER_OPTIONS = ['backends', 'onEvent', 'clock', 'timers', 'knownOptions', 'cache_regions'];
+const MANAGER_OPTIONS = [
+  'backends',
+  'onEvent',
+  'reportActivity',
+  'clock',
+  'timers',
+  'knownOptions',
+  'cache_regions',
+];
 
 /** Options of a cached function. */
 export interface CachedFunctionOptions extends CacheOptionsInput {
@@ -87,6 +102,8 @@ interface CachedFunctionInfo {
   region: string | undefined;
   cacheFor: (namespace: string) => Cache | undefined;
   keyLength: number;
+  /** Several calls at once, their cached values read in one batch: what {@link CacheManager.callMany} runs. */
+  callMany: (thisArg: unknown, calls: readonly unknown[][]) => Promise<unknown[]>;
 }
 
 /** Calls the function a cached function wraps with a call's `this` and arguments. */
@@ -101,6 +118,28 @@ interface BoundFunction {
 }
 
 const DEFAULT_LOCK_TIMEOUT_SECONDS = 30;
+/** Seconds after a failed creation (under `stale_if_error`) before anyone tries again. */
+const DEFAULT_ERROR_BACKOFF_SECONDS = 10;
+
+/** Seconds (or null) as milliseconds (or null). */
+function millisecondsOf(seconds: number | null | undefined): number | null {
+  return typeof seconds === 'number' ? seconds * 1000 : null;
+}
+
+/** One tag or several, checked. */
+function tagList(tags: string | readonly string[]): readonly string[] {
+  const list = typeof tags === 'string' ? [tags] : tags;
+  for (const tag of list) {
+    if (typeof tag !== 'string' || tag === '') {
+      throw new ConfigError('A tag must be a non-empty string.', {
+        option: 'tags',
+        value: tag,
+        expected: 'a non-empty string',
+      });
+    }
+  }
+  return list;
+}
 const MAX_MEMOISED_CACHES = 10_000;
 
 /** Warns about the options given in code that no cache, region or back-end knows (as for flat keys). */
@@ -156,6 +195,8 @@ export class CacheManager {
   readonly #registry = new BackendRegistry();
   readonly #clock: () => number;
   readonly #onEvent: CacheEventHandler;
+  /** `reportActivity`: caches report hits, misses and creations too. */
+  readonly #reportsActivity: boolean;
   readonly #timers: Timers;
   readonly #mutex: KeyedMutex;
   readonly #backends = new Map<string, Promise<AnyBackend>>();
@@ -171,6 +212,7 @@ export class CacheManager {
     const {
       backends = {},
       onEvent,
+      reportActivity = false,
       clock,
       timers,
       knownOptions: _known,
@@ -186,6 +228,7 @@ export class CacheManager {
     this.#mutex = new KeyedMutex(this.#timers);
     this.#sharedLocks = new SharedLockChoice(this.#timers);
     this.#onEvent = onEvent ?? cacheWarnings(this.#clock);
+    this.#reportsActivity = reportActivity;
     for (const [name, backend] of Object.entries(backends)) this.#registry.register(name, backend);
     if (!optionNamesChecked(options)) warnUnknownCacheOptions(options, this.#registry);
   }
@@ -326,13 +369,63 @@ export class CacheManager {
    * and any other this manager opened; resolves to how many.
    */
   async prune(): Promise<number> {
+    let removed = 0;
+    for (const backend of await this.#everyBackend()) removed += (await backend.prune?.()) ?? 0;
+    return removed;
+  }
+
+  /**
+   * Deletes every entry tagged `tags` (one tag or several), in every namespace of every back-end of this manager
+   * (the global options', each region's and any other it opened), for every process and host that shares them: their
+   * next read is a miss. It writes one token per tag and store; it scans nothing.
+   *
+   * @example
+   * await caches.put('user:1', user, { tags: ['user:1'] });
+   * await manager.deleteByTag('user:1');
+   */
+  async deleteByTag(tags: string | readonly string[]): Promise<void> {
+    await this.#invalidateTags(tagList(tags), 'deleted');
+  }
+
+  /**
+   * Makes every entry tagged `tags` stale, as {@link deleteByTag} reaches them, but keeps it: callers get the stale
+   * value at once while one caller (across processes) creates the new one, as for an expired entry within `grace`.
+   */
+  async expireByTag(tags: string | readonly string[]): Promise<void> {
+    await this.#invalidateTags(tagList(tags), 'expired');
+  }
+
+  /**
+   * Calls a function cached by this manager once per argument list, reading the cached values in one batch where the
+   * store has one (Redis `MGET`, a memcached multi-get, one SQL `IN`); each missing value is created by its own call,
+   * with its own dog-pile protection. `thisArg` is the `this` of a cached method's calls.
+   *
+   * @example
+   * const [alice, bob] = await manager.callMany(loadUser, [[1], [2]]);
+   */
+  async callMany<F extends (...args: never[]) => unknown>(
+    fn: F,
+    calls: readonly Parameters<F>[],
+    thisArg?: unknown,
+  ): Promise<Awaited<ReturnType<F>>[]> {
+    const info = this.#functionInfo(fn);
+    return (await info.callMany(thisArg, calls)) as Awaited<ReturnType<F>>[];
+  }
+
+  async #invalidateTags(tags: readonly string[], invalidation: TagInvalidation): Promise<void> {
+    const backends = await this.#everyBackend();
+    await Promise.all(
+      backends.flatMap((backend) => tags.map((tag) => invalidateTag(backend, tag, invalidation))),
+    );
+  }
+
+  /** Every configured back-end (the global options' and each region's), opened, and any other this manager opened. */
+  async #everyBackend(): Promise<AnyBackend[]> {
+    if (this.#closed) throw new ManagerClosedError();
     for (const options of [this.#defaults, ...this.#regions.values()]) {
       await this.#backendFor(options.type ?? 'memory', options);
     }
-    let removed = 0;
-    for (const backend of await Promise.all(this.#backends.values()))
-      removed += (await backend.prune?.()) ?? 0;
-    return removed;
+    return [...new Set(await Promise.all(this.#backends.values()))];
   }
 
   /** Closes every back-end this manager opened. The manager cannot be used afterwards. */
@@ -381,6 +474,14 @@ export class CacheManager {
       lockTimeoutMs:
         (typeof options.lock_timeout === 'number' ? options.lock_timeout : DEFAULT_LOCK_TIMEOUT_SECONDS) *
         1000,
+      softTimeoutMs: millisecondsOf(options.soft_timeout),
+      hardTimeoutMs: millisecondsOf(options.hard_timeout),
+      staleIfErrorMs: millisecondsOf(options.stale_if_error),
+      errorBackoffMs: millisecondsOf(options.error_backoff) ?? DEFAULT_ERROR_BACKOFF_SECONDS * 1000,
+      refreshAheadMs: millisecondsOf(options.refresh_ahead),
+      tags: options.tags ?? [],
+      timers: this.#timers,
+      reportsActivity: this.#reportsActivity,
       locks: async () =>
         new TwoStageLock(
           this.#mutex,
@@ -471,7 +572,6 @@ export class CacheManager {
           expected: 'a name for the function’s entries, such as { namespace: "loadUser" }',
         });
       }
-      const info: CachedFunctionInfo = { namespace: () => namespace, keyParts, region, cacheFor, keyLength };
       const claim = (name: string, owner: unknown): void => {
         // Only derived names can collide by accident; an explicit namespace may be shared on purpose.
         if (options.namespace === undefined) this.#claimNamespace(name, keyParts, owner);
@@ -481,26 +581,47 @@ export class CacheManager {
       // cache would sort and serialize the options each time. A failure (an unknown type) is not kept: the next call
       // tries again.
       let bound: BoundFunction | undefined;
-      const bindTo = (name: string): BoundFunction => {
+      const bindTo = (thisArg: unknown): BoundFunction => {
         if (this.#closed) throw new ManagerClosedError();
-        bound ??= { cache: cacheFor(name), keys: new CallKeys(name, keyParts, keyLength) };
+        if (bound !== undefined) return bound;
+        if (namespace === undefined && context) {
+          const owner = definingClassName(thisArg, context.name, wrapper) ?? 'anonymous';
+          namespace = `${owner}.${String(context.name)}`;
+          claim(namespace, fn);
+        }
+        const name = namespace as string;
+        bound = { cache: cacheFor(name), keys: new CallKeys(name, keyParts, keyLength) };
         return bound;
       };
       // Not an async function: a hit then costs the cache's own resolved promise, not another one around it.
       const wrapper = function cachedFunction(this: unknown, ...args: unknown[]): Promise<unknown> {
         try {
-          if (namespace === undefined && context) {
-            const owner = definingClassName(this, context.name, wrapper) ?? 'anonymous';
-            namespace = `${owner}.${String(context.name)}`;
-            claim(namespace, fn);
-          }
-          const { cache, keys } = bindTo(namespace as string);
+          const { cache, keys } = bindTo(this);
           if (!cache) return Promise.resolve(callOf(fn, this, args));
           const key = keys.keyOf(options.key ? options.key(args) : args);
           return cache.get(key, { createfunc: () => callOf(fn, this, args) });
         } catch (error) {
           return Promise.reject(error instanceof Error ? error : new Error(String(error)));
         }
+      };
+      const callMany = async (thisArg: unknown, calls: readonly unknown[][]): Promise<unknown[]> => {
+        const { cache, keys } = bindTo(thisArg);
+        if (!cache) return Promise.all(calls.map((args) => callOf(fn, thisArg, args)));
+        const argsOf = new Map<string, unknown[]>();
+        const callKeys = calls.map((args) => {
+          const key = keys.keyOf(options.key ? options.key(args) : args);
+          argsOf.set(key, args);
+          return key;
+        });
+        return cache.getMany(callKeys, { createfunc: (key) => callOf(fn, thisArg, argsOf.get(key) ?? []) });
+      };
+      const info: CachedFunctionInfo = {
+        namespace: () => namespace,
+        keyParts,
+        region,
+        cacheFor,
+        keyLength,
+        callMany,
       };
       Object.defineProperty(wrapper, 'name', { value: fn.name });
       if (namespace !== undefined) claim(namespace, fn);

@@ -10,6 +10,7 @@ import {
   coerceWithRules,
   integerRule,
   positiveIntegerRule,
+  secondsRule,
   type OptionRule,
   type RuleTable,
 } from '../shared/option-rules.js';
@@ -100,13 +101,59 @@ export interface CacheRegionOptions extends BackendOptions {
    * @example 10
    */
   lock_timeout?: number | null;
+  /**
+   * With an expired value at hand, how many seconds the caller that creates the new value waits for it before it
+   * too gets the expired value, the creation finishing in the background. `0` answers at once
+   * (stale-while-revalidate); `null` waits for the creation. Other callers get the expired value at once either way.
+   * @default null
+   * @example 0.5
+   */
+  soft_timeout?: number | null;
+  /**
+   * Seconds after which a creator still running is abandoned: the `AbortSignal` it was given is aborted, the
+   * creation lock released, and the call fails with a `CreationTimeoutError` (or gets the expired value under
+   * `stale_if_error`). `null`: creators run as long as they take.
+   * @default null
+   * @example 10
+   */
+  hard_timeout?: number | null;
+  /**
+   * Seconds after expiry during which a creator that fails (throws, or passes `hard_timeout`) is answered with the
+   * expired value instead of its error; the failure is reported as a `creation-error` event and nobody tries again
+   * for `error_backoff` seconds. Back-ends keep entries long enough for it. `null`: the error fails the call.
+   * @default null
+   * @example 600
+   */
+  stale_if_error?: number | null;
+  /**
+   * Seconds after a failed creation (under `stale_if_error`) during which every caller, in every process, gets the
+   * expired value and nobody calls the creator; then one caller tries again.
+   * @default 10
+   * @example 30
+   */
+  error_backoff?: number | null;
+  /**
+   * Seconds before expiry from which a hit starts one background refresh (the caller gets the value at once), so
+   * that a value in use never expires. `null`: values are created again only once expired.
+   * @default null
+   * @example 30
+   */
+  refresh_ahead?: number | null;
+  /**
+   * Tags of every entry the cache writes, besides those of each call: `deleteByTag` and `expireByTag` invalidate by
+   * them.
+   * @default null
+   * @example ['users']
+   */
+  tags?: string[] | null;
 }
 
 /** Global cache options: a region's options plus the list of regions. */
 export interface CacheOptions extends CacheRegionOptions {
   /**
    * Names of the regions to configure; each region reads `cache.<region>.<option>` keys and inherits `type`,
-   * `data_dir`, `lock_dir`, `expire`, `enabled` and `key_length` from the global options.
+   * `data_dir`, `lock_dir`, `expire`, `enabled`, `key_length`, `soft_timeout`, `hard_timeout`, `stale_if_error`,
+   * `error_backoff` and `refresh_ahead` from the global options.
    * @default null
    * @example ['short_term', 'long_term']
    */
@@ -171,6 +218,44 @@ export const CACHE_LEVEL_RULES: RuleTable = {
     'a positive whole number of seconds',
   ),
   log_file: logFileRule,
+  soft_timeout: secondsRule(
+    'soft_timeout must be a number of seconds (0 or more).',
+    'a number of seconds, 0 or more (0: answer with the expired value at once)',
+    { minimum: 0, exclusive: false },
+  ),
+  hard_timeout: secondsRule(
+    'hard_timeout must be a positive number of seconds.',
+    'a positive number of seconds',
+    {
+      minimum: 0,
+      exclusive: true,
+    },
+  ),
+  stale_if_error: secondsRule(
+    'stale_if_error must be a number of seconds (0 or more).',
+    'a number of seconds, 0 or more',
+    { minimum: 0, exclusive: false },
+  ),
+  error_backoff: secondsRule(
+    'error_backoff must be a number of seconds (0 or more).',
+    'a number of seconds, 0 or more',
+    { minimum: 0, exclusive: false },
+  ),
+  refresh_ahead: secondsRule(
+    'refresh_ahead must be a positive number of seconds.',
+    'a positive number of seconds before expiry',
+    { minimum: 0, exclusive: true },
+  ),
+  tags: {
+    kinds: ['list', 'null'],
+    message: 'tags must be a comma separated list of tag names.',
+    expected: 'tag names separated by commas',
+    refine: (value, fail) =>
+      value === null ||
+      (Array.isArray(value) && value.every((item) => typeof item === 'string' && item !== ''))
+        ? value
+        : fail('tags must be a comma separated list of tag names.'),
+  },
 };
 
 /** The names of {@link CACHE_LEVEL_RULES}: what a back-end never receives (but `data_dir` and `lock_dir`, if it asks). */

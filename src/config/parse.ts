@@ -134,8 +134,8 @@ const CACHE_DEFAULTS = { type: 'memory', data_dir: null, expire: null, log_file:
 /**
  * Reads the cache options of a flat configuration (Beaker's `parse_cache_config_options`): keys starting with
  * `beaker.cache.` or `cache.` are coerced and validated, other keys are ignored. When `regions` names regions, each
- * gets its own options under `cache_regions`, inheriting `type`, `data_dir`, `lock_dir`, `expire`, `enabled` and
- * `key_length` from the global options and overriding them with its `cache.<region>.<option>` keys.
+ * gets its own options under `cache_regions`, inheriting `type`, `data_dir`, `lock_dir`, `expire`, `enabled`,
+ * `key_length`, `soft_timeout`, `hard_timeout`, `stale_if_error`, `error_backoff` and `refresh_ahead` from the global options and overriding them with its `cache.<region>.<option>` keys.
  *
  * Throws a {@link ConfigError} for an invalid value; warns about unknown or misspelled keys.
  *
@@ -177,6 +177,15 @@ export function parseCacheConfigOptions(
   return markNamesChecked(withRedactedView(result));
 }
 
+/** Options beyond Beaker's that regions inherit from the global cache options. */
+const INHERITED_CREATION_OPTIONS = [
+  'soft_timeout',
+  'hard_timeout',
+  'stale_if_error',
+  'error_backoff',
+  'refresh_ahead',
+] as const;
+
 /** Builds one region's options: the inherited global ones, overridden by its `<region>.<option>` keys. */
 function regionOptions(
   region: string,
@@ -192,6 +201,10 @@ function regionOptions(
     expire: globalOptions.expire ?? null,
     key_length: globalOptions.key_length ?? DEFAULT_CACHE_KEY_LENGTH,
   };
+  // The creation options beyond Beaker's are inherited too: one `cache.hard_timeout` bounds every region's creators.
+  for (const option of INHERITED_CREATION_OPTIONS) {
+    if (globalOptions[option] !== undefined) inherited[option] = globalOptions[option];
+  }
   // Beaker copies a missing type as None, which then becomes the string "None".
   if (globalOptions.type !== undefined) inherited.type = globalOptions.type;
   const prefix = `${region}.`;

@@ -170,6 +170,30 @@ export class SynchronousReadError extends BeakerError {
   }
 }
 
+/**
+ * A creator ran past the cache's `hard_timeout` and was abandoned: its `AbortSignal` was aborted and the creation
+ * lock released, so that the next caller may try again.
+ */
+export class CreationTimeoutError extends BeakerError {
+  /** The namespace of the entry being created. */
+  readonly namespace: string;
+  /** The key of the entry being created. */
+  readonly key: string;
+  /** The `hard_timeout` that ran out, in ms. */
+  readonly timeoutMs: number;
+
+  constructor(namespace: string, key: string, timeoutMs: number) {
+    super(
+      'E_CREATION_TIMEOUT',
+      `Creating the value of ${JSON.stringify(key)} in namespace ${JSON.stringify(namespace)} took longer than ` +
+        `hard_timeout (${timeoutMs / 1000} s): the creation was abandoned.`,
+    );
+    this.namespace = namespace;
+    this.key = key;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
 /** A value that the codec cannot encode (a cycle, a function at the top level, ...). */
 export class UnencodableValueError extends BeakerError {
   constructor(reason: string, options?: ErrorOptions) {
@@ -342,4 +366,5 @@ export const errors = {
   TamperedValueError,
   SynchronousReadError,
   ValueTooLargeError,
+  CreationTimeoutError,
 } as const;

@@ -158,6 +158,30 @@ export function integerRule(message: string, expected: string, minimum: number):
   };
 }
 
+/**
+ * A number of seconds, fractions allowed (`0.25`), of at least `minimum` (more than it when `exclusive`), or `null`.
+ * A string such as `'1.5'` from an INI file is read as a number.
+ */
+export function secondsRule(
+  message: string,
+  expected: string,
+  bound: { minimum: number; exclusive: boolean },
+): OptionRule {
+  return {
+    message,
+    expected,
+    refine(value, fail) {
+      if (value === null) return null;
+      const seconds = typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value;
+      const inRange =
+        typeof seconds === 'number' &&
+        Number.isFinite(seconds) &&
+        (bound.exclusive ? seconds > bound.minimum : seconds >= bound.minimum);
+      return inRange ? seconds : fail(message);
+    },
+  };
+}
+
 /** A whole number of at least 1 (or `null`). */
 export function positiveIntegerRule(message: string, expected: string): OptionRule {
   return integerRule(message, expected, 1);

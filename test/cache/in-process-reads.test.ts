@@ -35,7 +35,15 @@ describe('Cache.peek', () => {
     expect(cache.peek('absent')).toBeUndefined();
     now += 11_000;
     expect(cache.peek('k')).toBeUndefined();
-    expect(cache.stats()).toEqual({ hits: 1, misses: 2, creations: 0, staleServes: 0 });
+    expect(cache.stats()).toEqual({
+      hits: 1,
+      misses: 2,
+      creations: 0,
+      staleServes: 0,
+      refreshes: 0,
+      lockWaits: 0,
+      errors: 0,
+    });
   });
 
   it('reads once open() has opened the store, and says so before', async () => {

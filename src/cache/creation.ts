@@ -1,0 +1,133 @@
+/**
+ * One run of a creator: the context it receives (an `AbortSignal`, the stale value, ways to choose its entry's expiry
+ * and tags or not to store it) and the `hard_timeout` after which it is abandoned.
+ * @module
+ */
+import { CreationTimeoutError } from '../shared/errors.js';
+import type { Timers } from '../shared/timers.js';
+
+/**
+ * What a creator receives: `createfunc: ({ signal, stale }) => fetch(url, { signal })`. Creators that take no
+ * argument ignore it.
+ */
+export interface CreationContext<V> {
+  /** The key whose value is being created. */
+  readonly key: string;
+  /**
+   * Aborted when the creation is abandoned at the cache's `hard_timeout` (its reason: a `CreationTimeoutError`):
+   * give it to `fetch` and database calls so that abandoned work stops.
+   */
+  readonly signal: AbortSignal;
+  /** Is there an expired (or tag-expired) value that this creation replaces? */
+  readonly hasStale: boolean;
+  /** That expired value, when there is one. */
+  readonly stale: V | undefined;
+  /**
+   * Sets how long the created value stays fresh, in seconds (`null`: forever), instead of the call's or the cache's
+   * `expire`: for a value that says how long it is good for (a token with its own expiry).
+   */
+  setExpire(seconds: number | null): void;
+  /** Adds tags to the created entry, besides the cache's and the call's. */
+  addTags(...tags: string[]): void;
+  /** Does not store the created value (an error page, an empty result): the caller still gets it. */
+  skip(): void;
+}
+
+/** Creates the value of a missing or expired key; it may use its {@link CreationContext}. */
+export type CreateFunction<V> = (context: CreationContext<V>) => V | Promise<V>;
+
+/** What a creator chose for its entry through its context. */
+export interface CreationChoices {
+  /** Set by `setExpire`: seconds, or null for never. Absent: the call's or the cache's. */
+  expire?: number | null;
+  /** Added by `addTags`. */
+  tags?: string[];
+  /** Set by `skip`: the value is not stored. */
+  skip: boolean;
+}
+
+/** A created value and what its creator chose for its entry. */
+export interface Created<V> {
+  value: V;
+  choices: CreationChoices;
+}
+
+/** What a run needs besides the creator. */
+export interface CreationRun<V> {
+  namespace: string;
+  key: string;
+  /** The expired value this creation replaces, when there is one. */
+  stale: { value: unknown } | undefined;
+  /** Abandon the creation after this many ms; null: never. */
+  hardTimeoutMs: number | null;
+  timers: Timers;
+  createfunc: CreateFunction<V>;
+}
+
+function contextOf<V>(
+  run: CreationRun<V>,
+  signal: AbortSignal,
+  choices: CreationChoices,
+): CreationContext<V> {
+  return {
+    key: run.key,
+    signal,
+    hasStale: run.stale !== undefined,
+    stale: run.stale?.value as V | undefined,
+    setExpire(seconds) {
+      if (seconds !== null && !(typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0)) {
+        throw new RangeError(
+          `setExpire() takes a positive number of seconds or null, not ${String(seconds)}`,
+        );
+      }
+      choices.expire = seconds;
+    },
+    addTags(...tags) {
+      for (const tag of tags) {
+        if (typeof tag !== 'string' || tag === '') throw new TypeError('a tag must be a non-empty string');
+      }
+      choices.tags = [...(choices.tags ?? []), ...tags];
+    },
+    skip() {
+      choices.skip = true;
+    },
+  };
+}
+
+/**
+ * Runs the creator once. With a hard timeout, the run rejects with a {@link CreationTimeoutError} when the creator
+ * has not settled in time, after aborting its signal; what the creator does afterwards is ignored. A creator that
+ * throws at once rejects the run as one that fails later does.
+ */
+export function runCreation<V>(run: CreationRun<V>): Promise<Created<V>> {
+  const controller = new AbortController();
+  const choices: CreationChoices = { skip: false };
+  let created: Promise<V>;
+  try {
+    created = Promise.resolve(run.createfunc(contextOf(run, controller.signal, choices)));
+  } catch (error) {
+    created = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+  const timeoutMs = run.hardTimeoutMs;
+  if (timeoutMs === null) return created.then((value) => ({ value, choices }));
+  return new Promise<Created<V>>((resolve, reject) => {
+    let abandoned = false;
+    const timer = run.timers.setTimeout(() => {
+      abandoned = true;
+      const error = new CreationTimeoutError(run.namespace, run.key, timeoutMs);
+      controller.abort(error);
+      reject(error);
+    }, timeoutMs);
+    created.then(
+      (value) => {
+        run.timers.clearTimeout(timer);
+        if (!abandoned) resolve({ value, choices });
+      },
+      (error: unknown) => {
+        run.timers.clearTimeout(timer);
+        // An abandoned creator's failure (most often the abort itself) has no caller left to tell.
+        if (!abandoned) reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * Tags: groups of entries that `deleteByTag` and `expireByTag` invalidate at once, across namespaces, processes and
+ * hosts, without a scan of the keyspace.
+ *
+ * Each tag has two tokens in its back-end (namespace {@link TAG_NAMESPACE}): one replaced by every `deleteByTag`, one
+ * by every `expireByTag`. An entry records, for each of its tags, the tokens it was created under; a read compares
+ * them with the current ones. A changed delete token means the entry is gone; a changed expire token means it is
+ * stale (served stale while one caller creates it anew). The tokens are read before the value is created, so a value
+ * computed while its tag was being invalidated counts as invalidated too, and a token lost from the store (an evicted
+ * memcached item) invalidates its entries rather than reviving them.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import type { AnyBackend } from '../backends/contract.js';
+import type { TagStamps } from './entry.js';
+
+/** The namespace of the tag tokens in each back-end. */
+export const TAG_NAMESPACE = 'beaker.cache.tags';
+
+/** What a tag's tokens say of an entry stamped with older ones. */
+export type TagVerdict = 'valid' | 'expired' | 'deleted';
+
+/** Which invalidation a token records. */
+export type TagInvalidation = 'deleted' | 'expired';
+
+function tokenKey(tag: string, invalidation: TagInvalidation): string {
+  return `${invalidation}:${tag}`;
+}
+
+/** The store keys of the tokens of `tags`, in pairs: the delete token, then the expire token, of each tag. */
+function tokenKeys(tags: readonly string[]): string[] {
+  return tags.flatMap((tag) => [tokenKey(tag, 'deleted'), tokenKey(tag, 'expired')]);
+}
+
+/** A stored token, or null for none; anything else stored there counts as a token nobody has stamped. */
+function tokenOf(data: unknown): string | null {
+  if (data === undefined || data === null) return null;
+  return typeof data === 'string' ? data : 'unreadable';
+}
+
+function stampsOf(tags: readonly string[], data: readonly unknown[]): TagStamps {
+  const stamps: Record<string, readonly [string | null, string | null]> = {};
+  tags.forEach((tag, index) => {
+    stamps[tag] = [tokenOf(data[2 * index]), tokenOf(data[2 * index + 1])];
+  });
+  return stamps;
+}
+
+/** The stored data of `keys` of the tag namespace, in one batch read where the store has one. */
+function readTokens(backend: AnyBackend, keys: readonly string[]): Promise<unknown[]> {
+  const batch = (backend as { getMany?: (namespace: string, keys: readonly string[]) => Promise<unknown[]> })
+    .getMany;
+  if (batch !== undefined) return batch.call(backend, TAG_NAMESPACE, keys);
+  return Promise.all(keys.map((key) => backend.get(TAG_NAMESPACE, key)));
+}
+
+/**
+ * The current tokens of `tags`: synchronously from a store in this process, else in one read of the store.
+ * An entry created now records these.
+ */
+export function currentStamps(backend: AnyBackend, tags: readonly string[]): TagStamps | Promise<TagStamps> {
+  const keys = tokenKeys(tags);
+  if (backend.peek !== undefined) {
+    const peek = backend.peek.bind(backend);
+    return stampsOf(
+      tags,
+      keys.map((key) => peek(TAG_NAMESPACE, key)),
+    );
+  }
+  return readTokens(backend, keys).then((data) => stampsOf(tags, data));
+}
+
+/** Compares an entry's stamps with the current tokens: a changed delete token wins over a changed expire token. */
+export function verdictOf(stamped: TagStamps, current: TagStamps): TagVerdict {
+  let verdict: TagVerdict = 'valid';
+  for (const [tag, [deleted, expired]] of Object.entries(stamped)) {
+    const now = current[tag];
+    if (now === undefined) continue;
+    if (now[0] !== deleted) return 'deleted';
+    if (now[1] !== expired) verdict = 'expired';
+  }
+  return verdict;
+}
+
+/** What `stamped` says now: the entry's tags' current tokens read from its store and compared. */
+export function tagVerdict(backend: AnyBackend, stamped: TagStamps): TagVerdict | Promise<TagVerdict> {
+  const current = currentStamps(backend, Object.keys(stamped));
+  return current instanceof Promise
+    ? current.then((tokens) => verdictOf(stamped, tokens))
+    : verdictOf(stamped, current);
+}
+
+/**
+ * Invalidates every entry tagged `tag` in this store: replaces the tag's delete or expire token. The token is kept
+ * with no expiry; an entry created afterwards records the new one.
+ */
+export async function invalidateTag(
+  backend: AnyBackend,
+  tag: string,
+  invalidation: TagInvalidation,
+): Promise<void> {
+  const token = randomBytes(12).toString('base64url');
+  await backend.set(TAG_NAMESPACE, tokenKey(tag, invalidation), token);
+}
+
+/** The tags of one write: the cache's own, then the call's, each once. */
+export function mergedTags(
+  own: readonly string[],
+  call: readonly string[] | undefined,
+): readonly string[] | undefined {
+  if (call === undefined || call.length === 0) return own.length === 0 ? undefined : own;
+  if (own.length === 0) return [...new Set(call)];
+  return [...new Set([...own, ...call])];
+}
