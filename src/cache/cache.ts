@@ -754,25 +754,24 @@ export class Cache<V = unknown> {
     return this.#serveStale(key, stale);
   }
 
-  /** Rewrites the stale entry with the end of its back-off, keeping its value, times and tags. */
+  /** Rewrites the stale entry with the end of its back-off, keeping its value, times, tags and store expiry. */
   async #recordBackoff(key: string, stale: CacheEntry): Promise<void> {
     const retryAt = this.#settings.clock() + this.#settings.errorBackoffMs;
-    const entry: CacheEntry = { ...stale, retryAt };
     try {
       const backend = this.#backend ?? (await this.#resolveBackend());
-      const ttlMs = this.#remainingTtlMs(backend, stale);
-      if (ttlMs !== undefined && ttlMs <= 0) return;
-      await this.#setEntry(backend, key, entry, ttlMs);
+      const ttlMs = this.#storeTtlMs(backend, stale.expire);
+      if (ttlMs === undefined) {
+        await this.#setEntry(backend, key, { ...stale, retryAt }, undefined);
+        return;
+      }
+      // The store drops the entry when it would have dropped the original.
+      const dropAt = stale.storedAt + ttlMs;
+      const remainingMs = roundedTtlMs(dropAt - this.#settings.clock(), backend.capabilities);
+      if (remainingMs <= 0) return;
+      await this.#setEntry(backend, key, { ...stale, retryAt }, { ttlMs: remainingMs, dropAt });
     } catch (writeError) {
       this.#reportStoreError(key, 'write', writeError);
     }
-  }
-
-  /** How long the store still keeps an entry, in ms (what it was given when written, less its age). */
-  #remainingTtlMs(backend: AnyBackend, entry: CacheEntry): number | undefined {
-    const ttlMs = this.#storeTtlMs(backend, entry.expire);
-    if (ttlMs === undefined) return undefined;
-    return roundedTtlMs(entry.storedAt + ttlMs - this.#settings.clock(), backend.capabilities);
   }
 
   #reportCreationError(key: string, error: unknown, servedStale: boolean): void {
@@ -815,18 +814,32 @@ export class Cache<V = unknown> {
       const storedAt = this.#settings.clock();
       const entry: CacheEntry = { storedAt, expire, value };
       if (tags !== undefined) entry.tags = tags;
-      return this.#setEntry(backend, key, entry, this.#storeTtlMs(backend, expire));
+      const ttlMs = this.#storeTtlMs(backend, expire);
+      return this.#setEntry(
+        backend,
+        key,
+        entry,
+        ttlMs === undefined ? undefined : { ttlMs, dropAt: storedAt + ttlMs },
+      );
     } catch (error) {
       // A value that cannot be encoded rejects, as every other failure of put() does.
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
 
-  /** Writes an entry with the store TTL `ttlMs` (undefined: none). Throws at once when it cannot be encoded. */
-  #setEntry(backend: AnyBackend, key: string, entry: CacheEntry, ttlMs: number | undefined): Promise<void> {
+  /**
+   * Writes an entry that the store drops after `expiry.ttlMs` (at `expiry.dropAt`, in ms since the epoch), or keeps
+   * (`undefined`). Throws at once when it cannot be encoded.
+   */
+  #setEntry(
+    backend: AnyBackend,
+    key: string,
+    entry: CacheEntry,
+    expiry: { ttlMs: number; dropAt: number } | undefined,
+  ): Promise<void> {
     // A store that does not expire entries itself may return one past its TTL: the entry says when that is.
-    if (ttlMs !== undefined && !backend.capabilities.nativeTtl) entry.hardExpiresAt = entry.storedAt + ttlMs;
-    const options = ttlMs === undefined ? {} : { ttlMs };
+    if (expiry !== undefined && !backend.capabilities.nativeTtl) entry.hardExpiresAt = expiry.dropAt;
+    const options = expiry === undefined ? {} : { ttlMs: expiry.ttlMs };
     return this.#storesObjects
       ? (backend as ObjectBackend).set(this.namespace, key, entry, options)
       : (backend as Backend).set(this.namespace, key, this.#settings.codec.encode(entry), options);

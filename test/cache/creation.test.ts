@@ -3,8 +3,17 @@
  * (`soft_timeout = 0`), a soft timeout, a hard timeout that aborts the creator and frees the lock, stale-if-error with
  * its back-off, refresh ahead of expiry, the creator's context, and the activity events.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CreationTimeoutError, type CacheEvent, type CreationContext } from '../../src/index.js';
+import {
+  coerceCacheParams,
+  CreationTimeoutError,
+  parseCacheConfigOptions,
+  type CacheEvent,
+  type CreationContext,
+} from '../../src/index.js';
 import { managersClosedAfterEach } from '../helpers/cache-managers.js';
 import { ManualTimers, settled } from '../helpers/manual-timers.js';
 
@@ -149,6 +158,27 @@ describe('stale-if-error', () => {
     expect(cache.stats().errors).toBe(2);
   });
 
+  it('keeps the store expiry of the original entry when it records a back-off (a store without native TTL)', async () => {
+    const { timers, cache } = cacheOn({
+      type: 'file',
+      data_dir: mkdtempSync(join(tmpdir(), 'beaker-stale-if-error-')),
+      grace: 0,
+      stale_if_error: 20,
+      error_backoff: 1,
+    });
+    await cache.put('k', 'old');
+    await timers.advance(11_000);
+    const failing = (): string => {
+      throw new Error('upstream down');
+    };
+    expect(await cache.get('k', { createfunc: failing })).toBe('old');
+    await timers.advance(18_000);
+    expect(await cache.get('k', { createfunc: failing })).toBe('old');
+    // 30 s after it was stored (expire 10 + stale_if_error 20) the entry is gone, back-offs or not.
+    await timers.advance(1_000);
+    await expect(cache.get('k', { createfunc: failing })).rejects.toThrow('upstream down');
+  });
+
   it('fails the call when the stale value is older than the stale_if_error window', async () => {
     const { timers, cache } = cacheOn({ stale_if_error: 5, grace: 100 });
     await cache.put('k', 'old');
@@ -256,5 +286,37 @@ describe('activity events', () => {
     await cache.get('k');
     expect(events.map((event) => event.type)).toEqual(['miss', 'create', 'hit']);
     expect(events[1]).toMatchObject({ namespace: 'creation', key: 'k', backend: 'memory' });
+  });
+});
+
+describe('the creation options', () => {
+  it('reads them from flat keys, fractions included, and regions inherit them', () => {
+    const parsed = parseCacheConfigOptions({
+      'cache.regions': 'fast',
+      'cache.soft_timeout': '0',
+      'cache.hard_timeout': '2.5',
+      'cache.fast.stale_if_error': '600',
+      'cache.fast.refresh_ahead': '0.5',
+      'cache.fast.tags': 'a, b',
+    });
+    expect(parsed.cache_regions?.fast).toMatchObject({
+      soft_timeout: 0,
+      hard_timeout: 2.5,
+      stale_if_error: 600,
+      refresh_ahead: 0.5,
+      tags: ['a', 'b'],
+    });
+  });
+
+  it.each([
+    ['soft_timeout', '-1'],
+    ['hard_timeout', '0'],
+    ['stale_if_error', 'soon'],
+    ['error_backoff', '-2'],
+    ['refresh_ahead', '0'],
+  ])('refuses %s = %s with a ConfigError naming the option', (option, value) => {
+    expect(() => coerceCacheParams({ [option]: value })).toThrow(
+      expect.objectContaining({ code: 'E_CONFIG', option }) as Error,
+    );
   });
 });
