@@ -11,7 +11,7 @@ import { entryLockName, type LockHandle, type LockProvider } from '../locks/cont
 import { runCreation, type CreateFunction, type CreationContext } from './creation.js';
 import type { CacheEventHandler } from './events.js';
 import { isFresh, jsonEntryCodec, type CacheEntry, type EntryCodec, type TagStamps } from './entry.js';
-import { currentStamps, mergedTags, tagVerdict } from './tags.js';
+import { currentStamps, mergedTags, tagVerdict, verdictOf } from './tags.js';
 
 export type { CreateFunction, CreationContext } from './creation.js';
 
@@ -276,10 +276,24 @@ export class Cache<V = unknown> {
     } catch (error) {
       return Promise.all(keys.map((key) => this.#afterReadFailure(key, optionsOf(key).createfunc, error)));
     }
+    const entries = keys.map((key, index) => this.#decode(backend, key, data[index]));
+    // The tokens of every tag of every entry read, in one more read.
+    const tags = [...new Set(entries.flatMap((entry) => Object.keys(entry?.tags ?? {})))];
+    let tokens: TagStamps = {};
+    try {
+      if (tags.length > 0) tokens = await currentStamps(backend, tags);
+    } catch (error) {
+      return Promise.all(keys.map((key) => this.#afterReadFailure(key, optionsOf(key).createfunc, error)));
+    }
     return Promise.all(
-      keys.map((key, index) =>
-        this.#answer(backend, key, this.#decode(backend, key, data[index]), optionsOf(key)),
-      ),
+      keys.map((key, index) => {
+        const entry = entries[index];
+        const standing: Standing =
+          entry === undefined
+            ? 'gone'
+            : this.#standingOf(entry, entry.tags === undefined ? 'valid' : verdictOf(entry.tags, tokens));
+        return this.#answerStanding(key, entry, standing, optionsOf(key));
+      }),
     );
   }
 
@@ -347,7 +361,18 @@ export class Cache<V = unknown> {
     } catch (error) {
       return this.#afterReadFailure(key, options?.createfunc, error);
     }
-    if (standing === 'fresh' && this.#isHit(key, entry)) return this.#hit(key, entry, options);
+    return this.#answerStanding(key, entry, standing, options);
+  }
+
+  /** Answers a read whose entry stands as `standing`: its value, or a miss (with the stale value, if any). */
+  #answerStanding(
+    key: string,
+    entry: CacheEntry | undefined,
+    standing: Standing,
+    options: CacheGetOptions<V> | undefined,
+  ): Promise<V | undefined> {
+    if (standing === 'fresh' && this.#isHit(key, entry))
+      return Promise.resolve(this.#hit(key, entry, options));
     return this.#afterMiss(key, standing === 'stale' ? entry : undefined, options);
   }
 
