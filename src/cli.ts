@@ -4,11 +4,15 @@
  *   beaker-ts prune --config development.ini [--section app:main]
  *   beaker-ts sessions list --user <id> --config development.ini [--json]
  *   beaker-ts sessions revoke (--user <id> | --all-before <date>) --config development.ini
+ *   beaker-ts cache expire-tag --tag <tag> [--tag <tag> ...] --config development.ini
+ *   beaker-ts cache delete-tag --tag <tag> [--tag <tag> ...] --config development.ini
  *
  * `prune` removes expired sessions and cache entries (and leftovers of killed writers) from the file and dbm
  * back-ends that the INI file configures (`beaker.session.*`, `beaker.cache.*` and each cache region): run it from
  * cron. `sessions list` shows a user's live sessions (references and times, never ids); `sessions revoke` ends a
- * user's sessions, or every session created before a date, on the store the INI file configures.
+ * user's sessions, or every session created before a date, on the store the INI file configures. `cache expire-tag`
+ * and `cache delete-tag` invalidate the cache entries with those tags in every store the INI file's caches use (after
+ * a data fix, say): expired ones are served stale while one caller refreshes them, deleted ones are misses.
  * The program itself is `bin.ts`; this module only exports {@link main}, so importing it runs nothing.
  * @module
  */
@@ -26,6 +30,7 @@ const USAGE = [
   'usage: beaker-ts prune --config <file.ini> [--section app:main]',
   '       beaker-ts sessions list --user <id> --config <file.ini> [--section app:main] [--json]',
   '       beaker-ts sessions revoke (--user <id> | --all-before <date>) --config <file.ini> [--section app:main]',
+  '       beaker-ts cache (expire-tag | delete-tag) --tag <tag> [--tag <tag> ...] --config <file.ini> [--section app:main]',
 ].join('\n');
 
 /** Where the command line writes: `out` for results and `--help`, `error` for usage errors. */
@@ -43,6 +48,7 @@ const OPTIONS = {
   section: { type: 'string' },
   user: { type: 'string', short: 'u' },
   'all-before': { type: 'string' },
+  tag: { type: 'string', multiple: true },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -53,6 +59,7 @@ type CliValues = {
   section?: string;
   user?: string;
   'all-before'?: string;
+  tag?: string[];
   json?: boolean;
   help?: boolean;
 };
@@ -95,6 +102,8 @@ async function run(positionals: string[], values: CliValues, output: CliOutput):
   if (command === 'prune') return prune(config, values.section, output);
   if (command === 'sessions list') return listSessions(config, values, output);
   if (command === 'sessions revoke') return revokeSessions(config, values, output);
+  if (command === 'cache expire-tag' || command === 'cache delete-tag')
+    return invalidateTags(command === 'cache expire-tag' ? 'expire' : 'delete', config, values, output);
   throw new UsageError(command === '' ? 'no command given' : `unknown command: ${command}`);
 }
 
@@ -136,6 +145,29 @@ async function prune(file: string, section: string | undefined, output: CliOutpu
   } finally {
     await Promise.all([sessions.close(), caches.close()]);
   }
+}
+
+/** `cache expire-tag --tag T` or `cache delete-tag --tag T`, on every store of the configured caches. */
+async function invalidateTags(
+  invalidation: 'expire' | 'delete',
+  file: string,
+  values: CliValues,
+  output: CliOutput,
+): Promise<void> {
+  const tags = values.tag ?? [];
+  if (tags.length === 0) throw new UsageError(`cache ${invalidation}-tag needs --tag`);
+  const config = await configOf(file, values.section);
+  const caches = new CacheManager({ ...parseCacheConfigOptions(config, QUIET), onEvent: () => undefined });
+  try {
+    await (invalidation === 'expire' ? caches.expireByTag(tags) : caches.deleteByTag(tags));
+  } finally {
+    await caches.close();
+  }
+  output.out(
+    invalidation === 'expire'
+      ? `expired the cache entries tagged ${tags.join(', ')}: they are served stale while one caller refreshes each`
+      : `deleted the cache entries tagged ${tags.join(', ')}`,
+  );
 }
 
 /** `sessions list --user U`: a line per live session (or `--json`), never an id. */

@@ -144,6 +144,42 @@ beaker.session.data_dir = %(here)s/revocations
   });
 });
 
+describe('beaker-ts cache', () => {
+  it('expires and deletes the entries with a tag in the stores the INI file configures', async () => {
+    const ini = iniFile(`beaker.cache.type = file
+beaker.cache.data_dir = %(here)s/cache
+beaker.cache.expire = 3600
+`);
+    const config = await loadIniConfig(ini);
+    const caches = new CacheManager(parseCacheConfigOptions(config));
+    const pages = caches.getCache<string>('pages');
+    await pages.put('/a', 'A', { tags: ['product:1'] });
+    await pages.put('/b', 'B', { tags: ['product:2'] });
+    await pages.put('/c', 'C', { tags: ['product:3'] });
+    const { output, out, errors } = recordingOutput();
+    expect(await main(['cache', 'expire-tag', '--tag', 'product:1', '--config', ini], output)).toBe(0);
+    expect(
+      await main(['cache', 'delete-tag', '--tag', 'product:2', '--tag', 'x', '--config', ini], output),
+    ).toBe(0);
+    expect(errors).toEqual([]);
+    expect(out).toEqual([
+      'expired the cache entries tagged product:1: they are served stale while one caller refreshes each',
+      'deleted the cache entries tagged product:2, x',
+    ]);
+    // The application sees it at once: /a is stale (its old value served while it is created anew), /b is gone.
+    expect(await pages.get('/a')).toBeUndefined();
+    expect(await pages.has('/b')).toBe(false);
+    expect(await pages.get('/c')).toBe('C');
+    await caches.close();
+  });
+
+  it('exits 2 without --tag', async () => {
+    const { output, errors } = recordingOutput();
+    expect(await main(['cache', 'expire-tag', '--config', iniFile('')], output)).toBe(2);
+    expect(errors[0]).toBe('beaker-ts: cache expire-tag needs --tag');
+  });
+});
+
 it('prints its usage on stdout for --help and exits 0', async () => {
   const { output, out, errors } = recordingOutput();
   expect(await main(['--help'], output)).toBe(0);
