@@ -1,5 +1,6 @@
 /** ext:google against the Cloud Datastore emulator (scripts/services.sh starts it from the Google Cloud CLI). */
 import { expect, it, vi } from 'vitest';
+import { getEntries } from '../../src/backends/contract.js';
 import { googleBackend } from '../../src/backends/google/index.js';
 import { DATASTORE_URL, describeServerConformance, serverStores } from '../helpers/server-stores.js';
 import { describeWhenAvailable } from '../helpers/services.js';
@@ -21,6 +22,33 @@ describeWhenAvailable('ext:google delete', datastore?.unavailable, () => {
     expect(await backend.delete(namespace, 'k')).toBeUndefined();
     expect(lookups).not.toHaveBeenCalled();
     expect(await backend.get(namespace, 'k')).toBeUndefined();
+    await backend.close();
+  });
+});
+
+describeWhenAvailable('ext:google getMany', datastore?.unavailable, () => {
+  it('reads 250 keys with one lookup, where gets make 250', async () => {
+    const { Datastore } = await import('@google-cloud/datastore');
+    const client = new Datastore({ apiEndpoint: DATASTORE_URL, projectId: 'beaker-ts-test' });
+    const backend = await googleBackend({ bind: client }, { clock: Date.now, report: () => undefined });
+    const namespace = `google-getmany-${process.pid}-${Date.now()}`;
+    const keys = Array.from({ length: 250 }, (_, index) => `key ${String(index)}`);
+    await Promise.all(
+      keys.filter((_, index) => index % 2 === 0).map((key) => backend.set(namespace, key, `value of ${key}`)),
+    );
+    // The lookup RPCs the client sends (each call to the service goes through request_).
+    const requests = vi.spyOn(client, 'request_');
+    const lookups = (): number =>
+      requests.mock.calls.filter(([config]) => (config as { method?: string }).method === 'lookup').length;
+    const batch = await getEntries(backend, namespace, keys);
+    const batchLookups = lookups();
+    requests.mockClear();
+    const perKey = await Promise.all(keys.map((key) => backend.get(namespace, key)));
+    expect(batch).toEqual(perKey);
+    expect(batch).toEqual(keys.map((key, index) => (index % 2 === 0 ? `value of ${key}` : undefined)));
+    expect(batchLookups).toBe(1);
+    expect(lookups()).toBe(250);
+    requests.mockRestore();
     await backend.close();
   });
 });
