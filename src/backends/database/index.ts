@@ -6,6 +6,7 @@
  *   matched by their SHA-256, and kept readable beside it; `expires_at` (milliseconds since the epoch) is indexed,
  *   so reads skip expired rows and `prune()` deletes them in one statement. Beaker kept one pickled row per
  *   namespace, which lost concurrent writes.
+ * - `getMany()` is one `SELECT ... AND key_hash IN (...)` of the live rows per 512 keys.
  * - Creation locks are lease rows in the same table: taken by an insert that fails when another holder has the row,
  *   renewed while held, released by their holder only. Waiters are woken by NOTIFY (PostgreSQL), by the holder's
  *   named lock (MySQL's GET_LOCK) or by a notification file (SQLite), with a short capped poll as the fallback.

@@ -7,6 +7,8 @@
  *   valid memcached key (spaces, non-ASCII, long); the value keeps the original key. Native TTL in whole seconds.
  * - `clear()` bumps the namespace's generation counter: the old entries become unreachable at once and age out by
  *   their TTL or the server's LRU. Never `flush_all`. Other processes see a clear within {@link GENERATION_CACHE_MS}.
+ * - `getMany()` is one multi-key get per server with the `memcached` library; memjs 1.x has no multi-get, so there it
+ *   is one get per key, all at once.
  * - `keys()` reads an index of the namespace's keys (appended on every write) and keeps those still present.
  * - Creation locks: `add` with a lease (fails when another holder has the key), renewed while held, released by
  *   their holder only (checked before the delete); memcached has no notifications, so waiters poll with a short cap.

@@ -4,6 +4,8 @@
  *
  * - Entries are `beaker:<namespace digest>:<key>` (keys over 900 bytes, or starting with `#`, are stored under
  *   their SHA-256 and keep the original key in the value), written with a native TTL (`PX`).
+ * - `getMany()` is one MGET per 1000 keys; on a cluster one per hash slot (a multi-key command across slots fails
+ *   with CROSSSLOT), all sent at once.
  * - `clear()` SCANs the namespace's prefix (on every master of a cluster) and UNLINKs what it finds: no FLUSHALL, no
  *   KEYS, and other namespaces or applications are never touched.
  * - Creation locks work across hosts: `SET NX PX` with an owner token, renewed while held, released only by their
