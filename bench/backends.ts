@@ -361,42 +361,23 @@ async function measureBatches(
   return { name, msPer100: samples.map(median) };
 }
 
-const BATCH_TARGETS: {
-  name: string;
-  port: number;
-  descriptor: BackendDescriptor;
-  options: Record<string, unknown>;
-}[] = [
-  {
-    name: 'beaker-ts ext:redis (node-redis, the default)',
-    port: 6379,
-    descriptor: redisDescriptor,
-    options: { url: REDIS_URL },
-  },
-  {
-    name: 'beaker-ts ext:redis (redis_module = ioredis)',
-    port: 6379,
-    descriptor: redisDescriptor,
-    options: { url: REDIS_URL, redis_module: 'ioredis' },
-  },
-  {
-    name: 'beaker-ts ext:rediscluster (ioredis)',
-    port: 7000,
-    descriptor: redisClusterDescriptor,
-    options: { urls: CLUSTER_URLS.join(',') },
-  },
-  {
-    name: 'beaker-ts ext:memcached (memjs, the default)',
-    port: 11211,
-    descriptor: memcachedDescriptor,
-    options: { url: MEMCACHED },
-  },
-  {
-    name: 'beaker-ts ext:memcached (memcache_module = memcached)',
-    port: 11211,
-    descriptor: memcachedDescriptor,
-    options: { url: MEMCACHED, memcache_module: 'memcached' },
-  },
+/** (c)'s back-ends: what the row is called, the port that must answer, the descriptor and its options. */
+const BATCH_TARGETS: [string, number, BackendDescriptor, Record<string, unknown>][] = [
+  ['beaker-ts ext:redis (node-redis, the default)', 6379, redisDescriptor, { url: REDIS_URL }],
+  [
+    'beaker-ts ext:redis (redis_module = ioredis)',
+    6379,
+    redisDescriptor,
+    { url: REDIS_URL, redis_module: 'ioredis' },
+  ],
+  ['beaker-ts ext:rediscluster (ioredis)', 7000, redisClusterDescriptor, { urls: CLUSTER_URLS.join(',') }],
+  ['beaker-ts ext:memcached (memjs, the default)', 11211, memcachedDescriptor, { url: MEMCACHED }],
+  [
+    'beaker-ts ext:memcached (memcache_module = memcached)',
+    11211,
+    memcachedDescriptor,
+    { url: MEMCACHED, memcache_module: 'memcached' },
+  ],
 ];
 
 const command = `${only.length > 0 ? `BENCH_ONLY=${only.join(',')} ` : ''}npm run bench:backends`;
@@ -485,13 +466,13 @@ for (const target of runs('stampede') ? STAMPEDES : []) {
 }
 
 const batches: BatchRow[] = [];
-for (const target of runs('getmany') ? BATCH_TARGETS : []) {
-  if (!(await reachable('127.0.0.1', target.port))) {
-    missing.push(`${target.name} batch reads (port ${String(target.port)})`);
+for (const [name, port, descriptor, options] of runs('getmany') ? BATCH_TARGETS : []) {
+  if (!(await reachable('127.0.0.1', port))) {
+    missing.push(`${name} batch reads (port ${String(port)})`);
     continue;
   }
-  console.log(`(c) batch reads: ${target.name}...`);
-  batches.push(await measureBatches(target.name, target.descriptor, target.options));
+  console.log(`(c) batch reads: ${name}...`);
+  batches.push(await measureBatches(name, descriptor, options));
 }
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';

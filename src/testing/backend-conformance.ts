@@ -212,6 +212,22 @@ export function describeBackendConformance(target: BackendConformanceTarget): vo
       managers.push(created);
       return created;
     };
+    /**
+     * Writes `short` (with the shortest TTL worth waiting for on this store), `long` (an hour) and `forever` in
+     * `namespace`; resolves to the TTL of `short`.
+     */
+    const writeExpiring = async (namespace: string): Promise<number> => {
+      const ttlMs = Math.max(50, backend.capabilities.ttlResolutionMs);
+      await backend.set(namespace, 'short', 'v', { ttlMs });
+      await backend.set(namespace, 'long', 'v', { ttlMs: 3_600_000 });
+      await backend.set(namespace, 'forever', 'v');
+      return ttlMs;
+    };
+    /** Lets `ttlMs` pass: a store in this process may count time by the injected clock; a server counts its own. */
+    const outlive = async (ttlMs: number): Promise<void> => {
+      clock.advance(ttlMs / 1000 + 0.001);
+      if (backend.capabilities.nativeTtl) await sleep(ttlMs * 2 + 100);
+    };
     let namespaceCounter = 0;
     const freshNamespace = (): string =>
       `conformance-${process.pid}-${Date.now()}-${(namespaceCounter += 1)}`;
@@ -315,16 +331,10 @@ export function describeBackendConformance(target: BackendConformanceTarget): vo
 
       it('drops an entry after its TTL (without native TTL: by prune())', async () => {
         const ns = freshNamespace();
-        const ttlMs = Math.max(50, backend.capabilities.ttlResolutionMs);
-        await backend.set(ns, 'short', 'v', { ttlMs });
-        await backend.set(ns, 'long', 'v', { ttlMs: 3_600_000 });
-        await backend.set(ns, 'forever', 'v');
+        const ttlMs = await writeExpiring(ns);
         assert.strictEqual(await backend.get(ns, 'short'), 'v');
-        // A store in this process may count time by the injected clock; a server counts its own.
-        clock.advance(ttlMs / 1000 + 0.001);
-        if (backend.capabilities.nativeTtl) {
-          await sleep(ttlMs * 2 + 100);
-        } else {
+        await outlive(ttlMs);
+        if (!backend.capabilities.nativeTtl) {
           // The contract lets such a store return the entry until prune(): the cache checks its expiry itself.
           assert.ok(backend.prune !== undefined, 'a back-end without native TTL has prune()');
           await backend.prune();
@@ -407,14 +417,10 @@ export function describeBackendConformance(target: BackendConformanceTarget): vo
 
         it('misses an entry past its TTL where get misses it', async () => {
           const ns = freshNamespace();
-          const ttlMs = Math.max(50, backend.capabilities.ttlResolutionMs);
-          await backend.set(ns, 'short', 'v', { ttlMs });
-          await backend.set(ns, 'long', 'v', { ttlMs: 3_600_000 });
-          await backend.set(ns, 'forever', 'v');
+          const ttlMs = await writeExpiring(ns);
           assert.deepStrictEqual(await readsAsGets(ns, ['short', 'long', 'forever']), ['v', 'v', 'v']);
-          clock.advance(ttlMs / 1000 + 0.001);
           // No prune(): what get answers for an expired entry not yet removed, getMany answers too.
-          if (backend.capabilities.nativeTtl) await sleep(ttlMs * 2 + 100);
+          await outlive(ttlMs);
           const values = await readsAsGets(ns, ['short', 'long', 'forever', 'short']);
           assert.deepStrictEqual(values.slice(1, 3), ['v', 'v']);
           if (backend.capabilities.nativeTtl)
