@@ -5,8 +5,13 @@
  *     server, sequentially and with 64 operations in flight: Redis (raw node-redis and ioredis, BentoCache,
  *     cache-manager 7 with @keyv/redis), Redis Cluster (raw ioredis and node-redis), memcached (raw memjs),
  *     PostgreSQL (raw pg);
- * (b) the cross-process stampede on each back-end: creations of one cold key by 4 processes × 50 callers.
+ * (b) the cross-process stampede on each back-end: creations of one cold key by 4 processes × 50 callers;
+ * (c) at the back-end level, a batch read of 100 keys (`getEntries`, the back-end's getMany) against 100 sequential
+ *     gets and 100 concurrent gets: ext:redis (both clients), ext:rediscluster, ext:memcached (both modules).
  * Each rate is the median of 5 rounds, the contenders taking turns within a round.
+ *
+ * `BENCH_ONLY=getmany` (comma-separated: throughput, stampede, getmany) runs only those parts; such a partial run
+ * writes bench/results/backends.partial.md (not tracked), never the full results file.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -24,6 +29,9 @@ import { createClient, createCluster } from 'redis';
 import memjs from 'memjs';
 import pg from 'pg';
 import { CacheManager } from '../dist/index.js';
+import { getEntries, type AnyBackend, type BackendDescriptor } from '../dist/backends/index.js';
+import { memcachedDescriptor } from '../dist/backends/memcached/descriptor.js';
+import { redisClusterDescriptor, redisDescriptor } from '../dist/backends/redis/descriptor.js';
 import { formatNumber, rate, stampede, type StampedeRow } from './common.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379/5';
@@ -35,6 +43,21 @@ const KEYS = 1000;
 const SEQUENTIAL_OPS = Number(process.env.BENCH_SEQUENTIAL_OPS ?? 6000);
 const PARALLEL_OPS = Number(process.env.BENCH_PARALLEL_OPS ?? 60_000);
 const ROUNDS = 5;
+/** Batch reads per contender and round in (c). */
+const BATCHES = Number(process.env.BENCH_GETMANY_BATCHES ?? 200);
+/** Keys in one batch read of (c). */
+const BATCH_KEYS = 100;
+const PARTS = ['throughput', 'stampede', 'getmany'] as const;
+const only = (process.env.BENCH_ONLY ?? '')
+  .split(',')
+  .map((part) => part.trim())
+  .filter(Boolean);
+for (const part of only) {
+  if (!(PARTS as readonly string[]).includes(part))
+    throw new Error(`BENCH_ONLY: unknown part ${part} (known: ${PARTS.join(', ')})`);
+}
+/** Whether `part` runs: every part unless BENCH_ONLY names some. */
+const runs = (part: (typeof PARTS)[number]): boolean => only.length === 0 || only.includes(part);
 const scratch = mkdtempSync(join(tmpdir(), 'beaker-bench-backends-'));
 const run = randomUUID().slice(0, 8);
 
@@ -288,26 +311,97 @@ async function postgresContenders(): Promise<Contender[]> {
   ];
 }
 
-const command = 'npm run bench:backends';
+/** One batch read of 100 keys, three ways, on one back-end. */
+interface BatchRow {
+  name: string;
+  /** Milliseconds per 100 keys, the median of the rounds: getMany, sequential gets, concurrent gets. */
+  msPer100: number[];
+}
+
+/**
+ * (c): on each back-end, 100 of 200 keys present (~200-byte JSON records, as the cache would store them); each
+ * round measures {@link BATCHES} reads of 100 keys by getEntries (the back-end's getMany), by 100 gets one after the
+ * other, and by 100 gets at once (what getEntries does for a back-end without getMany), in turns.
+ */
+async function measureBatches(
+  name: string,
+  descriptor: BackendDescriptor,
+  options: Record<string, unknown>,
+): Promise<BatchRow> {
+  const backend: AnyBackend = await descriptor.create(options, { clock: Date.now, report: () => undefined });
+  const namespace = `bench-getmany-${run}`;
+  const keys = Array.from({ length: 2 * BATCH_KEYS }, (_, index) => `user:${String(index)}`);
+  for (const [index, key] of keys.entries()) {
+    if (index % 2 === 0)
+      await backend.set(namespace, key, JSON.stringify(record(index)), { ttlMs: 3_600_000 });
+  }
+  // Each batch: 100 consecutive keys from a rotating start, half of them present.
+  const batchOf = (index: number): string[] => {
+    const start = (index * 7) % BATCH_KEYS;
+    return keys.slice(start, start + BATCH_KEYS);
+  };
+  const ways: ((batch: string[]) => Promise<unknown>)[] = [
+    (batch) => getEntries(backend, namespace, batch),
+    async (batch) => {
+      for (const key of batch) await backend.get(namespace, key);
+    },
+    (batch) => Promise.all(batch.map((key) => backend.get(namespace, key))),
+  ];
+  const samples: number[][] = ways.map(() => []);
+  for (let round = 0; round < ROUNDS; round += 1) {
+    for (let turn = 0; turn < ways.length; turn += 1) {
+      const way = (round + turn) % ways.length;
+      const read = ways[way] as (batch: string[]) => Promise<unknown>;
+      const { opsPerSecond } = await rate('batch', BATCHES, 1, (index) => read(batchOf(index)));
+      samples[way]?.push(1000 / opsPerSecond);
+    }
+  }
+  await backend.clear(namespace);
+  await backend.close();
+  return { name, msPer100: samples.map(median) };
+}
+
+/** (c)'s back-ends: what the row is called, the port that must answer, the descriptor and its options. */
+const BATCH_TARGETS: [string, number, BackendDescriptor, Record<string, unknown>][] = [
+  ['beaker-ts ext:redis (node-redis, the default)', 6379, redisDescriptor, { url: REDIS_URL }],
+  [
+    'beaker-ts ext:redis (redis_module = ioredis)',
+    6379,
+    redisDescriptor,
+    { url: REDIS_URL, redis_module: 'ioredis' },
+  ],
+  ['beaker-ts ext:rediscluster (ioredis)', 7000, redisClusterDescriptor, { urls: CLUSTER_URLS.join(',') }],
+  ['beaker-ts ext:memcached (memjs, the default)', 11211, memcachedDescriptor, { url: MEMCACHED }],
+  [
+    'beaker-ts ext:memcached (memcache_module = memcached)',
+    11211,
+    memcachedDescriptor,
+    { url: MEMCACHED, memcache_module: 'memcached' },
+  ],
+];
+
+const command = `${only.length > 0 ? `BENCH_ONLY=${only.join(',')} ` : ''}npm run bench:backends`;
 const started = new Date();
 const throughput: Measured[] = [];
 const missing: string[] = [];
-if (await reachable('127.0.0.1', 6379)) {
-  console.log('(a) Redis...');
-  throughput.push(...(await measure('Redis', await redisContenders())));
-} else missing.push('Redis (127.0.0.1:6379)');
-if (await reachable('127.0.0.1', 7000)) {
-  console.log('(a) Redis Cluster...');
-  throughput.push(...(await measure('Redis Cluster', await clusterContenders())));
-} else missing.push('Redis Cluster (127.0.0.1:7000-7005)');
-if (await reachable('127.0.0.1', 11211)) {
-  console.log('(a) memcached...');
-  throughput.push(...(await measure('memcached', memcachedContenders())));
-} else missing.push('memcached (127.0.0.1:11211-11213)');
-if (await reachable('127.0.0.1', 5432)) {
-  console.log('(a) PostgreSQL...');
-  throughput.push(...(await measure('PostgreSQL', await postgresContenders())));
-} else missing.push('PostgreSQL (127.0.0.1:5432)');
+if (runs('throughput')) {
+  if (await reachable('127.0.0.1', 6379)) {
+    console.log('(a) Redis...');
+    throughput.push(...(await measure('Redis', await redisContenders())));
+  } else missing.push('Redis (127.0.0.1:6379)');
+  if (await reachable('127.0.0.1', 7000)) {
+    console.log('(a) Redis Cluster...');
+    throughput.push(...(await measure('Redis Cluster', await clusterContenders())));
+  } else missing.push('Redis Cluster (127.0.0.1:7000-7005)');
+  if (await reachable('127.0.0.1', 11211)) {
+    console.log('(a) memcached...');
+    throughput.push(...(await measure('memcached', memcachedContenders())));
+  } else missing.push('memcached (127.0.0.1:11211-11213)');
+  if (await reachable('127.0.0.1', 5432)) {
+    console.log('(a) PostgreSQL...');
+    throughput.push(...(await measure('PostgreSQL', await postgresContenders())));
+  } else missing.push('PostgreSQL (127.0.0.1:5432)');
+}
 
 const STAMPEDES: { name: string; port: number; library: string; extra: Record<string, unknown> }[] = [
   {
@@ -361,7 +455,7 @@ const STAMPEDES: { name: string; port: number; library: string; extra: Record<st
   },
 ];
 const stampedes: (StampedeRow & { name: string })[] = [];
-for (const target of STAMPEDES) {
+for (const target of runs('stampede') ? STAMPEDES : []) {
   if (target.port !== 0 && !(await reachable('127.0.0.1', target.port))) {
     missing.push(`${target.name} stampede (port ${String(target.port)})`);
     continue;
@@ -371,17 +465,19 @@ for (const target of STAMPEDES) {
   stampedes.push({ ...row, name: target.name });
 }
 
+const batches: BatchRow[] = [];
+for (const [name, port, descriptor, options] of runs('getmany') ? BATCH_TARGETS : []) {
+  if (!(await reachable('127.0.0.1', port))) {
+    missing.push(`${name} batch reads (port ${String(port)})`);
+    continue;
+  }
+  console.log(`(c) batch reads: ${name}...`);
+  batches.push(await measureBatches(name, descriptor, options));
+}
+
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 const stores = [...new Set(throughput.map((row) => row.store))];
-const report = `# Server back-ends benchmark
-
-Run ${started.toISOString()} with \`${command}\` (also part of \`npm run bench\`), one run.
-Node ${process.version}, ${process.platform}/${process.arch}, ${String(cpus().length)} × ${cpu}, ${formatNumber(totalmem() / 2 ** 30, 1)} GiB.
-Every server on 127.0.0.1 of the same machine (scripts/services.sh), so the client's CPU cost counts as much as
-the network. beaker-ts runs as built (dist/, the JavaScript a user installs), not through the TypeScript loader.
-${missing.length > 0 ? `Not measured (server not reachable): ${missing.join(', ')}.` : ''}
-
-## (a) Cache get (hit) and put, operations per second
+const throughputSection = `## (a) Cache get (hit) and put, operations per second
 
 Values are ~200-byte JSON records over ${String(KEYS)} keys. "Sequential" awaits each operation before the next
 (${formatNumber(SEQUENTIAL_OPS)} ops); "64 in flight" keeps 64 outstanding (${formatNumber(PARALLEL_OPS)} ops).
@@ -410,13 +506,46 @@ ${rows
 `;
   })
   .join('\n')}
-## (b) Cross-process stampede: one cold key, 4 processes × 50 concurrent callers, a 300 ms creation
+`;
+const stampedeSection = `## (b) Cross-process stampede: one cold key, 4 processes × 50 concurrent callers, a 300 ms creation
 
 | store and library | callers | creations (1 is perfect) | distinct values received |
 |---|---:|---:|---:|
 ${stampedes.map((row) => `| ${row.name} | ${String(row.callers)} | ${String(row.creations)} | ${String(row.distinctValues)} |`).join('\n')}
 `;
-const out = fileURLToPath(new URL('./results/backends.md', import.meta.url));
+const batchSection = `## (c) Batch reads of ${String(BATCH_KEYS)} keys, at the back-end level, milliseconds per ${String(BATCH_KEYS)} keys
+
+Each read asks ${String(BATCH_KEYS)} keys of one namespace, half of them present (~200-byte JSON records): by
+\`getEntries\` (from \`beaker-ts/backends\`, which calls the back-end's \`getMany\`), by ${String(BATCH_KEYS)}
+\`get\`s one after the other, and by ${String(BATCH_KEYS)} \`get\`s at once (what \`getEntries\` does for a back-end
+without \`getMany\`). ${formatNumber(BATCHES)} reads per way and round, the median of ${String(ROUNDS)} rounds, the
+ways taking turns; in brackets, the time over getMany's. ext:redis's getMany is one MGET; ext:rediscluster's one MGET
+per hash slot (these keys have no hash tag: about one per key), auto-pipelined per master; ext:memcached's one
+multi-key get per server with the memcached library, and concurrent gets with memjs (which has no multi-get).
+
+| back-end | getMany | ${String(BATCH_KEYS)} sequential gets | ${String(BATCH_KEYS)} concurrent gets |
+|---|---:|---:|---:|
+${batches.map((row) => `| ${row.name} | ${row.msPer100.map((ms) => `${formatNumber(ms, 2)} (${formatNumber(ms / (row.msPer100[0] ?? NaN), 1)})`).join(' | ')} |`).join('\n')}
+`;
+const report = `# Server back-ends benchmark
+
+Run ${started.toISOString()} with \`${command}\` (also part of \`npm run bench\`), one run.
+Node ${process.version}, ${process.platform}/${process.arch}, ${String(cpus().length)} × ${cpu}, ${formatNumber(totalmem() / 2 ** 30, 1)} GiB.
+Every server on 127.0.0.1 of the same machine (scripts/services.sh), so the client's CPU cost counts as much as
+the network. beaker-ts runs as built (dist/, the JavaScript a user installs), not through the TypeScript loader.
+${missing.length > 0 ? `Not measured (server not reachable): ${missing.join(', ')}.` : ''}
+
+${[
+  runs('throughput') ? throughputSection : '',
+  runs('stampede') ? stampedeSection : '',
+  runs('getmany') ? batchSection : '',
+]
+  .filter(Boolean)
+  .join('\n')}`;
+// A partial run (BENCH_ONLY) never replaces the full results.
+const out = fileURLToPath(
+  new URL(only.length > 0 ? './results/backends.partial.md' : './results/backends.md', import.meta.url),
+);
 writeFileSync(out, report);
 rmSync(scratch, { recursive: true, force: true });
 console.log(report);

@@ -37,9 +37,11 @@ const EXPECTED_EXPORTS: Record<string, string[]> = {
     'asBool',
   ],
   './cache': ['CacheManager', 'Cache', 'encodeValue', 'decodeValue'],
-  './backends': ['defineBackend'],
+  './backends': ['defineBackend', 'getEntries'],
   './backends/kit': [
     'defineBackend',
+    'getEntries',
+    'fetchByIds',
     'loadClient',
     'storeCommand',
     'ReadCoalescer',

@@ -85,6 +85,14 @@ export interface Backend extends BackendBase {
    * `peek` as well as `get`, or leave it out.
    */
   peek?(namespace: string, key: string): string | undefined;
+  /**
+   * Optional: the entries of several keys of one namespace, in the order of `keys` (`undefined` for each miss, as
+   * `get` would resolve), in as few store round trips as the store allows (one `MGET`, one `SELECT ... IN`, one
+   * lookup). Without it the core calls `get` per key (see {@link getEntries}). Each position answers what `get` of
+   * its key would: an entry past its TTL is a miss where `get` misses it, a key given twice has its entry at both
+   * positions, and an empty `keys` resolves to `[]` without a round trip. It rejects where a `get` would.
+   */
+  getMany?(namespace: string, keys: readonly string[]): Promise<(string | undefined)[]>;
   /** Stores an entry, replacing any previous one. */
   set(namespace: string, key: string, data: string, options?: SetOptions): Promise<void>;
 }
@@ -103,6 +111,8 @@ export interface ObjectBackend extends BackendBase {
   get(namespace: string, key: string): Promise<unknown>;
   /** As {@link Backend.peek}: optional, a synchronous `get` for stores in this process. */
   peek?(namespace: string, key: string): unknown;
+  /** As {@link Backend.getMany}: optional, the values of several keys, in the order of `keys`. */
+  getMany?(namespace: string, keys: readonly string[]): Promise<unknown[]>;
   /** Stores a value (or a copy of it), replacing any previous one. */
   set(namespace: string, key: string, data: unknown, options?: SetOptions): Promise<void>;
 }
@@ -114,6 +124,33 @@ export type AnyBackend = Backend | ObjectBackend;
 export function hasEntry(backend: AnyBackend, namespace: string, key: string): Promise<boolean> {
   if (backend.has) return backend.has(namespace, key);
   return backend.get(namespace, key).then((data) => data !== undefined);
+}
+
+/**
+ * The entries of `keys` of one namespace, in the order of `keys` (`undefined` for each miss): the back-end's own
+ * `getMany` when it has one (one round trip on most stores), else one `get` per key, all at once. An empty `keys`
+ * resolves to `[]` and asks the store nothing.
+ *
+ * @example const [user, settings] = await getEntries(backend, 'profiles', ['user:1', 'settings:1']);
+ */
+export function getEntries(
+  backend: Backend,
+  namespace: string,
+  keys: readonly string[],
+): Promise<(string | undefined)[]>;
+export function getEntries(
+  backend: AnyBackend,
+  namespace: string,
+  keys: readonly string[],
+): Promise<unknown[]>;
+export async function getEntries(
+  backend: AnyBackend,
+  namespace: string,
+  keys: readonly string[],
+): Promise<unknown[]> {
+  if (keys.length === 0) return [];
+  if (backend.getMany) return backend.getMany(namespace, keys);
+  return Promise.all(keys.map((key) => backend.get(namespace, key)));
 }
 
 /** `ttlMs` rounded up to a whole number of the back-end's TTL steps. */

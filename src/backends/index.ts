@@ -15,6 +15,7 @@ export type {
   ObjectBackend,
   SetOptions,
 } from './contract.js';
+export { getEntries } from './contract.js';
 export {
   defineBackend,
   type BackendDefinition,

@@ -1,6 +1,6 @@
 /**
  * The shared back-end conformance suite. Every back-end, built in or yours, passes the same tests:
- * get/set/delete/has/keys, expiry, clearing one namespace, awkward keys and bad input, every value type through a
+ * get/set/delete/has/keys, batch reads (`getMany`, or a `get` per key without it), expiry, clearing one namespace, awkward keys and bad input, every value type through a
  * cache, serve-stale, undecodable entries, dog-pile protection in one process and across OS processes, and writers
  * killed with SIGKILL. It declares its tests in the runner you pass (Vitest, Jest or node:test) and checks with
  * `node:assert`, so it depends on no test runner.
@@ -24,7 +24,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { hasEntry, type AnyBackend, type BackendContext, type BackendFactory } from '../backends/contract.js';
+import {
+  getEntries,
+  hasEntry,
+  type AnyBackend,
+  type BackendContext,
+  type BackendFactory,
+} from '../backends/contract.js';
 import { BackendRegistry } from '../backends/registry.js';
 import { CacheManager, type CacheEvent } from '../cache/index.js';
 import { startWorker } from './processes.js';
@@ -206,6 +212,22 @@ export function describeBackendConformance(target: BackendConformanceTarget): vo
       managers.push(created);
       return created;
     };
+    /**
+     * Writes `short` (with the shortest TTL worth waiting for on this store), `long` (an hour) and `forever` in
+     * `namespace`; resolves to the TTL of `short`.
+     */
+    const writeExpiring = async (namespace: string): Promise<number> => {
+      const ttlMs = Math.max(50, backend.capabilities.ttlResolutionMs);
+      await backend.set(namespace, 'short', 'v', { ttlMs });
+      await backend.set(namespace, 'long', 'v', { ttlMs: 3_600_000 });
+      await backend.set(namespace, 'forever', 'v');
+      return ttlMs;
+    };
+    /** Lets `ttlMs` pass: a store in this process may count time by the injected clock; a server counts its own. */
+    const outlive = async (ttlMs: number): Promise<void> => {
+      clock.advance(ttlMs / 1000 + 0.001);
+      if (backend.capabilities.nativeTtl) await sleep(ttlMs * 2 + 100);
+    };
     let namespaceCounter = 0;
     const freshNamespace = (): string =>
       `conformance-${process.pid}-${Date.now()}-${(namespaceCounter += 1)}`;
@@ -309,16 +331,10 @@ export function describeBackendConformance(target: BackendConformanceTarget): vo
 
       it('drops an entry after its TTL (without native TTL: by prune())', async () => {
         const ns = freshNamespace();
-        const ttlMs = Math.max(50, backend.capabilities.ttlResolutionMs);
-        await backend.set(ns, 'short', 'v', { ttlMs });
-        await backend.set(ns, 'long', 'v', { ttlMs: 3_600_000 });
-        await backend.set(ns, 'forever', 'v');
+        const ttlMs = await writeExpiring(ns);
         assert.strictEqual(await backend.get(ns, 'short'), 'v');
-        // A store in this process may count time by the injected clock; a server counts its own.
-        clock.advance(ttlMs / 1000 + 0.001);
-        if (backend.capabilities.nativeTtl) {
-          await sleep(ttlMs * 2 + 100);
-        } else {
+        await outlive(ttlMs);
+        if (!backend.capabilities.nativeTtl) {
           // The contract lets such a store return the entry until prune(): the cache checks its expiry itself.
           assert.ok(backend.prune !== undefined, 'a back-end without native TTL has prune()');
           await backend.prune();
@@ -349,6 +365,84 @@ export function describeBackendConformance(target: BackendConformanceTarget): vo
         clock.advance(2);
         assert.ok((await backend.prune()) >= 1, 'prune() counts the expired entry');
         assert.deepStrictEqual(await backend.keys(ns), ['new']);
+      });
+
+      describe('batch reads (getMany, or a get per key without it)', () => {
+        /** What `getEntries` answers for `keys`, checked against one `get` per key. */
+        const readsAsGets = async (namespace: string, keys: readonly string[]): Promise<unknown[]> => {
+          const batch = await getEntries(backend, namespace, keys);
+          const one = await Promise.all(keys.map((key) => backend.get(namespace, key)));
+          assert.deepStrictEqual(batch, one, 'getEntries answers what get answers, position by position');
+          return batch;
+        };
+
+        it('answers present, missing and repeated keys in the order asked, from its own namespace only', async () => {
+          const [ns, other] = [freshNamespace(), freshNamespace()];
+          await backend.set(ns, 'a', 'value a');
+          await backend.set(ns, 'b', 'value b');
+          await backend.set(other, 'a', 'other a');
+          await backend.set(other, 'only-other', 'other');
+          const keys = ['b', 'missing', 'a', 'only-other', 'a', 'b', 'missing'];
+          assert.deepStrictEqual(await readsAsGets(ns, keys), [
+            'value b',
+            undefined,
+            'value a',
+            undefined,
+            'value a',
+            'value b',
+            undefined,
+          ]);
+          assert.deepStrictEqual(await readsAsGets(ns, ['never-written']), [undefined]);
+        });
+
+        it('maps awkward keys and namespaces as get does', async () => {
+          const ns = `${freshNamespace()} ../日本 ns\u0000`;
+          // With the keys of the other tests, keys holding Redis Cluster hash tags (one slot, or none).
+          const awkward = [...AWKWARD_KEYS, '{tag}a', '{tag}b', 'x{}y', '{a}{b}', '}{', '#hash'];
+          await Promise.all(awkward.map((key) => backend.set(ns, key, `value of ${key}`)));
+          const keys = [...awkward, ...awkward.map((key) => `${key}-missing`), ...awkward];
+          const values = await readsAsGets(ns, keys);
+          assert.deepStrictEqual(values, [
+            ...awkward.map((key) => `value of ${key}`),
+            ...awkward.map(() => undefined),
+            ...awkward.map((key) => `value of ${key}`),
+          ]);
+        });
+
+        it('answers an empty list with an empty list', async () => {
+          const ns = freshNamespace();
+          assert.deepStrictEqual(await getEntries(backend, ns, []), []);
+          if (backend.getMany) assert.deepStrictEqual(await backend.getMany(ns, []), []);
+        });
+
+        it('misses an entry past its TTL where get misses it', async () => {
+          const ns = freshNamespace();
+          const ttlMs = await writeExpiring(ns);
+          assert.deepStrictEqual(await readsAsGets(ns, ['short', 'long', 'forever']), ['v', 'v', 'v']);
+          // No prune(): what get answers for an expired entry not yet removed, getMany answers too.
+          await outlive(ttlMs);
+          const values = await readsAsGets(ns, ['short', 'long', 'forever', 'short']);
+          assert.deepStrictEqual(values.slice(1, 3), ['v', 'v']);
+          if (backend.capabilities.nativeTtl)
+            assert.deepStrictEqual([values[0], values[3]], [undefined, undefined]);
+        });
+
+        it('reads 600 keys, half of them present, in one call', async () => {
+          const ns = freshNamespace();
+          const keys = Array.from({ length: 600 }, (_unused, index) => `many-${index}`);
+          const present = keys.filter((_key, index) => index % 2 === 0);
+          // Written a few at a time: a store on this host should not open hundreds of files at once for the test.
+          for (let start = 0; start < present.length; start += 50) {
+            await Promise.all(
+              present.slice(start, start + 50).map((key) => backend.set(ns, key, `value of ${key}`)),
+            );
+          }
+          const values = await readsAsGets(ns, keys);
+          assert.deepStrictEqual(
+            values,
+            keys.map((key, index) => (index % 2 === 0 ? `value of ${key}` : undefined)),
+          );
+        }, 60_000);
       });
 
       it('ends concurrent writes of one key with one whole value', async () => {

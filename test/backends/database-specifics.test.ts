@@ -13,7 +13,8 @@ import mysqlPromise from 'mysql2/promise';
 import { BackendError, ConfigError } from '../../src/index.js';
 import type { AnyBackend, BackendEvent } from '../../src/backends/index.js';
 import { databaseBackend, sqlaBackend, type SqlClient } from '../../src/backends/database/index.js';
-import { parseDatabaseUrl } from '../../src/backends/database/sql-client.js';
+import { openSqlClient, parseDatabaseUrl } from '../../src/backends/database/sql-client.js';
+import { getEntries } from '../../src/backends/contract.js';
 import { MysqlNamedLocks } from '../../src/backends/database/mysql-named-locks.js';
 import { FileNotifier } from '../../src/locks/file-notifier.js';
 import { describeWhenAvailable } from '../helpers/services.js';
@@ -366,3 +367,46 @@ describe("SQLite's notification file", () => {
     sender.close();
   });
 });
+
+for (const { label, url, missing } of [
+  { label: 'PostgreSQL', url: POSTGRES_URL, missing: unavailable('ext:database on PostgreSQL') },
+  { label: 'MariaDB', url: MARIADB_URL, missing: unavailable('ext:database on MariaDB') },
+  { label: 'SQLite', url: `sqlite:///${join(sqliteDir, 'getmany.db')}`, missing: undefined },
+]) {
+  describeWhenAvailable(`ext:database getMany on ${label}`, missing, () => {
+    it('reads 600 keys in 2 statements (512 key hashes, then 88 padded to 128), where gets take 600', async () => {
+      // The statements counted on the way to the database: the pool behind a SqlClient of the test's own.
+      const pool = await openSqlClient(parseDatabaseUrl(url), {
+        size: 4,
+        acquireTimeoutMs: 5000,
+        recycleSeconds: 0,
+        statementTimeoutMs: 10_000,
+      });
+      const sent: number[] = [];
+      const client: SqlClient = {
+        dialect: pool.dialect,
+        query: (sql, params = []) => {
+          sent.push(params.length);
+          return pool.query(sql, params);
+        },
+        close: () => Promise.resolve(),
+      };
+      const backend = await sqlaBackend({ bind: client, table: 'beaker_ts_getmany' }, context);
+      const namespace = `getmany-${String(process.pid)}-${String(Date.now())}`;
+      const keys = Array.from({ length: 600 }, (_, index) => `key ${String(index)}`);
+      for (const key of keys.filter((_, index) => index % 3 === 0))
+        await backend.set(namespace, key, `value of ${key}`);
+      sent.length = 0;
+      const batch = await getEntries(backend, namespace, keys);
+      const statements = sent.splice(0);
+      const perKey = await Promise.all(keys.map((key) => backend.get(namespace, key)));
+      expect(batch).toEqual(perKey);
+      expect(batch).toEqual(keys.map((key, index) => (index % 3 === 0 ? `value of ${key}` : undefined)));
+      // The namespace hash and the instant, then the key hashes.
+      expect(statements.sort((a, b) => a - b)).toEqual([2 + 128, 2 + 512]);
+      expect(sent).toHaveLength(600);
+      await backend.close();
+      await pool.close();
+    });
+  });
+}

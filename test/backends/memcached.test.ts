@@ -3,10 +3,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import memjs from 'memjs';
+import { getEntries } from '../../src/backends/contract.js';
 import { memcachedBackend, rendezvous } from '../../src/backends/memcached/index.js';
 import { sha256Hex } from '../../src/backends/kit/digest.js';
 import { describeWhenAvailable, waitForPort } from '../helpers/services.js';
 import { expectTimeoutWhileStopped } from '../helpers/hung-server.js';
+import { ManualTimers } from '../helpers/manual-timers.js';
+import { memcachedTextCommands, startCountingProxy } from '../helpers/counting-proxy.js';
 import { MEMCACHED_SERVERS, describeServerConformance, serverStores } from '../helpers/server-stores.js';
 
 await describeServerConformance((label) => label.startsWith('ext:memcached'));
@@ -33,6 +36,43 @@ describeWhenAvailable('ext:memcached key index', unavailable, () => {
     expect((await raw.get(index)).value?.toString()).toBe('"same key"\n"other key"\n');
     raw.quit();
     await backend.close();
+  });
+});
+
+describeWhenAvailable('ext:memcached getMany', unavailable, () => {
+  it('reads 250 keys with one multi-key get per server (memcache_module = memcached), not a get per key', async () => {
+    // A proxy of the test's own in front of each server, counting the get requests that reach it.
+    const proxies = await Promise.all(
+      MEMCACHED_SERVERS.split(';').map((server) => {
+        const [host = '', port = ''] = server.split(':');
+        return startCountingProxy(host, Number(port), memcachedTextCommands);
+      }),
+    );
+    const gets = (): number => proxies.reduce((sum, proxy) => sum + proxy.count('GET'), 0);
+    // Frozen timers: the namespace's generation, read once, stays known, so every get counted is an entry's.
+    const backend = await memcachedBackend(
+      {
+        url: proxies.map((proxy) => `127.0.0.1:${String(proxy.port)}`).join(';'),
+        memcache_module: 'memcached',
+      },
+      { clock: Date.now, report: () => undefined, timers: new ManualTimers() },
+    );
+    const namespace = `getmany-${String(process.pid)}-${String(Date.now())}`;
+    const keys = Array.from({ length: 250 }, (_, index) => `key ${String(index)}`);
+    for (const key of keys.filter((_, index) => index % 2 === 0))
+      await backend.set(namespace, key, `value of ${key}`, { ttlMs: 60_000 });
+    for (const proxy of proxies) proxy.reset();
+    const batch = await getEntries(backend, namespace, keys);
+    const batchGets = gets();
+    for (const proxy of proxies) proxy.reset();
+    const perKey = await Promise.all(keys.map((key) => backend.get(namespace, key)));
+    expect(batch).toEqual(perKey);
+    expect(batch).toEqual(keys.map((key, index) => (index % 2 === 0 ? `value of ${key}` : undefined)));
+    expect(batchGets).toBeGreaterThan(0);
+    expect(batchGets).toBeLessThanOrEqual(proxies.length);
+    expect(gets()).toBe(250);
+    await backend.close();
+    await Promise.all(proxies.map((proxy) => proxy.close()));
   });
 });
 

@@ -52,6 +52,20 @@ describe('one map per namespace, one LRU order over all of them', () => {
     await backend.close();
   });
 
+  it('getMany counts each key read as a use for the LRU order, in the order of the keys, as gets would', async () => {
+    const backend = new MemoryBackend({ max_items: 3 }, context);
+    await backend.set('a', 'one', '1');
+    await backend.set('a', 'two', '2');
+    await backend.set('b', 'three', '3');
+    // one, then two, are now the most recently used: three is the least.
+    expect(await backend.getMany('a', ['one', 'missing', 'two'])).toEqual(['1', undefined, '2']);
+    await backend.set('c', 'four', '4'); // evicts b/three
+    expect(await backend.keys('b')).toEqual([]);
+    await backend.set('c', 'five', '5'); // evicts a/one, read before a/two
+    expect(await backend.getMany('a', ['one', 'two'])).toEqual([undefined, '2']);
+    await backend.close();
+  });
+
   it('a replaced entry leaves the LRU order once, and its replacement stays', async () => {
     const backend = new MemoryBackend({ max_items: 2 }, context);
     await backend.set('a', 'k', 'old');

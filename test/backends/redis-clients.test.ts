@@ -5,14 +5,18 @@
  */
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createClient } from 'redis';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 // The previous major, still in the peer range (installed under an alias).
 import { Redis as Redis5 } from 'ioredis5';
 import { ConfigError } from '../../src/index.js';
-import { redisBackend, redisLocks } from '../../src/backends/redis/index.js';
+import { getEntries } from '../../src/backends/contract.js';
+import { redisBackend, redisClusterBackend, redisLocks, storageKey } from '../../src/backends/redis/index.js';
+import { clusterSlot } from '../../src/backends/redis/cluster-slot.js';
 import { describeWhenAvailable, unreachable } from '../helpers/services.js';
+import { redisCommands, startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.js';
+import { REDIS_CLUSTER_URLS } from '../helpers/server-stores.js';
 import { expectTimeoutWhileStopped } from '../helpers/hung-server.js';
 import { expectWokenOnRelease, WatchedTimers } from '../helpers/locks.js';
 
@@ -81,6 +85,125 @@ describeWhenAvailable(
       const name = `wake-${library.replace(' ', '')}-${String(Date.now())}`;
       await expectWokenOnRelease(owner, waiter, name, timers.nextLongWait);
       await Promise.all([owner.close(), waiter.close()]);
+    });
+  },
+);
+
+/** `count` keys of a fresh namespace, every other one written (through `backend`, which is then closed). */
+async function halfWritten(
+  backend: Awaited<ReturnType<typeof redisBackend>>,
+  label: string,
+  count = 250,
+): Promise<{ namespace: string; keys: string[] }> {
+  const namespace = `getmany-${label}-${String(process.pid)}-${String(Date.now())}`;
+  const keys = Array.from({ length: count }, (_, index) => `key-${String(index)}`);
+  await Promise.all(
+    keys
+      .filter((_, index) => index % 2 === 0)
+      .map((key) => backend.set(namespace, key, `value of ${key}`, { ttlMs: 60_000 })),
+  );
+  await backend.close();
+  return { namespace, keys };
+}
+
+describeWhenAvailable(
+  'ext:redis getMany: one MGET',
+  await unreachable(redisAddress.hostname, Number(redisAddress.port || 6379), 'Redis'),
+  () => {
+    // Counted on a proxy of the test's own: the server's statistics are shared with every other client.
+    let proxy: CountingProxy;
+    beforeAll(async () => {
+      proxy = await startCountingProxy(
+        redisAddress.hostname,
+        Number(redisAddress.port || 6379),
+        redisCommands,
+      );
+    });
+    afterAll(() => proxy.close());
+
+    it.each(['redis', 'ioredis'])(
+      'reads 250 keys with one MGET, where a get per key sends 250 GETs (redis_module = %s)',
+      async (module) => {
+        const { namespace, keys } = await halfWritten(
+          await redisBackend({ url: REDIS_URL, redis_module: module }, context),
+          module,
+        );
+        const proxied = new URL(REDIS_URL);
+        proxied.port = String(proxy.port);
+        const backend = await redisBackend({ url: proxied.href, redis_module: module }, context);
+        proxy.reset();
+        const batch = await getEntries(backend, namespace, keys);
+        const sent = { MGET: proxy.count('MGET'), GET: proxy.count('GET') };
+        proxy.reset();
+        const perKey = await Promise.all(keys.map((key) => backend.get(namespace, key)));
+        expect(batch).toEqual(perKey);
+        expect(batch.filter((value) => value !== undefined)).toHaveLength(125);
+        expect(sent).toEqual({ MGET: 1, GET: 0 });
+        expect({ MGET: proxy.count('MGET'), GET: proxy.count('GET') }).toEqual({ MGET: 0, GET: 250 });
+        await backend.close();
+      },
+    );
+  },
+);
+
+const clusterNode = new URL(REDIS_CLUSTER_URLS.split(',')[0] ?? '');
+
+describeWhenAvailable(
+  'ext:rediscluster getMany: one MGET per hash slot',
+  await unreachable(clusterNode.hostname, Number(clusterNode.port || 6379), 'the Redis Cluster'),
+  () => {
+    const cluster = new Cluster([{ host: clusterNode.hostname, port: Number(clusterNode.port || 6379) }], {
+      enableAutoPipelining: true,
+    });
+    afterAll(async () => {
+      await cluster.quit();
+    });
+
+    it('computes the slot of a key as the server does', async () => {
+      const keys = [
+        'plain',
+        '',
+        '{tag}a',
+        'a{tag}b',
+        'x{}y',
+        '{}{tag}',
+        '{a}{b}',
+        '}{',
+        '{unclosed',
+        '日本語のキー',
+        'к'.repeat(300),
+        storageKey('ns', 'key'),
+        storageKey('ns', '#hashed'),
+      ];
+      for (const key of keys) expect(clusterSlot(key)).toBe(await cluster.cluster('KEYSLOT', key));
+    });
+
+    it('sends one MGET for keys of one slot (a hash tag), and one per slot otherwise, never CROSSSLOT', async () => {
+      const backend = await redisClusterBackend({ urls: cluster }, context);
+      const tagged = Array.from({ length: 250 }, (_, index) => `{user:42}:field-${String(index)}`);
+      const namespace = `getmany-cluster-${String(process.pid)}-${String(Date.now())}`;
+      await Promise.all(
+        tagged.map((key) => backend.set(namespace, key, `value of ${key}`, { ttlMs: 60_000 })),
+      );
+      const { keys: spread, namespace: spreadNamespace } = await halfWritten(
+        await redisClusterBackend({ urls: REDIS_CLUSTER_URLS }, context),
+        'cluster-spread',
+      );
+      const mget = vi.spyOn(cluster, 'mget');
+      const get = vi.spyOn(cluster, 'get');
+      try {
+        expect(await getEntries(backend, namespace, tagged)).toEqual(tagged.map((key) => `value of ${key}`));
+        expect([mget.mock.calls.length, get.mock.calls.length]).toEqual([1, 0]);
+        mget.mockClear();
+        const values = await getEntries(backend, spreadNamespace, spread);
+        expect(values).toEqual(spread.map((key, index) => (index % 2 === 0 ? `value of ${key}` : undefined)));
+        const slots = new Set(spread.map((key) => clusterSlot(storageKey(spreadNamespace, key))));
+        expect([mget.mock.calls.length, get.mock.calls.length]).toEqual([slots.size, 0]);
+      } finally {
+        mget.mockRestore();
+        get.mockRestore();
+        await backend.close();
+      }
     });
   },
 );

@@ -6,6 +6,7 @@
  *   matched by their SHA-256, and kept readable beside it; `expires_at` (milliseconds since the epoch) is indexed,
  *   so reads skip expired rows and `prune()` deletes them in one statement. Beaker kept one pickled row per
  *   namespace, which lost concurrent writes.
+ * - `getMany()` is one `SELECT ... AND key_hash IN (...)` of the live rows per 512 keys.
  * - Creation locks are lease rows in the same table: taken by an insert that fails when another holder has the row,
  *   renewed while held, released by their holder only. Waiters are woken by NOTIFY (PostgreSQL), by the holder's
  *   named lock (MySQL's GET_LOCK) or by a notification file (SQLite), with a short capped poll as the fallback.
@@ -15,6 +16,7 @@
 import { BackendError, ConfigError } from '../../shared/errors.js';
 import { namespaceDigest, sha256Hex } from '../kit/digest.js';
 import { storeCommand } from '../../shared/store-command.js';
+import { fetchByIds } from '../kit/batches.js';
 import { ReadCoalescer } from '../kit/read-coalescer.js';
 import { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
 import { ReleaseWaiters } from '../../locks/release-waiters.js';
@@ -68,6 +70,19 @@ const DEFAULT_POOL: PoolSettings = {
 const LOCK_NAMESPACE = 'lock';
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const COLUMNS = 'ns_hash, key_hash, namespace, entry_key, data, expires_at';
+/**
+ * Key hashes in one `getMany` statement (a power of two), and such statements in flight at once (each holds a
+ * pooled connection).
+ */
+const SELECT_LIMITS = { batchSize: 512, concurrency: 2 };
+
+/**
+ * The placeholders of a `getMany` statement for `count` key hashes: the next power of two, the list padded with
+ * its last hash. A handful of statement texts, each prepared once per connection, rather than one per count.
+ */
+function placeholderCount(count: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, count)));
+}
 
 /** The SQL of one dialect for one table. */
 interface Statements {
@@ -76,6 +91,8 @@ interface Statements {
   create: string[];
   checkLayout: string;
   get: string;
+  /** The live rows of one namespace among `count` key hashes (`count` from {@link placeholderCount}). */
+  getMany: (count: number) => string;
   upsert: string;
   delete: string;
   keys: string;
@@ -128,6 +145,8 @@ function statements(dialect: SqlDialect, table: string, schema: string | undefin
     create,
     checkLayout: `SELECT ${COLUMNS} FROM ${name} WHERE 1 = 0`,
     get: `SELECT data FROM ${name} WHERE ns_hash = ? AND key_hash = ? AND ${live}`,
+    getMany: (count) =>
+      `SELECT key_hash, data FROM ${name} WHERE ns_hash = ? AND ${live} AND key_hash IN (${Array.from({ length: count }, () => '?').join(', ')})`,
     upsert,
     delete: `DELETE FROM ${name} WHERE ns_hash = ? AND key_hash = ? AND ${live}`,
     keys: `SELECT entry_key FROM ${name} WHERE ns_hash = ? AND ${live}`,
@@ -213,6 +232,26 @@ export class DatabaseBackend implements Backend {
   async #select(namespaceHash: string, keyHash: string): Promise<string | undefined> {
     const { rows } = await this.#run('SELECT', this.#sql.get, [namespaceHash, keyHash, this.#clock()]);
     return textOf(rows[0]?.data);
+  }
+
+  /**
+   * One `SELECT ... WHERE ns_hash = ? AND key_hash IN (...)` of the live rows per {@link SELECT_LIMITS} batch of
+   * distinct keys (so one for up to 512 keys); expiry checked at one instant.
+   */
+  async getMany(namespace: string, keys: readonly string[]): Promise<(string | undefined)[]> {
+    const namespaceHash = namespaceDigest(namespace);
+    const now = this.#clock();
+    return fetchByIds(keys.map(sha256Hex), SELECT_LIMITS, async (batch) => {
+      const count = placeholderCount(batch.length);
+      const hashes = [...batch, ...Array<string>(count - batch.length).fill(batch.at(-1) ?? '')];
+      const { rows } = await this.#run('SELECT', this.#sql.getMany(count), [namespaceHash, now, ...hashes]);
+      const found = new Map<string, string>();
+      for (const row of rows) {
+        const text = textOf(row.data);
+        if (text !== undefined) found.set(String(row.key_hash), text);
+      }
+      return found;
+    });
   }
 
   async set(namespace: string, key: string, data: string, options: SetOptions = {}): Promise<void> {

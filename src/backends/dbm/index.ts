@@ -88,6 +88,11 @@ export class DbmBackend implements Backend {
 
   #live(namespace: string, key: string, now = this.#context.clock()): DbmRecord | undefined {
     this.#latest();
+    return this.#record(namespace, key, now);
+  }
+
+  /** The live record of `key` in the current read snapshot. */
+  #record(namespace: string, key: string, now: number): DbmRecord | undefined {
     const record = this.#db.get(recordKey(namespace, key));
     if (record === undefined) return undefined;
     if (typeof record !== 'object' || typeof record.d !== 'string') {
@@ -107,6 +112,16 @@ export class DbmBackend implements Backend {
 
   get(namespace: string, key: string): Promise<string | undefined> {
     return Promise.resolve(this.#live(namespace, key)?.d);
+  }
+
+  /**
+   * Every key read from one snapshot, at one instant: memory-mapped reads, synchronous like `get`'s, so no file is
+   * opened and there is nothing to bound.
+   */
+  getMany(namespace: string, keys: readonly string[]): Promise<(string | undefined)[]> {
+    const now = this.#context.clock();
+    this.#latest();
+    return Promise.resolve(keys.map((key) => this.#record(namespace, key, now)?.d));
   }
 
   async set(namespace: string, key: string, data: string, options: SetOptions = {}): Promise<void> {

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { BackendError } from '../../shared/errors.js';
 import type { FileLockProvider } from '../../locks/file-lock.js';
 import type { Backend, BackendContext, BackendFactory, SetOptions } from '../contract.js';
-import { forEachBounded } from '../kit/bounded.js';
+import { forEachBounded, mapBounded } from '../kit/bounded.js';
 import { sha256Hex } from '../kit/digest.js';
 import { ON_DISK_CAPABILITIES, dataDirectory, hostLocks } from '../kit/on-disk.js';
 
@@ -45,7 +45,7 @@ const ENTRY_SUFFIX = '.cache';
 const TEMP_SUFFIX = '.tmp';
 /** Temporary files older than this are leftovers of a killed writer. */
 const TEMP_FILE_MAX_AGE_MS = 60_000;
-/** Files that keys() and prune() read at once: well under any open-file limit, enough to keep the disk busy. */
+/** Files that keys(), getMany() and prune() read at once: well under any open-file limit, enough to keep the disk busy. */
 const OPEN_FILES_AT_ONCE = 32;
 /** In the name of a namespace directory renamed aside by clear(), until it is removed. */
 const CLEARED_MARK = '.cleared-';
@@ -123,6 +123,16 @@ export class FileBackend implements Backend {
 
   async get(namespace: string, key: string): Promise<string | undefined> {
     return (await this.#read(this.#entryPath(namespace, key), namespace))?.data;
+  }
+
+  /** One file read per key, at most {@link OPEN_FILES_AT_ONCE} open at a time; expiry checked at one instant. */
+  async getMany(namespace: string, keys: readonly string[]): Promise<(string | undefined)[]> {
+    const now = this.#context.clock();
+    return mapBounded(
+      keys,
+      OPEN_FILES_AT_ONCE,
+      async (key) => (await this.#read(this.#entryPath(namespace, key), namespace, now))?.data,
+    );
   }
 
   async set(namespace: string, key: string, data: string, options: SetOptions = {}): Promise<void> {

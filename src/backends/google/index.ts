@@ -18,6 +18,7 @@ import { DATASTORE_CLIENT } from './descriptor.js';
 import { namespaceDigest, sha256Hex } from '../kit/digest.js';
 import { serverCapabilities } from '../kit/server-capabilities.js';
 import { storeCommand } from '../../shared/store-command.js';
+import { fetchByIds } from '../kit/batches.js';
 import { ReadCoalescer } from '../kit/read-coalescer.js';
 import { LeaseLockProvider, leaseMsOf } from '../../locks/lease.js';
 import { RowLeaseStore, type SwappingLeaseRows } from '../../locks/row-leases.js';
@@ -64,6 +65,14 @@ const CALL_OPTIONS = { timeout: CALL_TIMEOUT_MS, retry: null };
 /** Datastore takes at most 500 mutations per commit. */
 const BATCH = 500;
 const UNINDEXED = ['namespace', 'entry_key', 'data'];
+
+/** Keys in one lookup (Datastore's limit), and such lookups in flight at once. */
+const LOOKUP_LIMITS = { batchSize: 1000, concurrency: 2 };
+
+/** The name of an entry's entity: the digests of its namespace and key. */
+function entityName(namespace: string, key: string): string {
+  return `${namespaceDigest(namespace)}:${sha256Hex(key)}`;
+}
 
 function isLive(entity: { expires_at: number | null }, now: number): boolean {
   return entity.expires_at === null || entity.expires_at > now;
@@ -112,7 +121,7 @@ export class GoogleBackend implements Backend {
   }
 
   #key(namespace: string, key: string): Key {
-    return this.#client.key([this.#kind, `${namespaceDigest(namespace)}:${sha256Hex(key)}`]);
+    return this.#client.key([this.#kind, entityName(namespace, key)]);
   }
 
   #run<R>(what: string, command: () => Promise<R>): Promise<R> {
@@ -130,6 +139,32 @@ export class GoogleBackend implements Backend {
 
   async get(namespace: string, key: string): Promise<string | undefined> {
     return (await this.#read(namespace, key))?.data.toString('utf8');
+  }
+
+  /**
+   * One lookup of many keys per {@link LOOKUP_LIMITS} batch of distinct keys (so one for up to 1000 keys; the client
+   * asks again for any the service deferred); expiry checked as `get` checks it, at one instant.
+   */
+  async getMany(namespace: string, keys: readonly string[]): Promise<(string | undefined)[]> {
+    const entities = await fetchByIds(
+      keys.map((key) => entityName(namespace, key)),
+      LOOKUP_LIMITS,
+      async (batch) => {
+        const targets = batch.map((name) => this.#client.key([this.#kind, name]));
+        const found = (
+          await this.#run('lookup', () => this.#client.get(targets, this.#call))
+        )[0] as (EntryEntity & Record<symbol, Key | undefined>)[];
+        const byName = new Map<string, EntryEntity>();
+        for (const entity of found) {
+          byName.set(entity[this.#client.KEY]?.name ?? '', entity);
+        }
+        return byName;
+      },
+    );
+    const now = this.#clock();
+    return entities.map((entity) =>
+      entity && isLive(entity, now) ? entity.data.toString('utf8') : undefined,
+    );
   }
 
   async set(namespace: string, key: string, data: string, options: SetOptions = {}): Promise<void> {

@@ -35,3 +35,19 @@ export async function forEachBounded<T>(
   }
   if (failure !== undefined) throw failure.error;
 }
+
+/**
+ * The results of `work` on each item of `items`, in their order, at most `limit` running at a time (a batch read of
+ * many files opens no more than `limit` at once). The first failure rejects, once the work in flight has settled.
+ */
+export async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  await forEachBounded(items.keys(), limit, async (index) => {
+    results[index] = await work(items[index] as T);
+  });
+  return results;
+}

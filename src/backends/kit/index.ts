@@ -2,11 +2,12 @@
  * The back-end kit, `beaker-ts/backends/kit`: what beaker-ts's own back-ends are built from, for writing one of your
  * own. Describe it with {@link defineBackend}; load its client library with {@link loadClient}; wrap each store
  * command in {@link storeCommand} so that a failure names the back-end; share concurrent reads of one entry with a
- * {@link ReadCoalescer}; and give it cross-host dog-pile locks by implementing {@link LeaseStore} for a
- * {@link LeaseLockProvider} (renewal while held, release retried after an outage, {@link HostReleaseNotices} between
- * the processes of a host when the store cannot notify waiters); on a store without native TTL, implement only the
- * primitive {@link LeaseRows} and let a {@link RowLeaseStore} take, renew and release the leases. Check it with
- * `describeBackendConformance` from `beaker-ts/testing`.
+ * {@link ReadCoalescer}; answer a batch read (`getMany`) in batches of distinct ids with {@link fetchByIds}; and give
+ * it cross-host dog-pile locks by implementing {@link LeaseStore} for a {@link LeaseLockProvider} (renewal while
+ * held, release retried after an outage, {@link HostReleaseNotices} between the processes of a host when the store
+ * cannot notify waiters); on a store without native TTL, implement only the primitive {@link LeaseRows} and let a
+ * {@link RowLeaseStore} take, renew and release the leases. Check it with `describeBackendConformance` from
+ * `beaker-ts/testing`.
  * @module
  */
 export {
@@ -18,7 +19,8 @@ export {
 export { loadClient, missingClient } from './load-client.js';
 export { commandError, commandFailure, storeCommand } from '../../shared/store-command.js';
 export { ReadCoalescer } from './read-coalescer.js';
-export { forEachBounded } from './bounded.js';
+export { forEachBounded, mapBounded } from './bounded.js';
+export { fetchByIds, type BatchLimits } from './batches.js';
 export { LeaseLockProvider, leaseMsOf, type LeaseStore } from '../../locks/lease.js';
 export {
   RowLeaseStore,

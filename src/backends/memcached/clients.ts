@@ -12,6 +12,11 @@ import { MEMCACHED_LIBRARY, MEMJS } from './descriptor.js';
 export interface MemcacheClient {
   readonly module: 'memjs' | 'memcached';
   get(key: string): Promise<string | null>;
+  /**
+   * The values of `keys` found, by key: one multi-key get per server where the library has one (memcached's
+   * `getMulti`); memjs 1.x has none, so there one get per key, all at once.
+   */
+  getMany(keys: string[]): Promise<Map<string, string>>;
   set(key: string, value: string, expires: number): Promise<boolean>;
   /** Stores only if absent; false when the key exists. */
   add(key: string, value: string, expires: number): Promise<boolean>;
@@ -111,6 +116,17 @@ async function memjsClient(settings: ClientSettings): Promise<MemcacheClient> {
   return {
     module: 'memjs',
     get: async (key) => (await client.get(key)).value?.toString('utf8') ?? null,
+    // memjs 1.x has no multi-get (its binary protocol's quiet gets are not exposed): concurrent gets, which it writes
+    // to each server's connection without waiting for the answers.
+    getMany: async (keys) => {
+      const values = await Promise.all(keys.map(async (key) => (await client.get(key)).value));
+      return new Map(
+        keys.flatMap((key, index) => {
+          const value = values[index];
+          return value ? [[key, value.toString('utf8')] as const] : [];
+        }),
+      );
+    },
     set: (key, value, expires) => client.set(key, value, { expires }),
     add: (key, value, expires) => client.add(key, value, { expires }),
     async append(key, value) {
@@ -129,6 +145,14 @@ async function memjsClient(settings: ClientSettings): Promise<MemcacheClient> {
       client.quit();
     },
   };
+}
+
+/** An item as the memcached library gives it back, as text; `null` for none. */
+function textOfItem(value: unknown): string | null {
+  if (value === undefined || value === false) return null;
+  // Values are stored as strings; the library may give numbers back for numeric ones (counters).
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 /** The memcached library's error for an add of an existing key or an append to a missing one. */
@@ -188,13 +212,27 @@ async function memcachedClient(settings: ClientSettings): Promise<MemcacheClient
   return {
     module: 'memcached',
     async get(key) {
-      const value = await call<unknown>((done) => {
-        client.get(key, done);
+      return textOfItem(
+        await call<unknown>((done) => {
+          client.get(key, done);
+        }),
+      );
+    },
+    async getMany(keys) {
+      // The library calls back with nothing at all for no keys.
+      if (keys.length === 0) return new Map();
+      const found = await call<Record<string, unknown> | undefined>((done) => {
+        client.getMulti(keys, (errors: unknown, items: Record<string, unknown> | undefined) => {
+          // One error per server that failed.
+          done(Array.isArray(errors) ? errors[0] : errors, items);
+        });
       });
-      if (value === undefined || value === false) return null;
-      // Values are stored as strings; the library may give numbers back for numeric ones (counters).
-      if (Buffer.isBuffer(value)) return value.toString('utf8');
-      return typeof value === 'string' ? value : JSON.stringify(value);
+      const values = new Map<string, string>();
+      for (const key of keys) {
+        const text = Object.hasOwn(found ?? {}, key) ? textOfItem(found?.[key]) : null;
+        if (text !== null) values.set(key, text);
+      }
+      return values;
     },
     set: (key, value, expires) =>
       call((done) => {

@@ -7,6 +7,8 @@
  *   valid memcached key (spaces, non-ASCII, long); the value keeps the original key. Native TTL in whole seconds.
  * - `clear()` bumps the namespace's generation counter: the old entries become unreachable at once and age out by
  *   their TTL or the server's LRU. Never `flush_all`. Other processes see a clear within {@link GENERATION_CACHE_MS}.
+ * - `getMany()` is one multi-key get per server with the `memcached` library; memjs 1.x has no multi-get, so there it
+ *   is one get per key, all at once.
  * - `keys()` reads an index of the namespace's keys (appended on every write) and keeps those still present.
  * - Creation locks: `add` with a lease (fails when another holder has the key), renewed while held, released by
  *   their holder only (checked before the delete); memcached has no notifications, so waiters poll with a short cap.
@@ -14,6 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ConfigError, ValueTooLargeError } from '../../shared/errors.js';
+import { fetchByIds } from '../kit/batches.js';
 import { namespaceDigest } from '../kit/digest.js';
 import { serverCapabilities } from '../kit/server-capabilities.js';
 import { storeCommand } from '../../shared/store-command.js';
@@ -36,6 +39,8 @@ const CAPABILITIES = serverCapabilities(true, 1000);
 /** How long a process trusts its copy of a namespace's generation (another process's clear shows after this). */
 export const GENERATION_CACHE_MS = 1000;
 const COMMAND_TIMEOUT_SECONDS = 5;
+/** Keys in one multi-key get (which the library splits by server), and such gets in flight at once. */
+const MULTI_GET_LIMITS = { batchSize: 1000, concurrency: 4 };
 /** memcached reads TTLs above 30 days as absolute Unix times. */
 const MAX_RELATIVE_TTL_SECONDS = 30 * 24 * 3600;
 /** How many listed keys a process remembers before it forgets them all (and appends again on the next writes). */
@@ -54,6 +59,11 @@ function keyPart(key: string): string {
   return key.length <= MAX_RAW_KEY_LENGTH && !key.startsWith('#') && RAW_KEY.test(key)
     ? key
     : `#${createHash('sha256').update(key).digest('base64url')}`;
+}
+
+/** The data of a stored item: what follows the line of its original key. */
+function dataOf(text: string): string {
+  return text.slice(text.indexOf('\n') + 1);
 }
 
 function expiresOf(ttlMs: number | undefined): number {
@@ -168,6 +178,10 @@ export class MemcachedBackend implements Backend {
   async #keyOf(namespace: string, key: string): Promise<string> {
     // Most calls find the generation known: no extra await for them.
     const generation = this.#knownGeneration(namespace) ?? (await this.#generation(namespace));
+    return this.#itemKey(namespace, generation, key);
+  }
+
+  #itemKey(namespace: string, generation: string, key: string): string {
     return `bk:${this.#namespaceId(namespace)}:${generation}:${keyPart(key)}`;
   }
 
@@ -184,7 +198,21 @@ export class MemcachedBackend implements Backend {
 
   async get(namespace: string, key: string): Promise<string | undefined> {
     const text = await this.#readText(namespace, key);
-    return text === null ? undefined : text.slice(text.indexOf('\n') + 1);
+    return text === null ? undefined : dataOf(text);
+  }
+
+  /**
+   * One multi-key get per server and {@link MULTI_GET_LIMITS} batch with the `memcached` library; with memjs, which
+   * has no multi-get, one get per key, all at once. The namespace's generation is read once, as for one `get`.
+   */
+  async getMany(namespace: string, keys: readonly string[]): Promise<(string | undefined)[]> {
+    if (keys.length === 0) return [];
+    const generation = this.#knownGeneration(namespace) ?? (await this.#generation(namespace));
+    const targets = keys.map((key) => this.#itemKey(namespace, generation, key));
+    const texts = await fetchByIds(targets, MULTI_GET_LIMITS, (batch) =>
+      this.#run('GET', () => this.#client.getMany(batch)),
+    );
+    return texts.map((text) => (text === undefined ? undefined : dataOf(text)));
   }
 
   async set(namespace: string, key: string, data: string, options: SetOptions = {}): Promise<void> {

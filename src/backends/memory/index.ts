@@ -128,6 +128,18 @@ abstract class MemoryStore<D> {
     }
   }
 
+  /**
+   * The values of `keys`, in their order: what a `get` of each, one after the other, would resolve to, read
+   * synchronously (each read counts as a use for the LRU order, in the order of `keys`).
+   */
+  getMany(namespace: string, keys: readonly string[]): Promise<unknown[]> {
+    try {
+      return Promise.resolve(keys.map((key) => this.peek(namespace, key)));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
   set(namespace: string, key: string, value: unknown, options: SetOptions = {}): Promise<void> {
     let data: D;
     try {

@@ -18,6 +18,7 @@ import { MONGODB_DRIVER } from './descriptor.js';
 import { namespaceDigest, sha256Hex } from '../kit/digest.js';
 import { serverCapabilities } from '../kit/server-capabilities.js';
 import { storeCommand } from '../../shared/store-command.js';
+import { fetchByIds } from '../kit/batches.js';
 import { ReadCoalescer } from '../kit/read-coalescer.js';
 import { LeaseLockProvider, leaseMsOf } from '../../locks/lease.js';
 import { RowLeaseStore, type InsertingLeaseRows } from '../../locks/row-leases.js';
@@ -53,6 +54,14 @@ const CAPABILITIES = serverCapabilities(false);
 const DEFAULT_COLLECTION = 'beaker_cache';
 const OPERATION_TIMEOUT_MS = 10_000;
 const DUPLICATE_KEY = 11000;
+
+/** Ids in one `$in`, and such queries in flight at once. */
+const FIND_LIMITS = { batchSize: 1000, concurrency: 2 };
+
+/** Is the document's entry live at `now` (the server's TTL monitor runs only every 60 s)? */
+function isLive(document: EntryDocument, now: number): boolean {
+  return document.expiresAt === null || document.expiresAt.getTime() > now;
+}
 
 function liveFilter(now: number): { $or: object[] } {
   return { $or: [{ expiresAt: null }, { expiresAt: { $gt: new Date(now) } }] };
@@ -102,11 +111,26 @@ export class MongodbBackend implements Backend {
     const found = await this.#reads.read(id, () =>
       this.#run('findOne', () => this.#entries.findOne({ _id: id })),
     );
-    return found && (found.expiresAt === null || found.expiresAt.getTime() > this.#clock()) ? found : null;
+    return found && isLive(found, this.#clock()) ? found : null;
   }
 
   async get(namespace: string, key: string): Promise<string | undefined> {
     return (await this.#read(namespace, key))?.data;
+  }
+
+  /** One `find({ _id: { $in } })` per {@link FIND_LIMITS} batch of distinct keys; expiry checked at one instant. */
+  async getMany(namespace: string, keys: readonly string[]): Promise<(string | undefined)[]> {
+    const ns = namespaceDigest(namespace);
+    const documents = await fetchByIds(
+      keys.map((key) => `${ns}:${sha256Hex(key)}`),
+      FIND_LIMITS,
+      async (batch) => {
+        const found = await this.#run('find', () => this.#entries.find({ _id: { $in: batch } }).toArray());
+        return new Map(found.map((document) => [document._id, document]));
+      },
+    );
+    const now = this.#clock();
+    return documents.map((document) => (document && isLive(document, now) ? document.data : undefined));
   }
 
   async set(namespace: string, key: string, data: string, options: SetOptions = {}): Promise<void> {

@@ -9,6 +9,7 @@ import { BackendError } from '../../shared/errors.js';
 import type { ClientDependency } from '../define.js';
 import { loadClient, missingClient, preferInstalled } from '../kit/load-client.js';
 import { IOREDIS, NODE_REDIS } from './descriptor.js';
+import { clusterSlot } from './cluster-slot.js';
 import { StallWatchdog } from './stall-watchdog.js';
 import { within } from '../kit/within.js';
 
@@ -30,6 +31,11 @@ export interface RedisSubscriber {
 export interface RedisClient {
   readonly library: 'redis' | 'ioredis';
   get(key: string): Promise<string | null>;
+  /**
+   * The values of `keys`, in their order (`null` for a missing key): one MGET; on a cluster, one MGET per hash slot,
+   * all sent at once (so that the auto-pipelining of beaker-ts's clusters sends one pipeline per master).
+   */
+  getMany(keys: string[]): Promise<(string | null)[]>;
   /** SET with an optional `PX` and `NX`; false when `NX` found the key. */
   set(key: string, value: string, pxMs?: number, onlyIfAbsent?: boolean): Promise<boolean>;
   del(key: string): Promise<number>;
@@ -89,6 +95,7 @@ export function fromIoredis(client: Redis | Cluster): RedisClient {
   return {
     library: 'ioredis',
     get: (key) => client.get(key),
+    getMany: (keys) => ('nodes' in client ? mgetBySlot(client, keys) : client.mget(keys)),
     async set(key, value, pxMs, onlyIfAbsent) {
       if (pxMs === undefined) return (await client.set(key, value)) === 'OK';
       if (onlyIfAbsent) return (await client.set(key, value, 'PX', pxMs, 'NX')) === 'OK';
@@ -118,6 +125,30 @@ export function fromIoredis(client: Redis | Cluster): RedisClient {
       await client.quit().catch(() => undefined);
     },
   };
+}
+
+/**
+ * MGET on a cluster, one per hash slot (keys of two slots in one MGET fail with CROSSSLOT). Every MGET is sent in
+ * this same tick, so a cluster with auto-pipelining sends them in one pipeline per master.
+ */
+async function mgetBySlot(cluster: Cluster, keys: string[]): Promise<(string | null)[]> {
+  const bySlot = new Map<number, number[]>();
+  keys.forEach((key, index) => {
+    const slot = clusterSlot(key);
+    const indices = bySlot.get(slot);
+    if (indices) indices.push(index);
+    else bySlot.set(slot, [index]);
+  });
+  const values = new Array<string | null>(keys.length).fill(null);
+  await Promise.all(
+    [...bySlot.values()].map(async (indices) => {
+      const replies = await cluster.mget(indices.map((index) => keys[index] as string));
+      indices.forEach((index, at) => {
+        values[index] = replies[at] ?? null;
+      });
+    }),
+  );
+  return values;
 }
 
 /** Connects an ioredis client to `url`. */
@@ -166,6 +197,7 @@ export interface NodeRedisLike {
   readonly isOpen: boolean;
   readonly isReady: boolean;
   get(key: string): Promise<string | null>;
+  mGet(keys: string[]): Promise<(string | null)[]>;
   set(key: string, value: string, options?: { PX?: number; NX?: boolean }): Promise<string | null>;
   del(key: string): Promise<number>;
   exists(key: string): Promise<number>;
@@ -210,6 +242,10 @@ export function fromNodeRedis(
     get(key) {
       sending();
       return client.get(key);
+    },
+    getMany(keys) {
+      sending();
+      return client.mGet(keys);
     },
     set(key, value, pxMs, onlyIfAbsent) {
       const options = pxMs === undefined ? undefined : onlyIfAbsent ? { PX: pxMs, NX: true } : { PX: pxMs };

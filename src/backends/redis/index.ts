@@ -4,6 +4,8 @@
  *
  * - Entries are `beaker:<namespace digest>:<key>` (keys over 900 bytes, or starting with `#`, are stored under
  *   their SHA-256 and keep the original key in the value), written with a native TTL (`PX`).
+ * - `getMany()` is one MGET per 1000 keys; on a cluster one per hash slot (a multi-key command across slots fails
+ *   with CROSSSLOT), all sent at once.
  * - `clear()` SCANs the namespace's prefix (on every master of a cluster) and UNLINKs what it finds: no FLUSHALL, no
  *   KEYS, and other namespaces or applications are never touched.
  * - Creation locks work across hosts: `SET NX PX` with an owner token, renewed while held, released only by their
@@ -14,6 +16,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { ConfigError } from '../../shared/errors.js';
 import { namespaceDigest, remembered, sha256Hex } from '../kit/digest.js';
+import { fetchByIds } from '../kit/batches.js';
 import { serverCapabilities } from '../kit/server-capabilities.js';
 import { commandError, commandFailure, storeCommand } from '../../shared/store-command.js';
 import { entryOfLockName } from '../../locks/contract.js';
@@ -56,6 +59,8 @@ const CAPABILITIES = serverCapabilities(true);
 const PREFIX = 'beaker:';
 const MAX_RAW_KEY_BYTES = 900;
 const SCAN_COUNT = 500;
+/** Keys in one MGET: a longer one would hold the server (which runs one command at a time) for longer. */
+const MGET_LIMITS = { batchSize: 1000, concurrency: 8 };
 const RENEW_SCRIPT =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
 const RELEASE_SCRIPT =
@@ -146,6 +151,22 @@ export class RedisBackend implements Backend {
       return Promise.reject(commandError(this.type, 'GET', error));
     }
     return reply.then(hashed ? afterKeyLine : nullAsMissing, this.#getFailed);
+  }
+
+  /**
+   * One MGET per {@link MGET_LIMITS} batch of distinct keys (so one for up to 1000 keys); on a cluster, one per hash
+   * slot (see {@link RedisClient.getMany}). Each value is decoded as `get` decodes it.
+   */
+  async getMany(namespace: string, keys: readonly string[]): Promise<(string | undefined)[]> {
+    const hashed = keys.map(isHashedKey);
+    const stored = keys.map((key, index) => storageKey(namespace, key, hashed[index]));
+    const values = await fetchByIds(stored, MGET_LIMITS, (batch) =>
+      this.#run('MGET', async () => {
+        const replies = await this.#client.getMany(batch);
+        return new Map(batch.map((name, index) => [name, replies[index] ?? null]));
+      }),
+    );
+    return values.map((value, index) => (hashed[index] ? afterKeyLine : nullAsMissing)(value ?? null));
   }
 
   set(namespace: string, key: string, data: string, options: SetOptions = {}): Promise<void> {
