@@ -3,7 +3,13 @@
  * or expired value is created once, by one caller, while the others wait for it or get the stale value.
  * @module
  */
-import { roundedTtlMs, type AnyBackend, type Backend, type ObjectBackend } from '../backends/contract.js';
+import {
+  getEntries,
+  roundedTtlMs,
+  type AnyBackend,
+  type Backend,
+  type ObjectBackend,
+} from '../backends/contract.js';
 import { forEachBounded } from '../backends/kit/bounded.js';
 import { isConfigurationError, SynchronousReadError } from '../shared/errors.js';
 import type { Timers } from '../shared/timers.js';
@@ -131,14 +137,9 @@ interface CreationDelivery {
 
 /** The stored data of several keys: at once from a store in this process, else in one batch where there is one. */
 function readEntries(backend: AnyBackend, namespace: string, keys: readonly string[]): Promise<unknown[]> {
-  if (backend.peek !== undefined) {
-    const peek = backend.peek.bind(backend);
-    return Promise.resolve(keys.map((key) => peek(namespace, key)));
-  }
-  const batch = (backend as { getMany?: (namespace: string, keys: readonly string[]) => Promise<unknown[]> })
-    .getMany;
-  if (batch !== undefined) return batch.call(backend, namespace, keys);
-  return Promise.all(keys.map((key) => backend.get(namespace, key)));
+  if (backend.peek === undefined) return getEntries(backend, namespace, keys);
+  const peek = backend.peek.bind(backend);
+  return Promise.resolve(keys.map((key) => peek(namespace, key)));
 }
 
 /**

@@ -11,7 +11,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import type { AnyBackend } from '../backends/contract.js';
+import { getEntries, type AnyBackend } from '../backends/contract.js';
 import type { TagStamps } from './entry.js';
 
 /** The namespace of the tag tokens in each back-end. */
@@ -46,14 +46,6 @@ function stampsOf(tags: readonly string[], data: readonly unknown[]): TagStamps 
   return stamps;
 }
 
-/** The stored data of `keys` of the tag namespace, in one batch read where the store has one. */
-function readTokens(backend: AnyBackend, keys: readonly string[]): Promise<unknown[]> {
-  const batch = (backend as { getMany?: (namespace: string, keys: readonly string[]) => Promise<unknown[]> })
-    .getMany;
-  if (batch !== undefined) return batch.call(backend, TAG_NAMESPACE, keys);
-  return Promise.all(keys.map((key) => backend.get(TAG_NAMESPACE, key)));
-}
-
 /**
  * The current tokens of `tags`: synchronously from a store in this process, else in one read of the store.
  * An entry created now records these.
@@ -67,7 +59,7 @@ export function currentStamps(backend: AnyBackend, tags: readonly string[]): Tag
       keys.map((key) => peek(TAG_NAMESPACE, key)),
     );
   }
-  return readTokens(backend, keys).then((data) => stampsOf(tags, data));
+  return getEntries(backend, TAG_NAMESPACE, keys).then((data) => stampsOf(tags, data));
 }
 
 /** Compares an entry's stamps with the current tokens: a changed delete token wins over a changed expire token. */

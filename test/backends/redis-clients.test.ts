@@ -3,6 +3,7 @@
  * closed), including the pub/sub wake-up of lock waiters on node-redis; and a server that hangs (SIGSTOP) failing
  * calls within the command timeout.
  */
+import { randomUUID } from 'node:crypto';
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -10,7 +11,7 @@ import { createClient } from 'redis';
 import { Cluster, Redis } from 'ioredis';
 // The previous major, still in the peer range (installed under an alias).
 import { Redis as Redis5 } from 'ioredis5';
-import { ConfigError } from '../../src/index.js';
+import { CacheManager, ConfigError } from '../../src/index.js';
 import { getEntries } from '../../src/backends/contract.js';
 import { redisBackend, redisClusterBackend, redisLocks, storageKey } from '../../src/backends/redis/index.js';
 import { clusterSlot } from '../../src/backends/redis/cluster-slot.js';
@@ -143,6 +144,27 @@ describeWhenAvailable(
         await backend.close();
       },
     );
+
+    it('reads a cache getMany of 100 keys, half of them tagged, in two MGETs: the entries, then their tags', async () => {
+      const proxied = new URL(REDIS_URL);
+      proxied.port = String(proxy.port);
+      const manager = new CacheManager({ type: 'ext:redis', url: proxied.href, onEvent: () => undefined });
+      const cache = manager.getCache<number>(`getmany-${randomUUID()}`);
+      const keys = Array.from({ length: 100 }, (_, index) => `k${index}`);
+      for (const [index, key] of keys.entries()) {
+        await cache.put(key, index, index % 2 === 0 ? { tags: ['even', `n${index % 3}`] } : {});
+      }
+      proxy.reset();
+      expect(await cache.getMany(keys)).toEqual(keys.map((_, index) => index));
+      expect({ MGET: proxy.count('MGET'), GET: proxy.count('GET') }).toEqual({ MGET: 2, GET: 0 });
+      await manager.deleteByTag('even');
+      proxy.reset();
+      expect(await cache.getMany(keys)).toEqual(
+        keys.map((_, index) => (index % 2 === 0 ? undefined : index)),
+      );
+      expect({ MGET: proxy.count('MGET'), GET: proxy.count('GET') }).toEqual({ MGET: 2, GET: 0 });
+      await manager.close();
+    });
   },
 );
 
