@@ -17,7 +17,7 @@ import { entryLockName, type LockHandle, type LockProvider } from '../locks/cont
 import { runCreation, type CreateFunction, type CreationContext } from './creation.js';
 import type { CacheEventHandler } from './events.js';
 import { isFresh, jsonEntryCodec, type CacheEntry, type EntryCodec, type TagStamps } from './entry.js';
-import { currentStamps, mergedTags, tagVerdict, verdictOf } from './tags.js';
+import { currentStamps, mergedTags, TagTokenKeys, tagVerdict, verdictOf } from './tags.js';
 
 export type { CreateFunction, CreationContext } from './creation.js';
 
@@ -168,6 +168,10 @@ export class Cache<V = unknown> {
     lockWaits: 0,
     errors: 0,
   };
+  /** The store keys of the tokens of the tags this cache reads. */
+  readonly #tagKeys = new TagTokenKeys();
+  /** The creations (or waits for another's) of keys that have no value, one per key in this process. */
+  readonly #coldWaits = new Map<string, Promise<V>>();
   /** Keys this process is refreshing ahead of their expiry, so that each hit does not try again. */
   readonly #refreshingAhead = new Set<string>();
 
@@ -282,7 +286,7 @@ export class Cache<V = unknown> {
     const tags = [...new Set(entries.flatMap((entry) => Object.keys(entry?.tags ?? {})))];
     let tokens: TagStamps = {};
     try {
-      if (tags.length > 0) tokens = await currentStamps(backend, tags);
+      if (tags.length > 0) tokens = await currentStamps(backend, tags, this.#tagKeys);
     } catch (error) {
       return Promise.all(keys.map((key) => this.#afterReadFailure(key, optionsOf(key).createfunc, error)));
     }
@@ -328,8 +332,10 @@ export class Cache<V = unknown> {
     const fresh =
       entry?.tags === undefined
         ? this.#isHit(key, entry)
-        : this.#standingOf(entry, tagVerdict(backend, entry.tags) as 'valid' | 'expired' | 'deleted') ===
-            'fresh' && this.#isHit(key, entry);
+        : this.#standingOf(
+            entry,
+            tagVerdict(backend, entry.tags, this.#tagKeys) as 'valid' | 'expired' | 'deleted',
+          ) === 'fresh' && this.#isHit(key, entry);
     if (fresh) return entry?.value as V;
     this.#countMiss(key);
     return undefined;
@@ -358,7 +364,7 @@ export class Cache<V = unknown> {
   ): Promise<V | undefined> {
     let standing: Standing;
     try {
-      standing = this.#standingOf(entry, await tagVerdict(backend, tags));
+      standing = this.#standingOf(entry, await tagVerdict(backend, tags, this.#tagKeys));
     } catch (error) {
       return this.#afterReadFailure(key, options?.createfunc, error);
     }
@@ -387,7 +393,7 @@ export class Cache<V = unknown> {
   async #standing(backend: AnyBackend, entry: CacheEntry | undefined): Promise<Standing> {
     if (entry === undefined) return 'gone';
     if (entry.tags === undefined) return this.#isFresh(entry) ? 'fresh' : 'stale';
-    return this.#standingOf(entry, await tagVerdict(backend, entry.tags));
+    return this.#standingOf(entry, await tagVerdict(backend, entry.tags, this.#tagKeys));
   }
 
   /** Is `entry` fresh by its times? Counts the hit when it is (a miss is counted by the caller, which may create). */
@@ -483,7 +489,7 @@ export class Cache<V = unknown> {
     if (!this.#settings.enabled) return;
     const backend = this.#backend ?? (await this.#resolveBackend());
     const tags = mergedTags(this.#settings.tags, options.tags);
-    const stamps = tags === undefined ? undefined : await currentStamps(backend, tags);
+    const stamps = tags === undefined ? undefined : await currentStamps(backend, tags, this.#tagKeys);
     await this.#write(
       key,
       value,
@@ -556,9 +562,52 @@ export class Cache<V = unknown> {
   /**
    * Creates the value under the creation lock: takes it, reads the store again, creates it if still needed. With a
    * stale value, a caller that does not get the lock at once gets the stale value; the one that does gets it too
-   * after `soft_timeout`, the creation going on in the background.
+   * after `soft_timeout`, the creation going on in the background. Without one, the callers of this process wait
+   * together: one of them waits for the lock (and creates, or reads what another process created), the others get
+   * its value, so that they do not hand the cross-process lock to each other one by one once the value exists.
    */
-  async #create(key: string, creation: Creation<V>, stale: CacheEntry | undefined): Promise<V> {
+  #create(key: string, creation: Creation<V>, stale: CacheEntry | undefined): Promise<V> {
+    if (stale !== undefined) return this.#createLocked(key, creation, stale);
+    const waiting = this.#coldWaits.get(key);
+    if (waiting !== undefined) return this.#joinWait(key, waiting, creation);
+    const created = this.#createLocked(key, creation, undefined);
+    this.#coldWaits.set(key, created);
+    const forget = (): void => {
+      if (this.#coldWaits.get(key) === created) this.#coldWaits.delete(key);
+    };
+    created.then(forget, forget);
+    return created;
+  }
+
+  /**
+   * Waits for the creation (or the wait) this process already runs for `key`, at most `lock_timeout`, as a wait for
+   * the lock would. Its creator's error goes to its own caller only: this one then tries again itself.
+   */
+  #joinWait(key: string, waiting: Promise<V>, creation: Creation<V>): Promise<V> {
+    return new Promise<V>((resolve) => {
+      let answered = false;
+      const answer = (value: V | Promise<V>): void => {
+        if (answered) return;
+        answered = true;
+        this.#settings.timers.clearTimeout(timer);
+        resolve(value);
+      };
+      const timer = this.#settings.timers.setTimeout(() => {
+        answer(this.#afterLockTimeout(key, creation));
+      }, this.#settings.lockTimeoutMs);
+      waiting.then(
+        (value) => {
+          this.#stats.lockWaits += 1;
+          answer(value);
+        },
+        () => {
+          answer(this.#create(key, creation, undefined));
+        },
+      );
+    });
+  }
+
+  async #createLocked(key: string, creation: Creation<V>, stale: CacheEntry | undefined): Promise<V> {
     if (stale !== undefined && this.#inErrorBackoff(stale)) return this.#serveStale(key, stale);
     let lock: LockHandle | undefined;
     try {
@@ -574,15 +623,7 @@ export class Cache<V = unknown> {
     }
     if (!lock) {
       if (stale) return this.#serveStale(key, stale);
-      this.#stats.lockWaits += 1;
-      this.#settings.onEvent({
-        type: 'lock-timeout',
-        backend: this.#backendName(),
-        namespace: this.namespace,
-        key,
-        message: `waited ${this.#settings.lockTimeoutMs} ms for another caller to create the value; creating it here`,
-      });
-      return this.#createAndStore(key, creation, stale, { background: false });
+      return this.#afterLockTimeout(key, creation);
     }
     let current: { entry: CacheEntry | undefined; standing: Standing };
     try {
@@ -606,6 +647,24 @@ export class Cache<V = unknown> {
     const held = lock;
     const creating = this.#createAndStore(key, creation, latest, delivery).finally(() => held.release());
     return latest === undefined ? creating : this.#answerWhileCreating(key, latest, creating, delivery);
+  }
+
+  /**
+   * The lock was not obtained within `lock_timeout`: the value another caller created meanwhile, else this caller
+   * creates it without the lock (availability over strict once-only creation), reported as a `lock-timeout`.
+   */
+  async #afterLockTimeout(key: string, creation: Creation<V>): Promise<V> {
+    this.#stats.lockWaits += 1;
+    const current = await this.#reread(key);
+    if (current.standing === 'fresh') return current.entry?.value as V;
+    this.#settings.onEvent({
+      type: 'lock-timeout',
+      backend: this.#backendName(),
+      namespace: this.namespace,
+      key,
+      message: `waited ${this.#settings.lockTimeoutMs} ms for another caller to create the value; creating it here`,
+    });
+    return this.#createAndStore(key, creation, undefined, { background: false });
   }
 
   /** The entry of `key` read again under the lock, and where it stands; a store that fails counts as no entry. */
@@ -709,7 +768,8 @@ export class Cache<V = unknown> {
     const backend = this.#backend ?? (await this.#resolveBackend());
     let stamps: TagStamps | undefined;
     try {
-      stamps = creation.tags === undefined ? undefined : await currentStamps(backend, creation.tags);
+      stamps =
+        creation.tags === undefined ? undefined : await currentStamps(backend, creation.tags, this.#tagKeys);
     } catch (error) {
       this.#reportStoreError(key, 'read', error);
       stamps = undefined;
@@ -734,7 +794,9 @@ export class Cache<V = unknown> {
       try {
         const added = choices.tags?.filter((tag) => stamps?.[tag] === undefined) ?? [];
         const allStamps =
-          added.length === 0 ? stamps : { ...stamps, ...(await currentStamps(backend, added)) };
+          added.length === 0
+            ? stamps
+            : { ...stamps, ...(await currentStamps(backend, added, this.#tagKeys)) };
         await this.#write(
           key,
           value,

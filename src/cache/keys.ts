@@ -4,6 +4,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import { BoundedMemo } from '../shared/bounded-memo.js';
 import { encodeValue, UnencodableValueError } from '../shared/codec.js';
 
 /** Keys whose namespace plus key exceed this many UTF-8 bytes are hashed (Beaker's default). */
@@ -97,7 +98,9 @@ export class CallKeys {
   readonly #namespace: string;
   readonly #keyParts: readonly unknown[];
   readonly #keyLength: number;
-  readonly #byArgument = new Map<MemoisableArgument, string>();
+  readonly #byArgument = new BoundedMemo<MemoisableArgument, string>(MAX_MEMOISED_CALL_KEYS);
+  /** The derivation of a one-argument call's key, made once rather than per call. */
+  readonly #deriveOne = (argument: MemoisableArgument): string => this.#derive([argument]);
 
   constructor(namespace: string, keyParts: readonly unknown[], keyLength: number) {
     this.#namespace = namespace;
@@ -108,13 +111,7 @@ export class CallKeys {
   /** The stored key of a call with `args` (the arguments, or what the function's `key` option chose from them). */
   keyOf(args: readonly unknown[]): string {
     if (!memoisableArgument(args)) return this.#derive(args);
-    const argument = args[0];
-    let key = this.#byArgument.get(argument);
-    if (key === undefined) {
-      key = this.#derive(args);
-      this.#remember(argument, key);
-    }
-    return key;
+    return this.#byArgument.valueOf(args[0], this.#deriveOne);
   }
 
   /** How many calls' keys are remembered now (at most {@link MAX_MEMOISED_CALL_KEYS}). */
@@ -124,14 +121,6 @@ export class CallKeys {
 
   #derive(args: readonly unknown[]): string {
     return limitKeyLength(this.#namespace, functionKey(this.#keyParts, args), this.#keyLength);
-  }
-
-  #remember(argument: MemoisableArgument, key: string): void {
-    if (this.#byArgument.size >= MAX_MEMOISED_CALL_KEYS) {
-      // A Map iterates in insertion order: its first key is the oldest.
-      this.#byArgument.delete(this.#byArgument.keys().next().value as MemoisableArgument);
-    }
-    this.#byArgument.set(argument, key);
   }
 }
 

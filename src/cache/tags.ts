@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { getEntries, type AnyBackend } from '../backends/contract.js';
+import { BoundedMemo } from '../shared/bounded-memo.js';
 import type { TagStamps } from './entry.js';
 
 /** The namespace of the tag tokens in each back-end. */
@@ -23,13 +24,28 @@ export type TagVerdict = 'valid' | 'expired' | 'deleted';
 /** Which invalidation a token records. */
 export type TagInvalidation = 'deleted' | 'expired';
 
+/** How many tags' token keys one {@link TagTokenKeys} remembers. */
+const MAX_REMEMBERED_TAGS = 10_000;
+
 function tokenKey(tag: string, invalidation: TagInvalidation): string {
   return `${invalidation}:${tag}`;
 }
 
-/** The store keys of the tokens of `tags`, in pairs: the delete token, then the expire token, of each tag. */
-function tokenKeys(tags: readonly string[]): string[] {
-  return tags.flatMap((tag) => [tokenKey(tag, 'deleted'), tokenKey(tag, 'expired')]);
+function tokenKeyPair(tag: string): readonly [deleted: string, expired: string] {
+  return [tokenKey(tag, 'deleted'), tokenKey(tag, 'expired')];
+}
+
+/**
+ * The store keys of tags' tokens, remembered per tag (at most {@link MAX_REMEMBERED_TAGS}): a read of a tagged entry
+ * then builds no string and hands the store keys whose hash is already computed.
+ */
+export class TagTokenKeys {
+  readonly #byTag = new BoundedMemo<string, readonly [string, string]>(MAX_REMEMBERED_TAGS);
+
+  /** The keys of the delete token and the expire token of `tag`. */
+  of(tag: string): readonly [deleted: string, expired: string] {
+    return this.#byTag.valueOf(tag, tokenKeyPair);
+  }
 }
 
 /** A stored token, or null for none; anything else stored there counts as a token nobody has stamped. */
@@ -38,48 +54,72 @@ function tokenOf(data: unknown): string | null {
   return typeof data === 'string' ? data : 'unreadable';
 }
 
-function stampsOf(tags: readonly string[], data: readonly unknown[]): TagStamps {
-  const stamps: Record<string, readonly [string | null, string | null]> = {};
-  tags.forEach((tag, index) => {
-    stamps[tag] = [tokenOf(data[2 * index]), tokenOf(data[2 * index + 1])];
-  });
-  return stamps;
-}
-
 /**
  * The current tokens of `tags`: synchronously from a store in this process, else in one read of the store.
  * An entry created now records these.
  */
-export function currentStamps(backend: AnyBackend, tags: readonly string[]): TagStamps | Promise<TagStamps> {
-  const keys = tokenKeys(tags);
+export function currentStamps(
+  backend: AnyBackend,
+  tags: readonly string[],
+  keys: TagTokenKeys,
+): TagStamps | Promise<TagStamps> {
   if (backend.peek !== undefined) {
-    const peek = backend.peek.bind(backend);
-    return stampsOf(
-      tags,
-      keys.map((key) => peek(TAG_NAMESPACE, key)),
-    );
+    const stamps: Record<string, readonly [string | null, string | null]> = {};
+    for (const tag of tags) {
+      const [deleted, expired] = keys.of(tag);
+      stamps[tag] = [
+        tokenOf(backend.peek(TAG_NAMESPACE, deleted)),
+        tokenOf(backend.peek(TAG_NAMESPACE, expired)),
+      ];
+    }
+    return stamps;
   }
-  return getEntries(backend, TAG_NAMESPACE, keys).then((data) => stampsOf(tags, data));
+  const storeKeys = tags.flatMap((tag) => keys.of(tag));
+  return getEntries(backend, TAG_NAMESPACE, storeKeys).then((data) => {
+    const stamps: Record<string, readonly [string | null, string | null]> = {};
+    tags.forEach((tag, index) => {
+      stamps[tag] = [tokenOf(data[2 * index]), tokenOf(data[2 * index + 1])];
+    });
+    return stamps;
+  });
 }
 
 /** Compares an entry's stamps with the current tokens: a changed delete token wins over a changed expire token. */
 export function verdictOf(stamped: TagStamps, current: TagStamps): TagVerdict {
   let verdict: TagVerdict = 'valid';
-  for (const [tag, [deleted, expired]] of Object.entries(stamped)) {
+  for (const tag in stamped) {
     const now = current[tag];
-    if (now === undefined) continue;
-    if (now[0] !== deleted) return 'deleted';
-    if (now[1] !== expired) verdict = 'expired';
+    const then = stamped[tag];
+    if (now === undefined || then === undefined) continue;
+    if (now[0] !== then[0]) return 'deleted';
+    if (now[1] !== then[1]) verdict = 'expired';
   }
   return verdict;
 }
 
-/** What `stamped` says now: the entry's tags' current tokens read from its store and compared. */
-export function tagVerdict(backend: AnyBackend, stamped: TagStamps): TagVerdict | Promise<TagVerdict> {
-  const current = currentStamps(backend, Object.keys(stamped));
-  return current instanceof Promise
-    ? current.then((tokens) => verdictOf(stamped, tokens))
-    : verdictOf(stamped, current);
+/**
+ * What `stamped` says now: the entry's tags' current tokens read from its store and compared; synchronously, with no
+ * object built, from a store in this process.
+ */
+export function tagVerdict(
+  backend: AnyBackend,
+  stamped: TagStamps,
+  keys: TagTokenKeys,
+): TagVerdict | Promise<TagVerdict> {
+  if (backend.peek === undefined) {
+    return (currentStamps(backend, Object.keys(stamped), keys) as Promise<TagStamps>).then((current) =>
+      verdictOf(stamped, current),
+    );
+  }
+  let verdict: TagVerdict = 'valid';
+  for (const tag in stamped) {
+    const then = stamped[tag];
+    if (then === undefined) continue;
+    const [deleted, expired] = keys.of(tag);
+    if (tokenOf(backend.peek(TAG_NAMESPACE, deleted)) !== then[0]) return 'deleted';
+    if (verdict === 'valid' && tokenOf(backend.peek(TAG_NAMESPACE, expired)) !== then[1]) verdict = 'expired';
+  }
+  return verdict;
 }
 
 /**
