@@ -1,8 +1,12 @@
-/** What the benchmark scripts share: a rate meter, the cross-process stampede and number formatting. */
-import { spawn } from 'node:child_process';
+/**
+ * What the benchmark scripts share: a rate meter, the cross-process stampede, the memory hit child, medians and
+ * number formatting.
+ */
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 export interface RateRow {
   name: string;
@@ -83,4 +87,41 @@ export function formatNumber(value: number, digits = 0): string {
   return Number.isFinite(value)
     ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
     : 'n/a';
+}
+
+/** The median of `values` (the mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+/** The `q` quantile of `values` (0 < q ≤ 1), by nearest rank: p99 is `quantile(values, 0.99)`. */
+export function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
+}
+
+/** `list` rotated left by `round`, so that each round starts with a different entry. */
+export function rotated<T>(list: readonly T[], round: number): T[] {
+  const shift = round % Math.max(1, list.length);
+  return [...list.slice(shift), ...list.slice(0, shift)];
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * One contender of the memory hit benchmark (bench/hit-child.ts) in a process of its own: its CPU ns per read over
+ * `ops` timed reads after `warmup` reads.
+ */
+export async function hitChildCpuNs(name: string, ops: number, warmup: number): Promise<number> {
+  const child = fileURLToPath(new URL('./hit-child.ts', import.meta.url));
+  const { stdout } = await execFileAsync(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', child, name, String(ops), String(warmup)],
+    { maxBuffer: 1 << 20 },
+  );
+  return (JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { cpuNsPerOp: number }).cpuNsPerOp;
 }

@@ -1,5 +1,6 @@
 /**
- * One contender of the memory hit benchmark (bench/run.ts section (a)), alone in its process:
+ * One contender of the memory hit benchmark (bench/run.ts section (a), and the tagged reads of bench/features.ts),
+ * alone in its process:
  * `node --expose-gc --import tsx bench/hit-child.ts <contender> <ops> <warm-up ops>`.
  * Fills the contender's store with the 10,000 pre-generated records, checks that a read returns the right record,
  * runs the warm-up, then times `ops` reads of the pre-generated key sequence and prints one JSON line: the CPU time
@@ -14,11 +15,14 @@ import { CacheManager } from '../dist/index.js';
 import {
   RECORDS,
   SEQUENCE,
+  allTags,
   keys,
   order,
   records,
+  tagsOf,
   texts,
   type ContenderName,
+  type TagContenderName,
   type UserRecord,
 } from './hit-data.js';
 
@@ -44,11 +48,22 @@ function lru(): LRUCache<string, UserRecord> {
   return cache;
 }
 
-async function beaker(serialize: boolean, kind: 'get' | 'createfunc' | 'peek'): Promise<Prepared> {
+/**
+ * beaker-ts on the memory store. With `tagCount`, each record is put with its first `tagCount` tags
+ * ({@link tagsOf}), every one of which was invalidated once before (so that its tokens exist).
+ */
+async function beaker(
+  serialize: boolean,
+  kind: 'get' | 'createfunc' | 'peek',
+  tagCount = 0,
+): Promise<Prepared> {
   const manager = new CacheManager(serialize ? { type: 'memory' } : { type: 'memory', serialize: false });
   const cache = manager.getCache<UserRecord>('bench');
   await cache.open();
-  for (const [index, key] of keys.entries()) await cache.put(key, records[index] as UserRecord);
+  if (tagCount > 0) await manager.deleteByTag(allTags(tagCount));
+  for (const [index, key] of keys.entries()) {
+    await cache.put(key, records[index] as UserRecord, tagCount > 0 ? { tags: tagsOf(index, tagCount) } : {});
+  }
   const misses = (): number => cache.stats().misses + cache.stats().creations;
   const close = (): Promise<void> => manager.close();
   if (kind === 'peek') return { read: (key) => cache.peek(key), sync: true, misses, close };
@@ -101,8 +116,8 @@ async function cacheManager(kind: 'get' | 'wrap'): Promise<Prepared> {
   return { read, sync: false, misses: noMisses, close: () => cache.disconnect().then(() => undefined) };
 }
 
-/** The contenders, by the name bench/run.ts gives on the command line. */
-const CONTENDERS: Record<ContenderName, () => Promise<Prepared>> = {
+/** The contenders, by the name bench/run.ts (or bench/features.ts) gives on the command line. */
+const CONTENDERS: Record<ContenderName | TagContenderName, () => Promise<Prepared>> = {
   'lru.get': () => {
     const cache = lru();
     return Promise.resolve({ read: (key) => cache.get(key), sync: true, misses: noMisses, close: nothing });
@@ -137,6 +152,10 @@ const CONTENDERS: Record<ContenderName, () => Promise<Prepared>> = {
   'BentoCache getOrSet, unserialized': () => bento(false, 'getOrSet'),
   'cache-manager 7 get': () => cacheManager('get'),
   'cache-manager 7 wrap': () => cacheManager('wrap'),
+  'beaker get, 1 tag, serialized': () => beaker(true, 'get', 1),
+  'beaker get, 3 tags, serialized': () => beaker(true, 'get', 3),
+  'beaker get, 1 tag, unserialized': () => beaker(false, 'get', 1),
+  'beaker get, 3 tags, unserialized': () => beaker(false, 'get', 3),
 };
 
 const mask = SEQUENCE - 1;
@@ -162,7 +181,7 @@ async function reads(prepared: Prepared, start: number, count: number): Promise<
 async function main(): Promise<void> {
   const [name = '', opsText = '200000', warmupText = '100000'] = process.argv.slice(2);
   if (!(name in CONTENDERS)) throw new Error(`unknown contender ${name}`);
-  const make = CONTENDERS[name as ContenderName];
+  const make = CONTENDERS[name as ContenderName | TagContenderName];
   const ops = Number(opsText);
   const warmup = Number(warmupText);
   const prepared = await make();

@@ -29,6 +29,34 @@ export const CONTENDER_NAMES = [
 ] as const;
 export type ContenderName = (typeof CONTENDER_NAMES)[number];
 
+/**
+ * The tagged reads of bench/features.ts, measured by the same child (bench/hit-child.ts) but not part of
+ * bench/run.ts; their untagged baselines are `beaker get, serialized` and `beaker get, unserialized`.
+ */
+export const TAG_CONTENDER_NAMES = [
+  'beaker get, 1 tag, serialized',
+  'beaker get, 3 tags, serialized',
+  'beaker get, 1 tag, unserialized',
+  'beaker get, 3 tags, unserialized',
+] as const;
+export type TagContenderName = (typeof TAG_CONTENDER_NAMES)[number];
+
+/**
+ * The first `count` tags of record `index` in the tag benchmarks: its own (10,000 distinct), its group's (7) and its
+ * tenant's (100), each behind `prefix`.
+ */
+export function tagsOf(index: number, count: number, prefix = ''): string[] {
+  return [`${prefix}user:${index}`, `${prefix}group:${index % 7}`, `${prefix}tenant:${index % 100}`].slice(
+    0,
+    count,
+  );
+}
+
+/** Every distinct tag of the records' first `count` tags. */
+export function allTags(count: number, prefix = ''): string[] {
+  return [...new Set(keys.flatMap((_key, index) => tagsOf(index, count, prefix)))];
+}
+
 export interface UserRecord {
   id: number;
   key: string;

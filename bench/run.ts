@@ -7,14 +7,20 @@
  * (b) file and dbm get and put rates;
  * (c) the cross-process stampede: creations of one cold key by 4 processes × 50 callers, for beaker-ts and peers.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { CacheManager } from '../dist/index.js';
-import { formatNumber, rate, stampede, type RateRow, type StampedeRow } from './common.js';
+import {
+  formatNumber,
+  hitChildCpuNs,
+  median,
+  rate,
+  stampede,
+  type RateRow,
+  type StampedeRow,
+} from './common.js';
 import { CONTENDER_NAMES, RECORDS, SEQUENCE, recordSizes, type ContenderName } from './hit-data.js';
 
 const KEYS = 10_000;
@@ -24,7 +30,6 @@ const HIT_OPS = Number(process.env.BENCH_HIT_OPS ?? 2_000_000);
 const PEER_OPS = Number(process.env.BENCH_PEER_OPS ?? 400_000);
 const WARMUP_OPS = Number(process.env.BENCH_WARMUP_OPS ?? 200_000);
 const scratch = mkdtempSync(join(tmpdir(), 'beaker-bench-'));
-const run = promisify(execFile);
 
 /** Values of the disk rates (b): small user records, about 200 bytes of JSON each. */
 const keys = Array.from({ length: KEYS }, (_unused, index) => `user:${index}`);
@@ -68,27 +73,12 @@ const LABELS: Record<ContenderName, string> = {
   'cache-manager 7 wrap': 'cache-manager 7 `wrap` (hit)',
 };
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
-
 const isPeer = (name: ContenderName): boolean =>
   name.startsWith('BentoCache') || name.startsWith('cache-manager');
 
 /** One contender in a process of its own; the child prints its CPU ns per read. */
-async function measureHit(name: ContenderName): Promise<number> {
-  const child = fileURLToPath(new URL('./hit-child.ts', import.meta.url));
-  const ops = isPeer(name) ? PEER_OPS : HIT_OPS;
-  const { stdout } = await run(
-    process.execPath,
-    ['--expose-gc', '--import', 'tsx', child, name, String(ops), String(WARMUP_OPS)],
-    { maxBuffer: 1 << 20 },
-  );
-  return (JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { cpuNsPerOp: number }).cpuNsPerOp;
+function measureHit(name: ContenderName): Promise<number> {
+  return hitChildCpuNs(name, isPeer(name) ? PEER_OPS : HIT_OPS, WARMUP_OPS);
 }
 
 /** Every contender once per round, one process at a time, the order rotated by one each round. */
