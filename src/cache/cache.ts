@@ -17,7 +17,7 @@ import { entryLockName, type LockHandle, type LockProvider } from '../locks/cont
 import { runCreation, type CreateFunction, type CreationContext } from './creation.js';
 import type { CacheEventHandler } from './events.js';
 import { isFresh, jsonEntryCodec, type CacheEntry, type EntryCodec, type TagStamps } from './entry.js';
-import { currentStamps, mergedTags, TagTokenKeys, tagVerdict, verdictOf } from './tags.js';
+import { currentStamps, mergedTags, TagTokenKeys, tagVerdict, verdictOf, type TagVerdict } from './tags.js';
 
 export type { CreateFunction, CreationContext } from './creation.js';
 
@@ -332,10 +332,8 @@ export class Cache<V = unknown> {
     const fresh =
       entry?.tags === undefined
         ? this.#isHit(key, entry)
-        : this.#standingOf(
-            entry,
-            tagVerdict(backend, entry.tags, this.#tagKeys) as 'valid' | 'expired' | 'deleted',
-          ) === 'fresh' && this.#isHit(key, entry);
+        : this.#standingOf(entry, tagVerdict(backend, entry.tags, this.#tagKeys) as TagVerdict) === 'fresh' &&
+          this.#isHit(key, entry);
     if (fresh) return entry?.value as V;
     this.#countMiss(key);
     return undefined;
@@ -355,20 +353,29 @@ export class Cache<V = unknown> {
   }
 
   /** Answers a read of a tagged entry, once its tags' tokens say whether it was invalidated. */
-  async #answerTagged(
+  #answerTagged(
     backend: AnyBackend,
     key: string,
     entry: CacheEntry,
     tags: TagStamps,
     options: CacheGetOptions<V> | undefined,
   ): Promise<V | undefined> {
-    let standing: Standing;
+    const failed = (error: unknown): Promise<V | undefined> =>
+      this.#afterReadFailure(key, options?.createfunc, error);
+    let verdict: TagVerdict | Promise<TagVerdict>;
     try {
-      standing = this.#standingOf(entry, await tagVerdict(backend, tags, this.#tagKeys));
+      verdict = tagVerdict(backend, tags, this.#tagKeys);
     } catch (error) {
-      return this.#afterReadFailure(key, options?.createfunc, error);
+      return failed(error);
     }
-    return this.#answerStanding(key, entry, standing, options);
+    // A store in this process gives the verdict at once: the hit then costs one resolved promise, as an untagged one.
+    if (!(verdict instanceof Promise)) {
+      return this.#answerStanding(key, entry, this.#standingOf(entry, verdict), options);
+    }
+    return verdict.then(
+      (settled) => this.#answerStanding(key, entry, this.#standingOf(entry, settled), options),
+      failed,
+    );
   }
 
   /** Answers a read whose entry stands as `standing`: its value, or a miss (with the stale value, if any). */
@@ -384,7 +391,7 @@ export class Cache<V = unknown> {
   }
 
   /** Where an entry stands, given its tags' verdict. */
-  #standingOf(entry: CacheEntry, verdict: 'valid' | 'expired' | 'deleted'): Standing {
+  #standingOf(entry: CacheEntry, verdict: TagVerdict): Standing {
     if (verdict === 'deleted') return 'gone';
     return verdict === 'valid' && this.#isFresh(entry) ? 'fresh' : 'stale';
   }
