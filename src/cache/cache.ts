@@ -17,7 +17,16 @@ import { entryLockName, type LockHandle, type LockProvider } from '../locks/cont
 import { runCreation, type CreateFunction, type CreationContext } from './creation.js';
 import type { CacheEventHandler } from './events.js';
 import { isFresh, jsonEntryCodec, type CacheEntry, type EntryCodec, type TagStamps } from './entry.js';
-import { currentStamps, mergedTags, TagTokenKeys, tagVerdict, verdictOf, type TagVerdict } from './tags.js';
+import {
+  mergedTags,
+  stampsForWrite,
+  TagTokenKeys,
+  tagVerdict,
+  tokensOf,
+  verdictOf,
+  type CurrentTokens,
+  type TagVerdict,
+} from './tags.js';
 
 export type { CreateFunction, CreationContext } from './creation.js';
 
@@ -130,6 +139,23 @@ interface Creation<V> {
   tags: readonly string[] | undefined;
 }
 
+/** An entry read again under the lock: what it is, where it stands, and whether the store failed to read it. */
+interface Reread {
+  entry: CacheEntry | undefined;
+  standing: Standing;
+  failed: boolean;
+}
+
+/** How many keys whose refresh ahead failed one cache remembers (each until its back-off ends). */
+const MAX_REMEMBERED_REFRESH_FAILURES = 10_000;
+
+/** The stamps of an entry's tags, each tag once (the first stamp read wins). */
+function uniqueStamps(stamps: TagStamps): TagStamps {
+  const byTag = new Map<string, TagStamps[number]>();
+  for (const stamp of stamps) if (!byTag.has(stamp[0])) byTag.set(stamp[0], stamp);
+  return [...byTag.values()];
+}
+
 /** Whether a creation's result went to a waiting caller or finished in the background. */
 interface CreationDelivery {
   background: boolean;
@@ -174,6 +200,8 @@ export class Cache<V = unknown> {
   readonly #coldWaits = new Map<string, Promise<V>>();
   /** Keys this process is refreshing ahead of their expiry, so that each hit does not try again. */
   readonly #refreshingAhead = new Set<string>();
+  /** Keys whose refresh ahead failed, with when to try again (`error_backoff`). */
+  readonly #refreshAheadFailures = new Map<string, number>();
 
   constructor(settings: CacheSettings) {
     this.namespace = settings.namespace;
@@ -282,21 +310,29 @@ export class Cache<V = unknown> {
       return Promise.all(keys.map((key) => this.#afterReadFailure(key, optionsOf(key).createfunc, error)));
     }
     const entries = keys.map((key, index) => this.#decode(backend, key, data[index]));
-    // The tokens of every tag of every entry read, in one more read.
-    const tags = [...new Set(entries.flatMap((entry) => Object.keys(entry?.tags ?? {})))];
-    let tokens: TagStamps = {};
+    // The tokens of every tag of every entry read, in one more read; if it fails, only the tagged keys miss.
+    const tags = [...new Set(entries.flatMap((entry) => (entry?.tags ?? []).map(([tag]) => tag)))];
+    let tokens: CurrentTokens | undefined = new Map();
+    let tokensError: unknown;
     try {
-      if (tags.length > 0) tokens = await currentStamps(backend, tags, this.#tagKeys);
+      if (tags.length > 0) tokens = await tokensOf(backend, tags, this.#tagKeys);
     } catch (error) {
-      return Promise.all(keys.map((key) => this.#afterReadFailure(key, optionsOf(key).createfunc, error)));
+      tokens = undefined;
+      tokensError = error;
     }
     return Promise.all(
       keys.map((key, index) => {
         const entry = entries[index];
+        if (entry?.tags !== undefined && tokens === undefined) {
+          return this.#afterReadFailure(key, optionsOf(key).createfunc, tokensError);
+        }
         const standing: Standing =
           entry === undefined
             ? 'gone'
-            : this.#standingOf(entry, entry.tags === undefined ? 'valid' : verdictOf(entry.tags, tokens));
+            : this.#standingOf(
+                entry,
+                entry.tags === undefined ? 'valid' : verdictOf(entry.tags, tokens ?? new Map()),
+              );
         return this.#answerStanding(key, entry, standing, optionsOf(key));
       }),
     );
@@ -458,6 +494,7 @@ export class Cache<V = unknown> {
   async #createUncached(key: string, createfunc: CreateFunction<V> | undefined): Promise<V | undefined> {
     if (!createfunc) return undefined;
     this.#stats.creations += 1;
+    const started = this.#settings.timers.now();
     try {
       const { value } = await runCreation({
         namespace: this.namespace,
@@ -467,9 +504,11 @@ export class Cache<V = unknown> {
         timers: this.#settings.timers,
         createfunc,
       });
+      this.#reportCreated(key, started, { background: false });
       return value;
     } catch (error) {
       this.#stats.errors += 1;
+      if (this.#settings.reportsActivity) this.#reportCreationError(key, error, false);
       throw error;
     }
   }
@@ -496,7 +535,7 @@ export class Cache<V = unknown> {
     if (!this.#settings.enabled) return;
     const backend = this.#backend ?? (await this.#resolveBackend());
     const tags = mergedTags(this.#settings.tags, options.tags);
-    const stamps = tags === undefined ? undefined : await currentStamps(backend, tags, this.#tagKeys);
+    const stamps = tags === undefined ? undefined : await stampsForWrite(backend, tags, this.#tagKeys);
     await this.#write(
       key,
       value,
@@ -567,17 +606,29 @@ export class Cache<V = unknown> {
   }
 
   /**
+   * May `stale` be served while another caller creates the new value? Yes while the store keeps it, unless its writer
+   * kept it longer than its grace for `stale_if_error` and that grace is over: the writer's grace decides.
+   */
+  #withinGrace(stale: CacheEntry): boolean {
+    return stale.graceEndsAt === undefined || this.#settings.clock() < stale.graceEndsAt;
+  }
+
+  /**
    * Creates the value under the creation lock: takes it, reads the store again, creates it if still needed. With a
-   * stale value, a caller that does not get the lock at once gets the stale value; the one that does gets it too
-   * after `soft_timeout`, the creation going on in the background. Without one, the callers of this process wait
-   * together: one of them waits for the lock (and creates, or reads what another process created), the others get
-   * its value, so that they do not hand the cross-process lock to each other one by one once the value exists.
+   * stale value within `grace`, a caller that does not get the lock at once gets the stale value; the one that does
+   * gets it too after `soft_timeout`, the creation going on in the background. Without one, the callers of this
+   * process wait together: one of them waits for the lock (and creates, or reads what another process created), the
+   * others get its value, so that they do not hand the cross-process lock to each other one by one once the value
+   * exists. An expired value past `grace` (kept for `stale_if_error`) only answers for a creator that fails.
    */
   #create(key: string, creation: Creation<V>, stale: CacheEntry | undefined): Promise<V> {
-    if (stale !== undefined) return this.#createLocked(key, creation, stale);
+    if (stale !== undefined && this.#inErrorBackoff(stale))
+      return Promise.resolve(this.#serveStale(key, stale));
+    if (stale !== undefined && this.#withinGrace(stale))
+      return this.#createLocked(key, creation, stale, stale);
     const waiting = this.#coldWaits.get(key);
-    if (waiting !== undefined) return this.#joinWait(key, waiting, creation);
-    const created = this.#createLocked(key, creation, undefined);
+    if (waiting !== undefined) return this.#joinWait(key, waiting, creation, stale);
+    const created = this.#createLocked(key, creation, undefined, stale);
     this.#coldWaits.set(key, created);
     const forget = (): void => {
       if (this.#coldWaits.get(key) === created) this.#coldWaits.delete(key);
@@ -590,7 +641,12 @@ export class Cache<V = unknown> {
    * Waits for the creation (or the wait) this process already runs for `key`, at most `lock_timeout`, as a wait for
    * the lock would. Its creator's error goes to its own caller only: this one then tries again itself.
    */
-  #joinWait(key: string, waiting: Promise<V>, creation: Creation<V>): Promise<V> {
+  #joinWait(
+    key: string,
+    waiting: Promise<V>,
+    creation: Creation<V>,
+    fallback: CacheEntry | undefined,
+  ): Promise<V> {
     return new Promise<V>((resolve) => {
       let answered = false;
       const answer = (value: V | Promise<V>): void => {
@@ -600,7 +656,7 @@ export class Cache<V = unknown> {
         resolve(value);
       };
       const timer = this.#settings.timers.setTimeout(() => {
-        answer(this.#afterLockTimeout(key, creation));
+        answer(this.#afterLockTimeout(key, creation, fallback));
       }, this.#settings.lockTimeoutMs);
       waiting.then(
         (value) => {
@@ -608,31 +664,39 @@ export class Cache<V = unknown> {
           answer(value);
         },
         () => {
-          answer(this.#create(key, creation, undefined));
+          answer(this.#create(key, creation, fallback));
         },
       );
     });
   }
 
-  async #createLocked(key: string, creation: Creation<V>, stale: CacheEntry | undefined): Promise<V> {
-    if (stale !== undefined && this.#inErrorBackoff(stale)) return this.#serveStale(key, stale);
+  /**
+   * The creation under the lock. `servable`: the stale value that may answer while the value is created (then the
+   * lock is only tried); `fallback`: the expired value that may answer for a failing creator (`stale_if_error`).
+   */
+  async #createLocked(
+    key: string,
+    creation: Creation<V>,
+    servable: CacheEntry | undefined,
+    fallback: CacheEntry | undefined,
+  ): Promise<V> {
     let lock: LockHandle | undefined;
     try {
       const locks = await this.#settings.locks();
       // With a stale value only try the lock: if someone else is creating, serve the stale value at once.
       lock = await locks.acquire(
         entryLockName(this.namespace, key),
-        stale ? 0 : this.#settings.lockTimeoutMs,
+        servable ? 0 : this.#settings.lockTimeoutMs,
       );
     } catch (error) {
       this.#reportStoreError(key, 'read', error);
-      return this.#createAndStore(key, creation, stale, { background: false });
+      return this.#createAndStore(key, creation, fallback, { background: false });
     }
     if (!lock) {
-      if (stale) return this.#serveStale(key, stale);
-      return this.#afterLockTimeout(key, creation);
+      if (servable) return this.#serveStale(key, servable);
+      return this.#afterLockTimeout(key, creation, fallback);
     }
-    let current: { entry: CacheEntry | undefined; standing: Standing };
+    let current: Reread;
     try {
       current = await this.#reread(key);
     } catch (error) {
@@ -642,10 +706,11 @@ export class Cache<V = unknown> {
     // The previous holder may have created the value while this caller waited.
     if (current.standing === 'fresh') {
       await lock.release();
-      if (!stale) this.#stats.lockWaits += 1;
+      if (!servable) this.#stats.lockWaits += 1;
       return current.entry?.value as V;
     }
-    const latest = current.standing === 'stale' ? current.entry : stale;
+    // What the store holds now decides: an entry gone (dropped, or deleted by a tag) is never served.
+    const latest = this.#latestExpired(current, fallback);
     if (latest !== undefined && this.#inErrorBackoff(latest)) {
       await lock.release();
       return this.#serveStale(key, latest);
@@ -653,14 +718,22 @@ export class Cache<V = unknown> {
     const delivery: CreationDelivery = { background: false };
     const held = lock;
     const creating = this.#createAndStore(key, creation, latest, delivery).finally(() => held.release());
-    return latest === undefined ? creating : this.#answerWhileCreating(key, latest, creating, delivery);
+    return latest !== undefined && this.#withinGrace(latest)
+      ? this.#answerWhileCreating(key, latest, creating, delivery)
+      : creating;
+  }
+
+  /** The expired entry a re-read leaves at hand: the one read, or the earlier one when the store could not be read. */
+  #latestExpired(current: Reread, earlier: CacheEntry | undefined): CacheEntry | undefined {
+    if (current.failed) return earlier;
+    return current.standing === 'stale' ? current.entry : undefined;
   }
 
   /**
    * The lock was not obtained within `lock_timeout`: the value another caller created meanwhile, else this caller
    * creates it without the lock (availability over strict once-only creation), reported as a `lock-timeout`.
    */
-  async #afterLockTimeout(key: string, creation: Creation<V>): Promise<V> {
+  async #afterLockTimeout(key: string, creation: Creation<V>, fallback: CacheEntry | undefined): Promise<V> {
     this.#stats.lockWaits += 1;
     const current = await this.#reread(key);
     if (current.standing === 'fresh') return current.entry?.value as V;
@@ -671,18 +744,18 @@ export class Cache<V = unknown> {
       key,
       message: `waited ${this.#settings.lockTimeoutMs} ms for another caller to create the value; creating it here`,
     });
-    return this.#createAndStore(key, creation, undefined, { background: false });
+    return this.#createAndStore(key, creation, this.#latestExpired(current, fallback), { background: false });
   }
 
   /** The entry of `key` read again under the lock, and where it stands; a store that fails counts as no entry. */
-  async #reread(key: string): Promise<{ entry: CacheEntry | undefined; standing: Standing }> {
+  async #reread(key: string): Promise<Reread> {
     try {
       const backend = this.#backend ?? (await this.#resolveBackend());
       const entry = await this.#read(key);
-      return { entry, standing: await this.#standing(backend, entry) };
+      return { entry, standing: await this.#standing(backend, entry), failed: false };
     } catch (error) {
       this.#reportStoreError(key, 'read', error);
-      return { entry: undefined, standing: 'gone' };
+      return { entry: undefined, standing: 'gone', failed: true };
     }
   }
 
@@ -725,44 +798,61 @@ export class Cache<V = unknown> {
     });
   }
 
-  /** Starts a background refresh of a hit close to its expiry, unless this process or another is on it. */
+  /**
+   * Starts a background refresh of a hit close to its expiry (within `refresh_ahead`, and at most half its life),
+   * unless this process or another is on it, or a refresh failed less than `error_backoff` ago.
+   */
   #refreshAheadIfDue(key: string, entry: CacheEntry, options: CacheGetOptions<V>): void {
     const lead = this.#settings.refreshAheadMs;
     if (lead === null || entry.expire === null || this.#refreshingAhead.has(key)) return;
-    if (entry.storedAt + entry.expire * 1000 - this.#settings.clock() > lead) return;
+    const now = this.#settings.clock();
+    const lifetimeMs = entry.expire * 1000;
+    if (entry.storedAt + lifetimeMs - now > Math.min(lead, lifetimeMs / 2)) return;
+    if (entry.retryAt !== undefined && now < entry.retryAt) return;
+    if (now < (this.#refreshAheadFailures.get(key) ?? 0)) return;
     const creation = this.#creationOf(options);
     if (creation === undefined) return;
     this.#refreshingAhead.add(key);
-    void this.#refreshAhead(key, entry, creation).finally(() => this.#refreshingAhead.delete(key));
+    this.#refreshAhead(key, entry, creation).then(
+      () => this.#refreshingAhead.delete(key),
+      (error: unknown) => {
+        this.#refreshingAhead.delete(key);
+        this.#rememberRefreshFailure(key, now + this.#settings.errorBackoffMs);
+        // The caller got the value it hit: nothing stale was served.
+        this.#reportCreationError(key, error, false);
+      },
+    );
   }
 
+  /** Refreshes `key` under its lock, if nobody else holds it and nobody refreshed it since `entry` was read. */
   async #refreshAhead(key: string, entry: CacheEntry, creation: Creation<V>): Promise<void> {
-    let lock: LockHandle | undefined;
-    try {
-      const locks = await this.#settings.locks();
-      lock = await locks.acquire(entryLockName(this.namespace, key), 0);
-    } catch (error) {
-      this.#reportCreationError(key, error, true);
-      return;
-    }
+    const locks = await this.#settings.locks();
+    const lock = await locks.acquire(entryLockName(this.namespace, key), 0);
     // Another caller (here or in another process) is refreshing it.
     if (!lock) return;
     try {
       const current = await this.#reread(key);
-      // Someone refreshed it since this hit read it.
       if (current.entry !== undefined && current.entry.storedAt > entry.storedAt) return;
-      await this.#createAndStore(key, creation, entry, { background: true });
-    } catch (error) {
-      this.#reportCreationError(key, error, true);
+      await this.#createAndStore(key, creation, undefined, { background: true });
+      this.#refreshAheadFailures.delete(key);
     } finally {
       await lock.release();
     }
   }
 
+  #rememberRefreshFailure(key: string, retryAt: number): void {
+    if (this.#refreshAheadFailures.size >= MAX_REMEMBERED_REFRESH_FAILURES) {
+      // A Map iterates in insertion order: its first key is the oldest.
+      this.#refreshAheadFailures.delete(this.#refreshAheadFailures.keys().next().value as string);
+    }
+    this.#refreshAheadFailures.set(key, retryAt);
+  }
+
   /**
-   * Runs the creator and stores its value. The tags' tokens are read first, so that a tag invalidated while the
-   * value was being computed invalidates the value too. A creator that fails while a stale value may answer for it
-   * (`stale_if_error`) gives the stale value, and starts a back-off during which nobody tries again.
+   * Runs the creator and stores its value. The tags' tokens are read first (those of `addTags` when it is called),
+   * so that a tag invalidated while the value was being computed invalidates the value too. A creator that fails
+   * while a stale value may answer for it (`stale_if_error`) gives the stale value, and starts a back-off during
+   * which nobody tries again.
    */
   async #createAndStore(
     key: string,
@@ -773,14 +863,8 @@ export class Cache<V = unknown> {
     this.#stats.creations += 1;
     const started = this.#settings.timers.now();
     const backend = this.#backend ?? (await this.#resolveBackend());
-    let stamps: TagStamps | undefined;
-    try {
-      stamps =
-        creation.tags === undefined ? undefined : await currentStamps(backend, creation.tags, this.#tagKeys);
-    } catch (error) {
-      this.#reportStoreError(key, 'read', error);
-      stamps = undefined;
-    }
+    const stamps = this.#stampsOrFailure(key, backend, creation.tags ?? []);
+    const addedStamps: Promise<TagStamps | undefined>[] = [];
     let created;
     try {
       created = await runCreation({
@@ -790,25 +874,22 @@ export class Cache<V = unknown> {
         hardTimeoutMs: this.#settings.hardTimeoutMs,
         timers: this.#settings.timers,
         createfunc: creation.createfunc,
+        onAddTags: (tags) => addedStamps.push(this.#stampsOrFailure(key, backend, tags)),
       });
     } catch (error) {
+      await Promise.all([stamps, ...addedStamps]);
       return this.#afterCreationFailure(key, stale, error, delivery);
     }
     const { value, choices } = created;
+    const allStamps = await Promise.all([stamps, ...addedStamps]);
     // Without the tags' tokens an entry could outlive an invalidation: it is not stored.
-    const storable = !choices.skip && (creation.tags === undefined || stamps !== undefined);
-    if (storable) {
+    if (!choices.skip && allStamps.every((part) => part !== undefined)) {
       try {
-        const added = choices.tags?.filter((tag) => stamps?.[tag] === undefined) ?? [];
-        const allStamps =
-          added.length === 0
-            ? stamps
-            : { ...stamps, ...(await currentStamps(backend, added, this.#tagKeys)) };
         await this.#write(
           key,
           value,
           choices.expire === undefined ? creation.expire : choices.expire,
-          allStamps,
+          uniqueStamps(allStamps.flat()),
         );
       } catch (error) {
         // The value was created: give it to the caller even if the store cannot keep it.
@@ -817,6 +898,21 @@ export class Cache<V = unknown> {
     }
     this.#reportCreated(key, started, delivery);
     return value;
+  }
+
+  /** The stamps of `tags` for an entry written now (none for no tags), or undefined, reported, when the store failed. */
+  async #stampsOrFailure(
+    key: string,
+    backend: AnyBackend,
+    tags: readonly string[],
+  ): Promise<TagStamps | undefined> {
+    if (tags.length === 0) return [];
+    try {
+      return await stampsForWrite(backend, tags, this.#tagKeys);
+    } catch (error) {
+      this.#reportStoreError(key, 'read', error);
+      return undefined;
+    }
   }
 
   #reportCreated(key: string, started: number, delivery: CreationDelivery): void {
@@ -846,7 +942,8 @@ export class Cache<V = unknown> {
     }
     this.#reportCreationError(key, error, true);
     await this.#recordBackoff(key, stale);
-    return this.#serveStale(key, stale);
+    // A creation in the background has no caller left: its callers were served (and counted) already.
+    return delivery.background ? (stale.value as V) : this.#serveStale(key, stale);
   }
 
   /** Rewrites the stale entry with the end of its back-off, keeping its value, times, tags and store expiry. */
@@ -909,6 +1006,8 @@ export class Cache<V = unknown> {
       const storedAt = this.#settings.clock();
       const entry: CacheEntry = { storedAt, expire, value };
       if (tags !== undefined) entry.tags = tags;
+      const graceEndsAt = this.#graceEndsAt(storedAt, expire);
+      if (graceEndsAt !== undefined) entry.graceEndsAt = graceEndsAt;
       const ttlMs = this.#storeTtlMs(backend, expire);
       return this.#setEntry(
         backend,
@@ -938,6 +1037,14 @@ export class Cache<V = unknown> {
     return this.#storesObjects
       ? (backend as ObjectBackend).set(this.namespace, key, entry, options)
       : (backend as Backend).set(this.namespace, key, this.#settings.codec.encode(entry), options);
+  }
+
+  /** When an entry stored now stops being served stale, if the store keeps it longer (for `stale_if_error`). */
+  #graceEndsAt(storedAt: number, expire: number | null): number | undefined {
+    const staleIfErrorMs = this.#settings.staleIfErrorMs;
+    if (expire === null || staleIfErrorMs === null) return undefined;
+    const graceMs = (this.#settings.graceSeconds ?? expire) * 1000;
+    return staleIfErrorMs > graceMs ? storedAt + expire * 1000 + graceMs : undefined;
   }
 
   /**

@@ -27,7 +27,10 @@ export interface CreationContext<V> {
    * `expire`: for a value that says how long it is good for (a token with its own expiry).
    */
   setExpire(seconds: number | null): void;
-  /** Adds tags to the created entry, besides the cache's and the call's. */
+  /**
+   * Adds tags to the created entry, besides the cache's and the call's. Call it before reading the data the value is
+   * computed from: the tags' tokens are read when it is called, so that an invalidation after it counts.
+   */
   addTags(...tags: string[]): void;
   /** Does not store the created value (an error page, an empty result): the caller still gets it. */
   skip(): void;
@@ -62,6 +65,8 @@ export interface CreationRun<V> {
   hardTimeoutMs: number | null;
   timers: Timers;
   createfunc: CreateFunction<V>;
+  /** Told of the tags the creator adds, when it adds them (so that their tokens are read before its data). */
+  onAddTags?: (tags: readonly string[]) => void;
 }
 
 function contextOf<V>(
@@ -87,6 +92,7 @@ function contextOf<V>(
         if (typeof tag !== 'string' || tag === '') throw new TypeError('a tag must be a non-empty string');
       }
       choices.tags = [...(choices.tags ?? []), ...tags];
+      run.onAddTags?.(tags);
     },
     skip() {
       choices.skip = true;

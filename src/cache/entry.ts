@@ -29,6 +29,12 @@ export interface CacheEntry {
    */
   tags?: TagStamps;
   /**
+   * The end of the entry's serve-stale window, in ms since the epoch, when the store keeps it longer (for
+   * `stale_if_error`): past it the expired value only answers for a creator that fails. Absent: it may be served
+   * stale for as long as the store keeps it.
+   */
+  graceEndsAt?: number;
+  /**
    * After a creation failed and the stale value was served instead (`stale_if_error`): no caller tries to create the
    * value again before this time, in ms since the epoch. Absent: no failed creation.
    */
@@ -36,10 +42,10 @@ export interface CacheEntry {
 }
 
 /**
- * Each tag of an entry, with the tokens of its last `deleteByTag` and `expireByTag` when the entry's value was read
- * (`null`: never invalidated).
+ * Each tag of an entry, with the tokens of its `deleteByTag` and `expireByTag` when the entry's value was read (a list,
+ * not an object keyed by tag, so that any tag name is safe: `__proto__` too).
  */
-export type TagStamps = Readonly<Record<string, readonly [deleted: string | null, expired: string | null]>>;
+export type TagStamps = readonly (readonly [tag: string, deleted: string, expired: string])[];
 
 /**
  * Is the entry fresh at `clock()`? Entries stored before `starttime` (ms) count as expired, as in Beaker. The clock is
@@ -67,6 +73,8 @@ interface StoredHeader {
   g?: TagStamps;
   /** {@link CacheEntry.retryAt}, when recorded. */
   y?: number;
+  /** {@link CacheEntry.graceEndsAt}, when recorded. */
+  w?: number;
   /** The value as text from a custom serializer. */
   s?: string;
   /** The value as base64 bytes from a custom serializer. */
@@ -74,12 +82,12 @@ interface StoredHeader {
 }
 
 function isTagStamps(value: unknown): value is TagStamps {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  return Object.values(value).every(
-    (stamp) =>
-      Array.isArray(stamp) &&
-      stamp.length === 2 &&
-      stamp.every((token) => token === null || typeof token === 'string'),
+  return (
+    Array.isArray(value) &&
+    value.every(
+      (stamp) =>
+        Array.isArray(stamp) && stamp.length === 3 && stamp.every((part) => typeof part === 'string'),
+    )
   );
 }
 
@@ -93,6 +101,7 @@ function checkHeader(parsed: unknown): StoredHeader {
     (header.e !== null && typeof header.e !== 'number') ||
     (header.x !== undefined && typeof header.x !== 'number') ||
     (header.y !== undefined && typeof header.y !== 'number') ||
+    (header.w !== undefined && typeof header.w !== 'number') ||
     (header.g !== undefined && !isTagStamps(header.g))
   ) {
     throw new TypeError('not a beaker-ts cache entry');
@@ -106,6 +115,7 @@ function entryOf(header: StoredHeader, value: unknown): CacheEntry {
   if (header.x !== undefined) entry.hardExpiresAt = header.x;
   if (header.g !== undefined) entry.tags = header.g;
   if (header.y !== undefined) entry.retryAt = header.y;
+  if (header.w !== undefined) entry.graceEndsAt = header.w;
   return entry;
 }
 
@@ -119,6 +129,7 @@ function optionalFields(entry: CacheEntry): string {
   let fields = entry.hardExpiresAt === undefined ? '' : `,"x":${entry.hardExpiresAt}`;
   if (entry.tags !== undefined) fields += `,"g":${JSON.stringify(entry.tags)}`;
   if (entry.retryAt !== undefined) fields += `,"y":${entry.retryAt}`;
+  if (entry.graceEndsAt !== undefined) fields += `,"w":${entry.graceEndsAt}`;
   return fields;
 }
 
@@ -154,6 +165,7 @@ export function serializerEntryCodec(serializer: DataSerializer): EntryCodec {
       if (entry.hardExpiresAt !== undefined) header.x = entry.hardExpiresAt;
       if (entry.tags !== undefined) header.g = entry.tags;
       if (entry.retryAt !== undefined) header.y = entry.retryAt;
+      if (entry.graceEndsAt !== undefined) header.w = entry.graceEndsAt;
       if (typeof data === 'string') header.s = data;
       else header.b = Buffer.from(data).toString('base64');
       return JSON.stringify(header);

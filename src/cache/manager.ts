@@ -200,6 +200,8 @@ export class CacheManager {
   readonly #timers: Timers;
   readonly #mutex: KeyedMutex;
   readonly #backends = new Map<string, Promise<AnyBackend>>();
+  /** The type and options of every store a cache of this manager uses, by the key of {@link #backends}. */
+  readonly #storesOfCaches = new Map<string, { type: string; options: CacheRegionOptions }>();
   readonly #sharedLocks: SharedLockChoice;
   readonly #caches = new LRUCache<string, Cache>({ max: MAX_MEMOISED_CACHES });
   readonly #functions = new WeakMap<object, CachedFunctionInfo>();
@@ -419,12 +421,16 @@ export class CacheManager {
     );
   }
 
-  /** Every configured back-end (the global options' and each region's), opened, and any other this manager opened. */
+  /**
+   * Every back-end of this manager, opened: the global options', each region's, and that of every cache and cached
+   * function it made, used yet or not.
+   */
   async #everyBackend(): Promise<AnyBackend[]> {
     if (this.#closed) throw new ManagerClosedError();
     for (const options of [this.#defaults, ...this.#regions.values()]) {
       await this.#backendFor(options.type ?? 'memory', options);
     }
+    for (const { type, options } of [...this.#storesOfCaches.values()]) await this.#backendFor(type, options);
     return [...new Set(await Promise.all(this.#backends.values()))];
   }
 
@@ -460,6 +466,7 @@ export class CacheManager {
   }
 
   #newCache(namespace: string, type: string, options: CacheRegionOptions): Cache {
+    this.#storeKey(type, options);
     const backend = (): Promise<AnyBackend> => this.#backendFor(type, options);
     const starttime = options.starttime ?? null;
     return new Cache({
@@ -500,10 +507,24 @@ export class CacheManager {
       : serializerEntryCodec(serializer);
   }
 
-  #backendFor(type: string, options: CacheRegionOptions): Promise<AnyBackend> {
+  /**
+   * The key of the store that `type` and `options` open, the store recorded: tag invalidations reach every store a
+   * cache of this manager may open, opened yet or not.
+   */
+  #storeKey(
+    type: string,
+    options: CacheRegionOptions,
+  ): { key: string; backendOptions: Record<string, unknown> } {
     const descriptor = this.#registry.descriptor(type);
     const backendOptions = backendOptionsOf(descriptor, options, CACHE_LEVEL_OPTIONS);
     const key = `${type}\u0000${this.#optionsKey(backendOptions)}`;
+    if (!this.#storesOfCaches.has(key)) this.#storesOfCaches.set(key, { type, options });
+    return { key, backendOptions };
+  }
+
+  #backendFor(type: string, options: CacheRegionOptions): Promise<AnyBackend> {
+    const descriptor = this.#registry.descriptor(type);
+    const { key, backendOptions } = this.#storeKey(type, options);
     let backend = this.#backends.get(key);
     if (!backend) {
       backend = Promise.resolve().then(() =>
@@ -605,6 +626,12 @@ export class CacheManager {
         }
       };
       const callMany = async (thisArg: unknown, calls: readonly unknown[][]): Promise<unknown[]> => {
+        if (context !== undefined && !context.static && (thisArg === undefined || thisArg === null)) {
+          throw new BeakerError(
+            'E_CALL_MANY',
+            `callMany of the cached method ${String(context.name)} needs the instance: callMany(obj.${String(context.name)}, calls, obj)`,
+          );
+        }
         const { cache, keys } = bindTo(thisArg);
         if (!cache) return Promise.all(calls.map((args) => callOf(fn, thisArg, args)));
         const argsOf = new Map<string, unknown[]>();

@@ -3,11 +3,12 @@
  * hosts, without a scan of the keyspace.
  *
  * Each tag has two tokens in its back-end (namespace {@link TAG_NAMESPACE}): one replaced by every `deleteByTag`, one
- * by every `expireByTag`. An entry records, for each of its tags, the tokens it was created under; a read compares
- * them with the current ones. A changed delete token means the entry is gone; a changed expire token means it is
- * stale (served stale while one caller creates it anew). The tokens are read before the value is created, so a value
- * computed while its tag was being invalidated counts as invalidated too, and a token lost from the store (an evicted
- * memcached item) invalidates its entries rather than reviving them.
+ * by every `expireByTag`, and made at the first write of an entry with the tag. An entry records, for each of its
+ * tags, the tokens it was created under; a read compares them with the current ones. A changed delete token means the
+ * entry is gone; a changed expire token means it is stale (served stale while one caller creates it anew). The
+ * tokens are read before the value is created, so a value computed while its tag was being invalidated counts as
+ * invalidated too; and since an entry never records a missing token, a token lost from the store (an evicted
+ * memcached item, an LRU bound) invalidates its entries rather than reviving them.
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -54,45 +55,69 @@ function tokenOf(data: unknown): string | null {
   return typeof data === 'string' ? data : 'unreadable';
 }
 
-/**
- * The current tokens of `tags`: synchronously from a store in this process, else in one read of the store.
- * An entry created now records these.
- */
-export function currentStamps(
+function newToken(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+/** The current tokens of `tags`, in pairs (delete, then expire, of each tag): in one read of the store. */
+function currentTokens(
   backend: AnyBackend,
   tags: readonly string[],
   keys: TagTokenKeys,
-): TagStamps | Promise<TagStamps> {
-  if (backend.peek !== undefined) {
-    const stamps: Record<string, readonly [string | null, string | null]> = {};
-    for (const tag of tags) {
-      const [deleted, expired] = keys.of(tag);
-      stamps[tag] = [
-        tokenOf(backend.peek(TAG_NAMESPACE, deleted)),
-        tokenOf(backend.peek(TAG_NAMESPACE, expired)),
-      ];
-    }
-    return stamps;
-  }
+): (string | null)[] | Promise<(string | null)[]> {
   const storeKeys = tags.flatMap((tag) => keys.of(tag));
-  return getEntries(backend, TAG_NAMESPACE, storeKeys).then((data) => {
-    const stamps: Record<string, readonly [string | null, string | null]> = {};
-    tags.forEach((tag, index) => {
-      stamps[tag] = [tokenOf(data[2 * index]), tokenOf(data[2 * index + 1])];
-    });
-    return stamps;
+  if (backend.peek !== undefined) {
+    const peek = backend.peek.bind(backend);
+    return storeKeys.map((key) => tokenOf(peek(TAG_NAMESPACE, key)));
+  }
+  return getEntries(backend, TAG_NAMESPACE, storeKeys).then((data) => data.map(tokenOf));
+}
+
+/**
+ * What an entry created now records: the current tokens of `tags`, a missing one made first (so that its loss from
+ * the store later reads as a change). Two writers that make the same missing token at once each record their own:
+ * the one overwritten reads as invalidated, which costs a miss, never a stale answer.
+ */
+export async function stampsForWrite(
+  backend: AnyBackend,
+  tags: readonly string[],
+  keys: TagTokenKeys,
+): Promise<TagStamps> {
+  const tokens = await currentTokens(backend, tags, keys);
+  const writes: Promise<void>[] = [];
+  const made = (key: string): string => {
+    const fresh = newToken();
+    writes.push(backend.set(TAG_NAMESPACE, key, fresh));
+    return fresh;
+  };
+  const stamps = tags.map((tag, index): readonly [string, string, string] => {
+    const [deletedKey, expiredKey] = keys.of(tag);
+    return [tag, tokens[2 * index] ?? made(deletedKey), tokens[2 * index + 1] ?? made(expiredKey)];
   });
+  await Promise.all(writes);
+  return stamps;
+}
+
+/** The current tokens of some tags, by tag: what {@link verdictOf} compares entries with. */
+export type CurrentTokens = ReadonlyMap<string, readonly [string | null, string | null]>;
+
+/** The current tokens of `tags`, read once for the entries of a batch. */
+export async function tokensOf(
+  backend: AnyBackend,
+  tags: readonly string[],
+  keys: TagTokenKeys,
+): Promise<CurrentTokens> {
+  const tokens = await currentTokens(backend, tags, keys);
+  return new Map(tags.map((tag, index) => [tag, [tokens[2 * index] ?? null, tokens[2 * index + 1] ?? null]]));
 }
 
 /** Compares an entry's stamps with the current tokens: a changed delete token wins over a changed expire token. */
-export function verdictOf(stamped: TagStamps, current: TagStamps): TagVerdict {
+export function verdictOf(stamped: TagStamps, current: CurrentTokens): TagVerdict {
   let verdict: TagVerdict = 'valid';
-  for (const tag in stamped) {
-    const now = current[tag];
-    const then = stamped[tag];
-    if (now === undefined || then === undefined) continue;
-    if (now[0] !== then[0]) return 'deleted';
-    if (now[1] !== then[1]) verdict = 'expired';
+  for (const [tag, deleted, expired] of stamped) {
+    const now = current.get(tag);
+    if (now === undefined || now[0] !== deleted) return 'deleted';
+    if (now[1] !== expired) verdict = 'expired';
   }
   return verdict;
 }
@@ -107,17 +132,18 @@ export function tagVerdict(
   keys: TagTokenKeys,
 ): TagVerdict | Promise<TagVerdict> {
   if (backend.peek === undefined) {
-    return (currentStamps(backend, Object.keys(stamped), keys) as Promise<TagStamps>).then((current) =>
-      verdictOf(stamped, current),
-    );
+    return tokensOf(
+      backend,
+      stamped.map(([tag]) => tag),
+      keys,
+    ).then((current) => verdictOf(stamped, current));
   }
   let verdict: TagVerdict = 'valid';
-  for (const tag in stamped) {
-    const then = stamped[tag];
-    if (then === undefined) continue;
-    const [deleted, expired] = keys.of(tag);
-    if (tokenOf(backend.peek(TAG_NAMESPACE, deleted)) !== then[0]) return 'deleted';
-    if (verdict === 'valid' && tokenOf(backend.peek(TAG_NAMESPACE, expired)) !== then[1]) verdict = 'expired';
+  for (const [tag, deleted, expired] of stamped) {
+    const [deletedKey, expiredKey] = keys.of(tag);
+    if (tokenOf(backend.peek(TAG_NAMESPACE, deletedKey)) !== deleted) return 'deleted';
+    if (verdict === 'valid' && tokenOf(backend.peek(TAG_NAMESPACE, expiredKey)) !== expired)
+      verdict = 'expired';
   }
   return verdict;
 }
@@ -131,8 +157,7 @@ export async function invalidateTag(
   tag: string,
   invalidation: TagInvalidation,
 ): Promise<void> {
-  const token = randomBytes(12).toString('base64url');
-  await backend.set(TAG_NAMESPACE, tokenKey(tag, invalidation), token);
+  await backend.set(TAG_NAMESPACE, tokenKey(tag, invalidation), newToken());
 }
 
 /** The tags of one write: the cache's own, then the call's, each once. */

@@ -219,31 +219,31 @@ export const CACHE_LEVEL_RULES: RuleTable = {
   ),
   log_file: logFileRule,
   soft_timeout: secondsRule(
-    'soft_timeout must be a number of seconds (0 or more).',
-    'a number of seconds, 0 or more (0: answer with the expired value at once)',
+    'soft_timeout must be a number of seconds from 0 to 2147483.',
+    'a number of seconds from 0 to 2147483 (0: answer with the expired value at once)',
     { minimum: 0, exclusive: false },
   ),
   hard_timeout: secondsRule(
-    'hard_timeout must be a positive number of seconds.',
-    'a positive number of seconds',
+    'hard_timeout must be a positive number of seconds, at most 2147483.',
+    'a positive number of seconds, at most 2147483',
     {
       minimum: 0,
       exclusive: true,
     },
   ),
   stale_if_error: secondsRule(
-    'stale_if_error must be a number of seconds (0 or more).',
-    'a number of seconds, 0 or more',
+    'stale_if_error must be a number of seconds from 0 to 2147483.',
+    'a number of seconds from 0 to 2147483',
     { minimum: 0, exclusive: false },
   ),
   error_backoff: secondsRule(
-    'error_backoff must be a number of seconds (0 or more).',
-    'a number of seconds, 0 or more',
+    'error_backoff must be a number of seconds from 0 to 2147483.',
+    'a number of seconds from 0 to 2147483',
     { minimum: 0, exclusive: false },
   ),
   refresh_ahead: secondsRule(
-    'refresh_ahead must be a positive number of seconds.',
-    'a positive number of seconds before expiry',
+    'refresh_ahead must be a positive number of seconds, at most 2147483.',
+    'a positive number of seconds before expiry, at most 2147483',
     { minimum: 0, exclusive: true },
   ),
   tags: {

@@ -158,9 +158,12 @@ export function integerRule(message: string, expected: string, minimum: number):
   };
 }
 
+/** The most seconds a timer can wait: Node's timers fire at once past 2³¹ − 1 ms. */
+export const MAX_TIMER_SECONDS = 2_147_483;
+
 /**
- * A number of seconds, fractions allowed (`0.25`), of at least `minimum` (more than it when `exclusive`), or `null`.
- * A string such as `'1.5'` from an INI file is read as a number.
+ * A number of seconds, fractions allowed (`0.25`), of at least `minimum` (more than it when `exclusive`) and at most
+ * {@link MAX_TIMER_SECONDS} (about 24.8 days), or `null`. A string such as `'1.5'` from an INI file is read as a number.
  */
 export function secondsRule(
   message: string,
@@ -176,7 +179,8 @@ export function secondsRule(
       const inRange =
         typeof seconds === 'number' &&
         Number.isFinite(seconds) &&
-        (bound.exclusive ? seconds > bound.minimum : seconds >= bound.minimum);
+        (bound.exclusive ? seconds > bound.minimum : seconds >= bound.minimum) &&
+        seconds <= MAX_TIMER_SECONDS;
       return inRange ? seconds : fail(message);
     },
   };
