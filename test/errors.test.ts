@@ -4,6 +4,7 @@ import {
   BackendError,
   BeakerError,
   ConfigError,
+  CreationTimeoutError,
   ManagerClosedError,
   MissingDependencyError,
   NamespaceConflictError,
@@ -72,6 +73,7 @@ const SAMPLES: Record<string, () => BeakerError> = {
   SessionTooLargeError: () => new SessionTooLargeError(2_000_000, 1_048_576),
   SynchronousReadError: () => new SynchronousReadError('ext:redis', 'a sample'),
   ValueTooLargeError: () => new ValueTooLargeError('ext:memcached', 2_000_000, 'a sample limit'),
+  CreationTimeoutError: () => new CreationTimeoutError('ns', 'key', 500),
 };
 
 /** Every error class a public entry point exports, by name, with the `errors` map's. */

@@ -863,7 +863,8 @@ export class Cache<V = unknown> {
     this.#stats.creations += 1;
     const started = this.#settings.timers.now();
     const backend = this.#backend ?? (await this.#resolveBackend());
-    const stamps = this.#stampsOrFailure(key, backend, creation.tags ?? []);
+    // Read (or made) before the creator runs: an invalidation from now on changes them.
+    const stamps = await this.#stampsOrFailure(key, backend, creation.tags ?? []);
     const addedStamps: Promise<TagStamps | undefined>[] = [];
     let created;
     try {
@@ -877,11 +878,11 @@ export class Cache<V = unknown> {
         onAddTags: (tags) => addedStamps.push(this.#stampsOrFailure(key, backend, tags)),
       });
     } catch (error) {
-      await Promise.all([stamps, ...addedStamps]);
+      await Promise.all(addedStamps);
       return this.#afterCreationFailure(key, stale, error, delivery);
     }
     const { value, choices } = created;
-    const allStamps = await Promise.all([stamps, ...addedStamps]);
+    const allStamps = [stamps, ...(await Promise.all(addedStamps))];
     // Without the tags' tokens an entry could outlive an invalidation: it is not stored.
     if (!choices.skip && allStamps.every((part) => part !== undefined)) {
       try {

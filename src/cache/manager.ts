@@ -200,7 +200,7 @@ export class CacheManager {
   readonly #timers: Timers;
   readonly #mutex: KeyedMutex;
   readonly #backends = new Map<string, Promise<AnyBackend>>();
-  /** The type and options of every store a cache of this manager uses, by the key of {@link #backends}. */
+  /** The type and options of the store of every cache this manager made, by type and options. */
   readonly #storesOfCaches = new Map<string, { type: string; options: CacheRegionOptions }>();
   readonly #sharedLocks: SharedLockChoice;
   readonly #caches = new LRUCache<string, Cache>({ max: MAX_MEMOISED_CACHES });
@@ -430,7 +430,14 @@ export class CacheManager {
     for (const options of [this.#defaults, ...this.#regions.values()]) {
       await this.#backendFor(options.type ?? 'memory', options);
     }
-    for (const { type, options } of [...this.#storesOfCaches.values()]) await this.#backendFor(type, options);
+    for (const { type, options } of [...this.#storesOfCaches.values()]) {
+      // A cache whose options cannot open a store has no entries to invalidate (its own calls report the mistake).
+      try {
+        await this.#backendFor(type, options);
+      } catch (error) {
+        if (!isConfigurationError(error)) throw error;
+      }
+    }
     return [...new Set(await Promise.all(this.#backends.values()))];
   }
 
@@ -456,17 +463,19 @@ export class CacheManager {
     if (this.#closed) throw new ManagerClosedError();
     const type = options.type ?? 'memory';
     this.#registry.check(type);
-    const memoKey = `${namespace.length}:${namespace}${this.#optionsKey(options)}`;
+    const optionsKey = this.#optionsKey(options);
+    const memoKey = `${namespace.length}:${namespace}${optionsKey}`;
     let cache = this.#caches.get(memoKey);
     if (!cache) {
       cache = this.#newCache(namespace, type, options);
       this.#caches.set(memoKey, cache);
+      // Tag invalidations reach the store of every cache made, opened yet or not.
+      this.#storesOfCaches.set(`${type}\u0000${optionsKey}`, { type, options });
     }
     return cache;
   }
 
   #newCache(namespace: string, type: string, options: CacheRegionOptions): Cache {
-    this.#storeKey(type, options);
     const backend = (): Promise<AnyBackend> => this.#backendFor(type, options);
     const starttime = options.starttime ?? null;
     return new Cache({
