@@ -256,6 +256,28 @@ export class Cache<V = unknown> {
    * stale value) and `refresh_ahead` (a hit close to expiry refreshes in the background).
    */
   get(key: string, options?: CacheGetOptions<V>): Promise<V | undefined> {
+    const backend = this.#backend;
+    if (backend?.peek === undefined || !this.#settings.enabled) return this.#getOtherwise(key, options);
+    // A store in this process answers at once: a hit costs one resolved promise. This path is kept small, so that
+    // the engine inlines it where it is called (a cached function's wrapper) and the call's options object and
+    // creator closure are never allocated.
+    let data: unknown;
+    try {
+      data = backend.peek(this.namespace, key);
+    } catch (error) {
+      return this.#afterReadFailure(key, options?.createfunc, error);
+    }
+    const entry = this.#decode(backend, key, data);
+    if (entry?.tags === undefined && this.#isHit(key, entry)) {
+      return Promise.resolve(
+        this.#settings.refreshAheadMs === null ? (entry.value as V) : this.#hit(key, entry, options),
+      );
+    }
+    return this.#answerOtherwise(backend, key, entry, options);
+  }
+
+  /** {@link get} of a cache that is disabled, whose store is not open yet, or whose store is outside this process. */
+  #getOtherwise(key: string, options: CacheGetOptions<V> | undefined): Promise<V | undefined> {
     if (!this.#settings.enabled) {
       this.#countMiss(key);
       return this.#createUncached(key, options?.createfunc);
@@ -267,27 +289,17 @@ export class Cache<V = unknown> {
         (error: unknown) => this.#afterReadFailure(key, options?.createfunc, error),
       );
     }
-    if (backend.peek === undefined) {
-      // The hit path is one `.then` on the back-end's read (no async wrapper): it runs on every cached call.
-      return this.#getRaw(backend, key).then(
-        (data) => {
-          const entry = this.#decode(backend, key, data);
-          if (entry?.tags !== undefined) return this.#answerTagged(backend, key, entry, entry.tags, options);
-          return this.#isHit(key, entry)
-            ? this.#hit(key, entry, options)
-            : this.#afterMiss(key, entry, options);
-        },
-        (error: unknown) => this.#afterReadFailure(key, options?.createfunc, error),
-      );
-    }
-    // A store in this process answers at once: a hit costs one resolved promise.
-    let data: unknown;
-    try {
-      data = backend.peek(this.namespace, key);
-    } catch (error) {
-      return this.#afterReadFailure(key, options?.createfunc, error);
-    }
-    return this.#answer(backend, key, this.#decode(backend, key, data), options);
+    // The hit path is one `.then` on the back-end's read (no async wrapper): it runs on every cached call.
+    return this.#getRaw(backend, key).then(
+      (data) => {
+        const entry = this.#decode(backend, key, data);
+        if (entry?.tags !== undefined) return this.#answerTagged(backend, key, entry, entry.tags, options);
+        return this.#isHit(key, entry)
+          ? this.#hit(key, entry, options)
+          : this.#afterMiss(key, entry, options);
+      },
+      (error: unknown) => this.#afterReadFailure(key, options?.createfunc, error),
+    );
   }
 
   /**
@@ -375,17 +387,15 @@ export class Cache<V = unknown> {
     return undefined;
   }
 
-  /** Answers a read that found `entry` (or nothing). */
-  #answer(
+  /** Answers a read that found no fresh untagged entry: a tagged one is checked, anything else is a miss. */
+  #answerOtherwise(
     backend: AnyBackend,
     key: string,
     entry: CacheEntry | undefined,
     options: CacheGetOptions<V> | undefined,
   ): Promise<V | undefined> {
     if (entry?.tags !== undefined) return this.#answerTagged(backend, key, entry, entry.tags, options);
-    return this.#isHit(key, entry)
-      ? Promise.resolve(this.#hit(key, entry, options))
-      : this.#afterMiss(key, entry, options);
+    return this.#afterMiss(key, entry, options);
   }
 
   /** Answers a read of a tagged entry, once its tags' tokens say whether it was invalidated. */
@@ -535,7 +545,10 @@ export class Cache<V = unknown> {
     if (!this.#settings.enabled) return;
     const backend = this.#backend ?? (await this.#resolveBackend());
     const tags = mergedTags(this.#settings.tags, options.tags);
-    const stamps = tags === undefined ? undefined : await stampsForWrite(backend, tags, this.#tagKeys);
+    const stamps =
+      tags === undefined
+        ? undefined
+        : await stampsForWrite(backend, tags, this.#tagKeys, this.#settings.clock());
     await this.#write(
       key,
       value,
@@ -909,7 +922,7 @@ export class Cache<V = unknown> {
   ): Promise<TagStamps | undefined> {
     if (tags.length === 0) return [];
     try {
-      return await stampsForWrite(backend, tags, this.#tagKeys);
+      return await stampsForWrite(backend, tags, this.#tagKeys, this.#settings.clock());
     } catch (error) {
       this.#reportStoreError(key, 'read', error);
       return undefined;
@@ -1006,7 +1019,8 @@ export class Cache<V = unknown> {
     try {
       const storedAt = this.#settings.clock();
       const entry: CacheEntry = { storedAt, expire, value };
-      if (tags !== undefined) entry.tags = tags;
+      // An entry without tags carries none, not an empty list: its reads then skip the tags' check altogether.
+      if (tags !== undefined && tags.length > 0) entry.tags = tags;
       const graceEndsAt = this.#graceEndsAt(storedAt, expire);
       if (graceEndsAt !== undefined) entry.graceEndsAt = graceEndsAt;
       const ttlMs = this.#storeTtlMs(backend, expire);

@@ -74,21 +74,32 @@ function currentTokens(
 }
 
 /**
+ * The token a missing one is made as, at `now` (ms): the same for every writer within one second, so that writers
+ * that find it missing at once agree on it, and different from a token made in any other second, so that a token lost
+ * from the store and made again does not match the entries stamped with the lost one.
+ */
+function firstToken(now: number): string {
+  return `first:${Math.floor(now / 1000)}`;
+}
+
+/**
  * What an entry created now records: the current tokens of `tags`, a missing one made first (so that its loss from
- * the store later reads as a change). Two writers that make the same missing token at once each record their own:
- * the one overwritten reads as invalidated, which costs a miss, never a stale answer.
+ * the store later reads as a change). Writers that make the same missing token within one second make the same one;
+ * two that straddle a second each record their own, and the one overwritten reads as invalidated: a miss, never a
+ * stale answer.
  */
 export async function stampsForWrite(
   backend: AnyBackend,
   tags: readonly string[],
   keys: TagTokenKeys,
+  now: number,
 ): Promise<TagStamps> {
   const tokens = await currentTokens(backend, tags, keys);
   const writes: Promise<void>[] = [];
   const made = (key: string): string => {
-    const fresh = newToken();
-    writes.push(backend.set(TAG_NAMESPACE, key, fresh));
-    return fresh;
+    const first = firstToken(now);
+    writes.push(backend.set(TAG_NAMESPACE, key, first));
+    return first;
   };
   const stamps = tags.map((tag, index): readonly [string, string, string] => {
     const [deletedKey, expiredKey] = keys.of(tag);

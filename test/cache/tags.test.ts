@@ -78,6 +78,18 @@ describe.each(stores)('tags on %s', (_label, storeOptions) => {
     expect(await cache.get('k')).toBeUndefined();
   });
 
+  it('keeps every entry of a burst of concurrent first writes with a new tag', async () => {
+    const manager = newManager(storeOptions);
+    const cache = manager.getCache<number>('burst');
+    const keys = Array.from({ length: 64 }, (_, index) => `k${index}`);
+    await Promise.all(
+      keys.map((key, index) => cache.put(key, index, { tags: ['new-tag', 'other-new-tag'] })),
+    );
+    expect(await Promise.all(keys.map((key) => cache.get(key)))).toEqual(keys.map((_, index) => index));
+    await manager.deleteByTag('new-tag');
+    expect(await cache.getMany(keys)).toEqual(keys.map(() => undefined));
+  });
+
   it('reads several keys in one call, creating each missing one', async () => {
     const manager = newManager(storeOptions);
     const cache = manager.getCache<string>('many');
