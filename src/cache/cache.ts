@@ -877,7 +877,8 @@ export class Cache<V = unknown> {
     const started = this.#settings.timers.now();
     const backend = this.#backend ?? (await this.#resolveBackend());
     // Read (or made) before the creator runs: an invalidation from now on changes them.
-    const stamps = await this.#stampsOrFailure(key, backend, creation.tags ?? []);
+    const stamps =
+      creation.tags === undefined ? [] : await this.#stampsOrFailure(key, backend, creation.tags);
     const addedStamps: Promise<TagStamps | undefined>[] = [];
     let created;
     try {
@@ -895,7 +896,7 @@ export class Cache<V = unknown> {
       return this.#afterCreationFailure(key, stale, error, delivery);
     }
     const { value, choices } = created;
-    const allStamps = [stamps, ...(await Promise.all(addedStamps))];
+    const allStamps = addedStamps.length === 0 ? [stamps] : [stamps, ...(await Promise.all(addedStamps))];
     // Without the tags' tokens an entry could outlive an invalidation: it is not stored.
     if (!choices.skip && allStamps.every((part) => part !== undefined)) {
       try {
@@ -903,7 +904,7 @@ export class Cache<V = unknown> {
           key,
           value,
           choices.expire === undefined ? creation.expire : choices.expire,
-          uniqueStamps(allStamps.flat()),
+          allStamps.length === 1 ? allStamps[0] : uniqueStamps(allStamps.flat()),
         );
       } catch (error) {
         // The value was created: give it to the caller even if the store cannot keep it.

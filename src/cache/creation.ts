@@ -69,35 +69,58 @@ export interface CreationRun<V> {
   onAddTags?: (tags: readonly string[]) => void;
 }
 
-function contextOf<V>(
-  run: CreationRun<V>,
-  signal: AbortSignal,
-  choices: CreationChoices,
-): CreationContext<V> {
-  return {
-    key: run.key,
-    signal,
-    hasStale: run.stale !== undefined,
-    stale: run.stale?.value as V | undefined,
-    setExpire(seconds) {
-      if (seconds !== null && !(typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0)) {
-        throw new RangeError(
-          `setExpire() takes a positive number of seconds or null, not ${String(seconds)}`,
-        );
-      }
-      choices.expire = seconds;
-    },
-    addTags(...tags) {
-      for (const tag of tags) {
-        if (typeof tag !== 'string' || tag === '') throw new TypeError('a tag must be a non-empty string');
-      }
-      choices.tags = [...(choices.tags ?? []), ...tags];
-      run.onAddTags?.(tags);
-    },
-    skip() {
-      choices.skip = true;
-    },
-  };
+/**
+ * The context of one run. Its methods live on the class and its `AbortController` is made only when the creator
+ * asks for the signal: a creation allocates little, so that the entries it stores stay close together in memory.
+ */
+class RunContext<V> implements CreationContext<V> {
+  readonly key: string;
+  readonly hasStale: boolean;
+  readonly stale: V | undefined;
+  readonly choices: CreationChoices = { skip: false };
+  readonly #onAddTags: ((tags: readonly string[]) => void) | undefined;
+  #controller: AbortController | undefined;
+  #abandonedWith: Error | undefined;
+
+  constructor(run: CreationRun<V>) {
+    this.key = run.key;
+    this.hasStale = run.stale !== undefined;
+    this.stale = run.stale?.value as V | undefined;
+    this.#onAddTags = run.onAddTags;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#abandonedWith !== undefined) this.#controller.abort(this.#abandonedWith);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Aborts the signal (now, or when the creator asks for it later) with `reason`. */
+  abandon(reason: Error): void {
+    this.#abandonedWith = reason;
+    this.#controller?.abort(reason);
+  }
+
+  setExpire(seconds: number | null): void {
+    if (seconds !== null && !(typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0)) {
+      throw new RangeError(`setExpire() takes a positive number of seconds or null, not ${String(seconds)}`);
+    }
+    this.choices.expire = seconds;
+  }
+
+  addTags(...tags: string[]): void {
+    for (const tag of tags) {
+      if (typeof tag !== 'string' || tag === '') throw new TypeError('a tag must be a non-empty string');
+    }
+    this.choices.tags = [...(this.choices.tags ?? []), ...tags];
+    this.#onAddTags?.(tags);
+  }
+
+  skip(): void {
+    this.choices.skip = true;
+  }
 }
 
 /**
@@ -106,11 +129,11 @@ function contextOf<V>(
  * throws at once rejects the run as one that fails later does.
  */
 export function runCreation<V>(run: CreationRun<V>): Promise<Created<V>> {
-  const controller = new AbortController();
-  const choices: CreationChoices = { skip: false };
+  const context = new RunContext(run);
+  const choices = context.choices;
   let created: Promise<V>;
   try {
-    created = Promise.resolve(run.createfunc(contextOf(run, controller.signal, choices)));
+    created = Promise.resolve(run.createfunc(context));
   } catch (error) {
     created = Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
@@ -121,7 +144,7 @@ export function runCreation<V>(run: CreationRun<V>): Promise<Created<V>> {
     const timer = run.timers.setTimeout(() => {
       abandoned = true;
       const error = new CreationTimeoutError(run.namespace, run.key, timeoutMs);
-      controller.abort(error);
+      context.abandon(error);
       reject(error);
     }, timeoutMs);
     created.then(
