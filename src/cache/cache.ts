@@ -12,7 +12,8 @@ import {
 } from '../backends/contract.js';
 import { forEachBounded } from '../backends/kit/bounded.js';
 import { isConfigurationError, SynchronousReadError } from '../shared/errors.js';
-import type { Timers } from '../shared/timers.js';
+import { BoundedMap } from '../shared/bounded-map.js';
+import { withinTime, type Timers } from '../shared/timers.js';
 import { entryLockName, type LockHandle, type LockProvider } from '../locks/contract.js';
 import { runCreation, type CreateFunction, type CreationContext } from './creation.js';
 import type { CacheEventHandler } from './events.js';
@@ -161,13 +162,6 @@ interface CreationDelivery {
   background: boolean;
 }
 
-/** The stored data of several keys: at once from a store in this process, else in one batch where there is one. */
-function readEntries(backend: AnyBackend, namespace: string, keys: readonly string[]): Promise<unknown[]> {
-  if (backend.peek === undefined) return getEntries(backend, namespace, keys);
-  const peek = backend.peek.bind(backend);
-  return Promise.resolve(keys.map((key) => peek(namespace, key)));
-}
-
 /**
  * One namespace of cached values.
  *
@@ -201,7 +195,7 @@ export class Cache<V = unknown> {
   /** Keys this process is refreshing ahead of their expiry, so that each hit does not try again. */
   readonly #refreshingAhead = new Set<string>();
   /** Keys whose refresh ahead failed, with when to try again (`error_backoff`). */
-  readonly #refreshAheadFailures = new Map<string, number>();
+  readonly #refreshAheadFailures = new BoundedMap<string, number>(MAX_REMEMBERED_REFRESH_FAILURES);
 
   constructor(settings: CacheSettings) {
     this.namespace = settings.namespace;
@@ -317,35 +311,30 @@ export class Cache<V = unknown> {
     let data: unknown[];
     try {
       backend = this.#backend ?? (await this.#resolveBackend());
-      data = await readEntries(backend, this.namespace, keys);
+      data = await getEntries(backend, this.namespace, keys);
     } catch (error) {
       return Promise.all(keys.map((key) => this.#afterReadFailure(key, optionsOf(key).createfunc, error)));
     }
     const entries = keys.map((key, index) => this.#decode(backend, key, data[index]));
     // The tokens of every tag of every entry read, in one more read; if it fails, only the tagged keys miss.
-    const tags = [...new Set(entries.flatMap((entry) => (entry?.tags ?? []).map(([tag]) => tag)))];
-    let tokens: CurrentTokens | undefined = new Map();
-    let tokensError: unknown;
+    const tags = new Set<string>();
+    for (const entry of entries) for (const [tag] of entry?.tags ?? []) tags.add(tag);
+    let tokens: CurrentTokens = new Map();
+    let tokensFailure: { error: unknown } | undefined;
     try {
-      if (tags.length > 0) tokens = await tokensOf(backend, tags, this.#tagKeys);
+      if (tags.size > 0) tokens = await tokensOf(backend, [...tags], this.#tagKeys);
     } catch (error) {
-      tokens = undefined;
-      tokensError = error;
+      tokensFailure = { error };
     }
     return Promise.all(
       keys.map((key, index) => {
         const entry = entries[index];
-        if (entry?.tags !== undefined && tokens === undefined) {
-          return this.#afterReadFailure(key, optionsOf(key).createfunc, tokensError);
+        if (entry === undefined) return this.#afterMiss(key, undefined, optionsOf(key));
+        if (entry.tags !== undefined && tokensFailure !== undefined) {
+          return this.#afterReadFailure(key, optionsOf(key).createfunc, tokensFailure.error);
         }
-        const standing: Standing =
-          entry === undefined
-            ? 'gone'
-            : this.#standingOf(
-                entry,
-                entry.tags === undefined ? 'valid' : verdictOf(entry.tags, tokens ?? new Map()),
-              );
-        return this.#answerStanding(key, entry, standing, optionsOf(key));
+        const verdict = entry.tags === undefined ? 'valid' : verdictOf(entry.tags, tokens);
+        return this.#answerStanding(key, entry, this.#standingOf(entry, verdict), optionsOf(key));
       }),
     );
   }
@@ -445,8 +434,10 @@ export class Cache<V = unknown> {
   /** Where the entry read for `key` stands now, its tags' tokens read where it has tags. */
   async #standing(backend: AnyBackend, entry: CacheEntry | undefined): Promise<Standing> {
     if (entry === undefined) return 'gone';
-    if (entry.tags === undefined) return this.#isFresh(entry) ? 'fresh' : 'stale';
-    return this.#standingOf(entry, await tagVerdict(backend, entry.tags, this.#tagKeys));
+    return this.#standingOf(
+      entry,
+      entry.tags === undefined ? 'valid' : await tagVerdict(backend, entry.tags, this.#tagKeys),
+    );
   }
 
   /** Is `entry` fresh by its times? Counts the hit when it is (a miss is counted by the caller, which may create). */
@@ -660,26 +651,22 @@ export class Cache<V = unknown> {
     creation: Creation<V>,
     fallback: CacheEntry | undefined,
   ): Promise<V> {
-    return new Promise<V>((resolve) => {
-      let answered = false;
-      const answer = (value: V | Promise<V>): void => {
-        if (answered) return;
-        answered = true;
-        this.#settings.timers.clearTimeout(timer);
-        resolve(value);
-      };
-      const timer = this.#settings.timers.setTimeout(() => {
-        answer(this.#afterLockTimeout(key, creation, fallback));
-      }, this.#settings.lockTimeoutMs);
-      waiting.then(
-        (value) => {
-          this.#stats.lockWaits += 1;
-          answer(value);
-        },
-        () => {
-          answer(this.#create(key, creation, fallback));
-        },
-      );
+    const TIMED_OUT = 'timed out' as const;
+    // `undefined`: the other caller's creator failed.
+    const joined = waiting.then(
+      (value) => ({ value }),
+      () => undefined,
+    );
+    return withinTime<{ value: V } | undefined | typeof TIMED_OUT>(
+      this.#settings.timers,
+      this.#settings.lockTimeoutMs,
+      joined,
+      () => TIMED_OUT,
+    ).then((outcome) => {
+      if (outcome === TIMED_OUT) return this.#afterLockTimeout(key, creation, fallback);
+      if (outcome === undefined) return this.#create(key, creation, fallback);
+      this.#stats.lockWaits += 1;
+      return outcome.value;
     });
   }
 
@@ -792,23 +779,7 @@ export class Cache<V = unknown> {
       return this.#serveStale(key, stale);
     };
     if (softTimeoutMs === 0) return Promise.resolve(inBackground());
-    return new Promise<V>((resolve, reject) => {
-      let answered = false;
-      const timer = this.#settings.timers.setTimeout(() => {
-        answered = true;
-        resolve(inBackground());
-      }, softTimeoutMs);
-      creating.then(
-        (value) => {
-          this.#settings.timers.clearTimeout(timer);
-          if (!answered) resolve(value);
-        },
-        (error: unknown) => {
-          this.#settings.timers.clearTimeout(timer);
-          if (!answered) reject(error instanceof Error ? error : new Error(String(error)));
-        },
-      );
-    });
+    return withinTime(this.#settings.timers, softTimeoutMs, creating, inBackground);
   }
 
   /**
@@ -830,7 +801,7 @@ export class Cache<V = unknown> {
       () => this.#refreshingAhead.delete(key),
       (error: unknown) => {
         this.#refreshingAhead.delete(key);
-        this.#rememberRefreshFailure(key, now + this.#settings.errorBackoffMs);
+        this.#refreshAheadFailures.set(key, now + this.#settings.errorBackoffMs);
         // The caller got the value it hit: nothing stale was served.
         this.#reportCreationError(key, error, false);
       },
@@ -851,14 +822,6 @@ export class Cache<V = unknown> {
     } finally {
       await lock.release();
     }
-  }
-
-  #rememberRefreshFailure(key: string, retryAt: number): void {
-    if (this.#refreshAheadFailures.size >= MAX_REMEMBERED_REFRESH_FAILURES) {
-      // A Map iterates in insertion order: its first key is the oldest.
-      this.#refreshAheadFailures.delete(this.#refreshAheadFailures.keys().next().value as string);
-    }
-    this.#refreshAheadFailures.set(key, retryAt);
   }
 
   /**

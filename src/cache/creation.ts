@@ -4,7 +4,7 @@
  * @module
  */
 import { CreationTimeoutError } from '../shared/errors.js';
-import type { Timers } from '../shared/timers.js';
+import { withinTime, type Timers } from '../shared/timers.js';
 
 /**
  * What a creator receives: `createfunc: ({ signal, stale }) => fetch(url, { signal })`. Creators that take no
@@ -138,25 +138,12 @@ export function runCreation<V>(run: CreationRun<V>): Promise<Created<V>> {
     created = Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
   const timeoutMs = run.hardTimeoutMs;
-  if (timeoutMs === null) return created.then((value) => ({ value, choices }));
-  return new Promise<Created<V>>((resolve, reject) => {
-    let abandoned = false;
-    const timer = run.timers.setTimeout(() => {
-      abandoned = true;
-      const error = new CreationTimeoutError(run.namespace, run.key, timeoutMs);
-      context.abandon(error);
-      reject(error);
-    }, timeoutMs);
-    created.then(
-      (value) => {
-        run.timers.clearTimeout(timer);
-        if (!abandoned) resolve({ value, choices });
-      },
-      (error: unknown) => {
-        run.timers.clearTimeout(timer);
-        // An abandoned creator's failure (most often the abort itself) has no caller left to tell.
-        if (!abandoned) reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
+  const outcome = created.then((value) => ({ value, choices }));
+  if (timeoutMs === null) return outcome;
+  // An abandoned creator's later failure (most often the abort itself) has no caller left to tell.
+  return withinTime(run.timers, timeoutMs, outcome, () => {
+    const error = new CreationTimeoutError(run.namespace, run.key, timeoutMs);
+    context.abandon(error);
+    throw error;
   });
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { BoundedMemo } from '../shared/bounded-memo.js';
+import { BoundedMap } from '../shared/bounded-map.js';
 import { encodeValue, UnencodableValueError } from '../shared/codec.js';
 
 /** Keys whose namespace plus key exceed this many UTF-8 bytes are hashed (Beaker's default). */
@@ -98,7 +98,7 @@ export class CallKeys {
   readonly #namespace: string;
   readonly #keyParts: readonly unknown[];
   readonly #keyLength: number;
-  readonly #byArgument = new BoundedMemo<MemoisableArgument, string>(MAX_MEMOISED_CALL_KEYS);
+  readonly #byArgument = new BoundedMap<MemoisableArgument, string>(MAX_MEMOISED_CALL_KEYS);
   /** The derivation of a one-argument call's key, made once rather than per call. */
   readonly #deriveOne = (argument: MemoisableArgument): string => this.#derive([argument]);
 

@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { getEntries, type AnyBackend } from '../backends/contract.js';
-import { BoundedMemo } from '../shared/bounded-memo.js';
+import { BoundedMap } from '../shared/bounded-map.js';
 import type { TagStamps } from './entry.js';
 
 /** The namespace of the tag tokens in each back-end. */
@@ -41,7 +41,7 @@ function tokenKeyPair(tag: string): readonly [deleted: string, expired: string] 
  * then builds no string and hands the store keys whose hash is already computed.
  */
 export class TagTokenKeys {
-  readonly #byTag = new BoundedMemo<string, readonly [string, string]>(MAX_REMEMBERED_TAGS);
+  readonly #byTag = new BoundedMap<string, readonly [string, string]>(MAX_REMEMBERED_TAGS);
 
   /** The keys of the delete token and the expire token of `tag`. */
   of(tag: string): readonly [deleted: string, expired: string] {
@@ -60,17 +60,17 @@ function newToken(): string {
 }
 
 /** The current tokens of `tags`, in pairs (delete, then expire, of each tag): in one read of the store. */
-function currentTokens(
+async function currentTokens(
   backend: AnyBackend,
   tags: readonly string[],
   keys: TagTokenKeys,
-): (string | null)[] | Promise<(string | null)[]> {
-  const storeKeys = tags.flatMap((tag) => keys.of(tag));
-  if (backend.peek !== undefined) {
-    const peek = backend.peek.bind(backend);
-    return storeKeys.map((key) => tokenOf(peek(TAG_NAMESPACE, key)));
-  }
-  return getEntries(backend, TAG_NAMESPACE, storeKeys).then((data) => data.map(tokenOf));
+): Promise<(string | null)[]> {
+  const data = await getEntries(
+    backend,
+    TAG_NAMESPACE,
+    tags.flatMap((tag) => keys.of(tag)),
+  );
+  return data.map(tokenOf);
 }
 
 /**

@@ -55,3 +55,37 @@ export function sleep(timers: Timers, ms: number, options: { unref?: boolean } =
     if (options.unref === true) timer.unref?.();
   });
 }
+
+/**
+ * Settles as `work` does if it settles within `ms`, else with what `onTimeout` returns (or throws) at that time; what
+ * `work` does afterwards is ignored (its rejection included, which is never left unhandled). The timer is cleared when
+ * `work` settles first.
+ */
+export function withinTime<T>(
+  timers: Timers,
+  ms: number,
+  work: Promise<T>,
+  onTimeout: () => T | Promise<T>,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const timer = timers.setTimeout(() => {
+      settled = true;
+      try {
+        resolve(onTimeout());
+      } catch (error) {
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    }, ms);
+    work.then(
+      (value) => {
+        timers.clearTimeout(timer);
+        if (!settled) resolve(value);
+      },
+      (error: unknown) => {
+        timers.clearTimeout(timer);
+        if (!settled) reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}

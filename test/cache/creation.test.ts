@@ -12,39 +12,15 @@ import {
   CreationTimeoutError,
   parseCacheConfigOptions,
   type CacheEvent,
-  type CreationContext,
 } from '../../src/index.js';
 import { managersClosedAfterEach } from '../helpers/cache-managers.js';
-import { ManualTimers, settled } from '../helpers/manual-timers.js';
+import { controlledCreator, manualCache } from '../helpers/creations.js';
+import { settled } from '../helpers/manual-timers.js';
 
 const newManager = managersClosedAfterEach();
 
-/** A creator whose runs each wait until the test settles them. */
-function controlledCreator<V>(): {
-  createfunc: (context: CreationContext<V>) => Promise<V>;
-  runs: { resolve: (value: V) => void; reject: (error: Error) => void; context: CreationContext<V> }[];
-} {
-  const runs: { resolve: (value: V) => void; reject: (error: Error) => void; context: CreationContext<V> }[] =
-    [];
-  return {
-    runs,
-    createfunc: (context) =>
-      new Promise<V>((resolve, reject) => {
-        runs.push({ resolve, reject, context });
-      }),
-  };
-}
-
-/** A memory cache whose clock is the manual timers' clock, with the given options. */
 function cacheOn(options: Record<string, unknown>, events: CacheEvent[] = []) {
-  const timers = new ManualTimers();
-  const manager = newManager({
-    timers,
-    clock: timers.now,
-    onEvent: (event) => events.push(event),
-    reportActivity: true,
-  });
-  return { timers, manager, cache: manager.getCache<string>('creation', { expire: 10, ...options }) };
+  return manualCache(newManager, 'creation', options, events);
 }
 
 describe('background refresh and soft timeouts', () => {

@@ -10,28 +10,13 @@ import { describe, expect, it } from 'vitest';
 import type { Backend, BackendCapabilities, LockProvider } from '../../src/backends/index.js';
 import { type CacheEvent, type CreationContext } from '../../src/index.js';
 import { managersClosedAfterEach } from '../helpers/cache-managers.js';
+import { controlledCreator, manualCache } from '../helpers/creations.js';
 import { ManualTimers, settled } from '../helpers/manual-timers.js';
 
 const newManager = managersClosedAfterEach();
 
 /** The namespace of the tag tokens (src/cache/tags.ts). */
 const TAG_NAMESPACE = 'beaker.cache.tags';
-
-/** A creator whose runs each wait until the test settles them. */
-function controlledCreator<V>(): {
-  createfunc: (context: CreationContext<V>) => Promise<V>;
-  runs: { resolve: (value: V) => void; reject: (error: Error) => void; context: CreationContext<V> }[];
-} {
-  const runs: { resolve: (value: V) => void; reject: (error: Error) => void; context: CreationContext<V> }[] =
-    [];
-  return {
-    runs,
-    createfunc: (context) =>
-      new Promise<V>((resolve, reject) => {
-        runs.push({ resolve, reject, context });
-      }),
-  };
-}
 
 /** A creator that always fails, counting its runs. */
 function failingCreator(): { createfunc: () => string; runs: () => number } {
@@ -45,16 +30,8 @@ function failingCreator(): { createfunc: () => string; runs: () => number } {
   };
 }
 
-/** A memory cache whose clock is the manual timers' clock, with the given options and activity events. */
 function cacheOn(options: Record<string, unknown>, events: CacheEvent[] = []) {
-  const timers = new ManualTimers();
-  const manager = newManager({
-    timers,
-    clock: timers.now,
-    onEvent: (event) => events.push(event),
-    reportActivity: true,
-  });
-  return { timers, manager, cache: manager.getCache<string>('review', { expire: 10, ...options }) };
+  return manualCache(newManager, 'review', options, events);
 }
 
 /**
